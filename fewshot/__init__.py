@@ -1,0 +1,55 @@
+"""fewshot: text classification with 8 to 64 labeled examples per class.
+
+Three strategies behind one scikit-learn contract, plus a benchmark harness:
+
+- :class:`SetFitClassifier`: contrastive sentence-transformer fine-tuning + logistic head;
+- :class:`PromptClassifier`: a decoder LM scores each label's words after a prompt (LoRA, ICL, zero-shot);
+- :class:`HeadClassifier`: an encoder/decoder with a classification or regression head, fine-tuned.
+
+Example::
+
+    import fewshot
+    clf = fewshot.SetFitClassifier().fit(texts, labels)
+    clf.save("models/intent")
+    fewshot.load("models/intent").predict(["where is my parcel?"])
+
+Importing ``fewshot`` is cheap: torch and the strategies load on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": ("fewshot.base", "load"),
+    "BaseClassifier": ("fewshot.base", "BaseClassifier"),
+    "MajorityClassifier": ("fewshot.strategies.majority", "MajorityClassifier"),
+    "SetFitClassifier": ("fewshot.strategies.setfit", "SetFitClassifier"),
+    "PromptClassifier": ("fewshot.strategies.prompt", "PromptClassifier"),
+    "HeadClassifier": ("fewshot.strategies.head", "HeadClassifier"),
+    "get_strategy": ("fewshot.registry", "get_strategy"),
+    "strategy_names": ("fewshot.registry", "strategy_names"),
+    "sample_k_shot": ("fewshot.data", "sample_k_shot"),
+    "load_dataset_folder": ("fewshot.data", "load_dataset_folder"),
+    "load_demo": ("fewshot.demo", "load_demo"),
+    "evaluate": ("fewshot.metrics", "evaluate"),
+    "resolve_model": ("fewshot.models", "resolve_model"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'fewshot' has no attribute {name!r}") from None
+    value = getattr(import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

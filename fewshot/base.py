@@ -1,0 +1,352 @@
+"""The Classifier contract every strategy follows, and the shared scikit-learn base class.
+
+A strategy subclasses :class:`BaseClassifier` and implements four small hooks:
+
+- ``_fit(X, y)``: train on validated inputs (``X`` a list of ``str`` or ``(text, text_pair)``
+  tuples; ``y`` integer class ids for single-label, a 0/1 float matrix for multi-label, floats
+  for regression);
+- ``_predict_scores(X)``: class probabilities ``(n, n_classes)`` (single- and multi-label) or
+  predicted values ``(n,)`` (regression);
+- ``_save_state(folder)`` -> JSON-able dict, writing tensors as safetensors into ``folder``;
+- ``_load_state(folder, state)``: the inverse, ready to predict.
+
+Everything else - input validation, label encoding, ``classes_`` order, ``predict`` from
+``predict_proba``, atomic saving, ``fewshot.load`` - lives here, once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import uuid
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from . import data as _data
+from .errors import FewshotError, NotASavedClassifierError
+
+FORMAT_VERSION = 1
+META_FILE = "fewshot.json"
+PROBLEMS = ("single_label", "multi_label", "regression")
+
+# Libraries whose versions are recorded with every saved classifier.
+_RECORDED_LIBRARIES = (
+    "numpy", "scikit-learn", "torch", "transformers", "sentence-transformers", "setfit", "peft",
+    "safetensors",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries a saved classifier depends on (``None`` if absent)."""
+    out = {"python": platform.python_version()}
+    for name in _RECORDED_LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def fewshot_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+class BaseClassifier(ClassifierMixin, BaseEstimator):
+    """Shared base of every fewshot strategy: a scikit-learn classifier over texts.
+
+    Subclasses keep a keyword-only ``__init__`` that stores its arguments unchanged; all
+    validation and loading happens in :meth:`fit`, so ``sklearn.base.clone``, ``GridSearchCV``
+    and ``cross_val_score`` work.
+
+    Inputs: ``X`` is a list of strings, or of ``(text, text_pair)`` tuples for pair tasks (a numpy
+    array, pandas Series/DataFrame or ``datasets`` column also works). ``y`` holds label strings or
+    ints; for multi-label strategies a list of label lists; for regression numbers.
+    """
+
+    #: Registry name, written into ``fewshot.json``.
+    strategy_name: ClassVar[str] = ""
+    #: Whether the strategy accepts ``(text, text_pair)`` inputs.
+    supports_pairs: ClassVar[bool] = True
+
+    # ----------------------------------------------------------------- hooks for strategies
+    def _problem(self) -> str:
+        """Which problem this configuration solves: one of :data:`PROBLEMS`."""
+        return "single_label"
+
+    def _fit(self, X: list, y: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _predict_scores(self, X: list) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _load_state(self, folder: Path, state: dict[str, Any]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _validate_params(self) -> None:
+        """Check hyper-parameters before any work; raise ``ValueError`` with a clear message."""
+
+    # ----------------------------------------------------------------- scikit-learn plumbing
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        if self._problem() == "multi_label":
+            tags.target_tags.multi_output = True
+            tags.classifier_tags.multi_label = True
+        return tags
+
+    # ----------------------------------------------------------------- public contract
+    def fit(self, X, y):
+        """Train on texts ``X`` and labels ``y``; returns ``self``.
+
+        Example::
+
+            clf = SetFitClassifier().fit(["great!", "awful"], ["pos", "neg"])
+        """
+        problem = self._problem()
+        if problem not in PROBLEMS:
+            raise ValueError(f"unknown problem {problem!r}; expected one of {PROBLEMS}")
+        self._validate_params()
+        texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
+        labels = _data.as_targets(y, problem)
+        if len(texts) != len(labels):
+            raise ValueError(
+                f"X has {len(texts)} texts but y has {len(labels)} labels; they must be the same length."
+            )
+        encoded = self._encode_targets(labels, problem)
+        self.problem_ = problem
+        self.n_features_in_ = 1
+        self._fit(texts, encoded)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, an ``(n, len(classes_))`` float array whose columns follow ``classes_``.
+
+        Single-label rows sum to 1. Multi-label columns are independent per-label probabilities.
+        For regression the mass sits on the two allowed values around the prediction, so its
+        expectation is the predicted value.
+        """
+        check_is_fitted(self, "classes_")
+        texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
+        scores = np.asarray(self._predict_scores(texts), dtype=np.float64)
+        if self.problem_ == "regression":
+            return _values_to_proba(self._clip_values(scores), self.classes_.astype(np.float64))
+        return scores
+
+    def predict(self, X):
+        """Labels drawn from ``classes_`` (``classes_[argmax(predict_proba)]``).
+
+        Multi-label: a list of label lists (labels whose probability reaches ``threshold``).
+        Regression: the predicted value rounded to the nearest allowed value.
+        """
+        check_is_fitted(self, "classes_")
+        if self.problem_ == "regression":
+            texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
+            values = self._clip_values(np.asarray(self._predict_scores(texts), dtype=np.float64))
+            nearest = np.abs(values[:, None] - self.classes_.astype(np.float64)[None, :]).argmin(1)
+            return self.classes_[nearest]
+        proba = self.predict_proba(X)
+        if self.problem_ == "multi_label":
+            threshold = getattr(self, "threshold", 0.5)
+            return [list(self.classes_[row >= threshold]) for row in proba]
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_values(self, X) -> np.ndarray:
+        """Regression only: the continuous predicted values, clipped to the label range."""
+        check_is_fitted(self, "classes_")
+        if self.problem_ != "regression":
+            raise AttributeError("predict_values is only available for regression (problem='regression').")
+        texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
+        return self._clip_values(np.asarray(self._predict_scores(texts), dtype=np.float64))
+
+    def save(self, path, *, overwrite: bool = False) -> Path:
+        """Write the fitted classifier to folder ``path`` (atomically); returns the path.
+
+        The folder holds ``fewshot.json`` (strategy, parameters, labels, versions) and the
+        strategy's tensors as safetensors. No pickle. Reload with ``fewshot.load(path)``.
+        """
+        check_is_fitted(self, "classes_")
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(f"{path} exists and is not a folder; choose another path.")
+        params = _jsonable_params(self.get_params(deep=False), type(self).__name__)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            state = self._save_state(tmp)
+            meta = {
+                "format_version": FORMAT_VERSION,
+                "strategy": self.strategy_name,
+                "fewshot_version": fewshot_version(),
+                "problem": self.problem_,
+                "classes": _classes_to_json(self.classes_),
+                "params": params,
+                "state": state or {},
+                "libraries": library_versions(),
+            }
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+            _replace_folder(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def _from_meta(cls, folder: Path, meta: dict[str, Any]) -> BaseClassifier:
+        obj = cls(**meta.get("params", {}))
+        obj.problem_ = meta["problem"]
+        obj.classes_ = _classes_from_json(meta["classes"])
+        obj.n_features_in_ = 1
+        obj._load_state(folder, meta.get("state", {}))
+        return obj
+
+    # ----------------------------------------------------------------- helpers
+    def _encode_targets(self, labels: list, problem: str) -> np.ndarray:
+        if problem == "single_label":
+            classes, ids = np.unique(np.asarray(labels), return_inverse=True)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"y has a single class ({classes[0]!r}); a classifier needs examples of at least two classes."
+                )
+            self.classes_ = classes
+            return ids.astype(np.int64)
+        if problem == "multi_label":
+            all_labels = sorted({lab for row in labels for lab in row})
+            if len(all_labels) < 2:
+                raise ValueError(
+                    f"y uses {len(all_labels)} distinct label(s) ({all_labels}); multi-label needs at least two."
+                )
+            self.classes_ = np.asarray(all_labels)
+            index = {lab: i for i, lab in enumerate(all_labels)}
+            Y = np.zeros((len(labels), len(all_labels)), dtype=np.float32)
+            for r, row in enumerate(labels):
+                for lab in row:
+                    Y[r, index[lab]] = 1.0
+            return Y
+        # regression: allowed values are the integers spanning the seen range when all are
+        # integers (an unseen CSAT 2 is still a valid answer), else the distinct seen values.
+        values = np.asarray(labels, dtype=np.float64)
+        if np.unique(values).size < 2:
+            raise ValueError(f"y has a single value ({values[0]}); regression needs at least two distinct values.")
+        if np.all(values == np.round(values)):
+            self.classes_ = np.arange(int(values.min()), int(values.max()) + 1)
+        else:
+            self.classes_ = np.unique(values)
+        return values.astype(np.float32)
+
+    def _clip_values(self, values: np.ndarray) -> np.ndarray:
+        lo, hi = float(np.min(self.classes_)), float(np.max(self.classes_))
+        return np.clip(values.reshape(-1), lo, hi)
+
+
+def _values_to_proba(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Spread each value over its two neighbouring allowed values, linearly (expectation = value)."""
+    proba = np.zeros((len(values), len(allowed)))
+    hi = np.clip(np.searchsorted(allowed, values), 1, len(allowed) - 1)
+    lo = hi - 1
+    span = allowed[hi] - allowed[lo]
+    w_hi = np.clip((values - allowed[lo]) / span, 0.0, 1.0)
+    rows = np.arange(len(values))
+    proba[rows, lo] = 1.0 - w_hi
+    proba[rows, hi] += w_hi
+    return proba
+
+
+def _classes_to_json(classes: np.ndarray) -> list:
+    return [c.item() if isinstance(c, np.generic) else c for c in classes.tolist()]
+
+
+def _classes_from_json(values: list) -> np.ndarray:
+    return np.asarray(values)
+
+
+def _jsonable_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, tuple):
+            value = list(value)
+        try:
+            json.dumps(value)
+        except TypeError as exc:
+            raise TypeError(
+                f"{owner} parameter {key}={value!r} cannot be saved: parameters must be plain JSON values "
+                "(str, int, float, bool, None, lists and dicts of them)."
+            ) from exc
+        out[key] = value
+    return out
+
+
+def _replace_folder(src: Path, dst: Path) -> None:
+    """Move finished folder ``src`` to ``dst``; an existing ``dst`` is replaced only at the end."""
+    if dst.exists():
+        old = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(dst, old)
+        try:
+            os.replace(src, dst)
+        except BaseException:
+            os.replace(old, dst)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+def read_meta(path) -> dict[str, Any]:
+    """Read and check ``fewshot.json`` of a saved classifier folder."""
+    folder = Path(path)
+    meta_file = folder / META_FILE
+    if not folder.is_dir():
+        raise NotASavedClassifierError(f"{folder} is not a folder; expected a folder written by Classifier.save().")
+    if not meta_file.is_file():
+        raise NotASavedClassifierError(
+            f"{folder} is not a saved fewshot classifier: it has no {META_FILE}. "
+            "Save one with clf.save(path) or `fewshot train ... --out DIR`."
+        )
+    try:
+        meta = json.loads(meta_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise NotASavedClassifierError(f"{meta_file} is not valid JSON ({exc}).") from exc
+    version = meta.get("format_version")
+    if not isinstance(version, int) or "strategy" not in meta:
+        raise NotASavedClassifierError(f"{meta_file} lacks 'format_version'/'strategy'; it was not written by fewshot.")
+    if version > FORMAT_VERSION:
+        raise NotASavedClassifierError(
+            f"{folder} was saved with format version {version} by fewshot {meta.get('fewshot_version')}; "
+            f"this fewshot ({fewshot_version()}) reads up to version {FORMAT_VERSION}. Upgrade fewshot to load it."
+        )
+    return meta
+
+
+def load(path) -> BaseClassifier:
+    """Load a classifier saved with ``clf.save(path)``, ready to predict, without network access.
+
+    Example::
+
+        import fewshot
+        clf = fewshot.load("models/intent")
+        clf.predict(["where is my parcel?"])
+    """
+    from .registry import get_strategy
+
+    meta = read_meta(path)
+    cls = get_strategy(meta["strategy"])
+    return cls._from_meta(Path(path), meta)
+
+
+__all__ = ["BaseClassifier", "FewshotError", "load", "read_meta", "library_versions", "FORMAT_VERSION"]

@@ -1,0 +1,143 @@
+"""Classification metrics, computed locally with scikit-learn and numpy (nothing is fetched).
+
+Example::
+
+    from fewshot.metrics import evaluate
+    report = evaluate(clf, X_test, y_test)
+    report["accuracy"], report["f1_macro"], report["per_class"]["billing"]["f1"]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+HEADLINE_METRICS = ("accuracy", "f1_macro", "f1_weighted", "mcc")
+
+
+def expected_calibration_error(proba: np.ndarray, y_true_ids: np.ndarray, n_bins: int = 10) -> float:
+    """ECE: the gap between confidence and accuracy, averaged over equal-width confidence bins.
+
+    ``proba`` is ``(n, n_classes)``; ``y_true_ids`` the column index of each true class.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == np.asarray(y_true_ids)).astype(np.float64)
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(ece)
+
+
+def classification_metrics(y_true, y_pred, labels=None, proba=None) -> dict[str, Any]:
+    """Accuracy, macro/weighted F1, MCC, per-class precision/recall/F1/support, confusion matrix,
+    and expected calibration error when ``proba`` (columns ordered as ``labels``) is given."""
+    y_true = np.asarray(list(y_true), dtype=object)
+    y_pred = np.asarray(list(y_pred), dtype=object)
+    if labels is None:
+        labels = sorted(set(y_true.tolist()) | set(y_pred.tolist()), key=str)
+    labels = list(labels)
+    p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    out: dict[str, Any] = {
+        "n": int(len(y_true)),
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "f1_macro": float(skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "f1_weighted": float(skm.f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)),
+        "mcc": float(skm.matthews_corrcoef(y_true, y_pred)),
+        "per_class": {
+            str(lab): {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, lab in enumerate(labels)
+        },
+        "labels": [str(lab) for lab in labels],
+        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+    if proba is not None:
+        index = {lab: i for i, lab in enumerate(labels)}
+        ids = np.array([index.get(t, -1) for t in y_true.tolist()])
+        out["ece"] = expected_calibration_error(proba, ids)
+    return out
+
+
+def multilabel_metrics(y_true: list, y_pred: list, labels) -> dict[str, Any]:
+    """Example-based (samples) F1, micro/macro F1, subset accuracy and Hamming loss for label lists."""
+    labels = list(labels)
+    index = {lab: i for i, lab in enumerate(labels)}
+
+    def binarize(rows):
+        Y = np.zeros((len(rows), len(labels)), dtype=int)
+        for r, row in enumerate(rows):
+            for lab in row:
+                if lab in index:
+                    Y[r, index[lab]] = 1
+        return Y
+
+    T, P = binarize(y_true), binarize(y_pred)
+    return {
+        "n": int(len(T)),
+        "f1_samples": float(skm.f1_score(T, P, average="samples", zero_division=0)),
+        "f1_micro": float(skm.f1_score(T, P, average="micro", zero_division=0)),
+        "f1_macro": float(skm.f1_score(T, P, average="macro", zero_division=0)),
+        "subset_accuracy": float(skm.accuracy_score(T, P)),
+        "hamming_loss": float(skm.hamming_loss(T, P)),
+        "per_class": {
+            str(lab): {"f1": float(skm.f1_score(T[:, i], P[:, i], zero_division=0)), "support": int(T[:, i].sum())}
+            for i, lab in enumerate(labels)
+        },
+    }
+
+
+def regression_metrics(y_true, y_pred, values=None) -> dict[str, Any]:
+    """MAE, RMSE and exact-match accuracy for ordinal scores; Spearman-free, all numpy."""
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    out = {
+        "n": int(len(t)),
+        "mae": float(np.mean(np.abs(t - p))),
+        "rmse": float(np.sqrt(np.mean((t - p) ** 2))),
+        "accuracy": float(np.mean(np.round(p) == np.round(t))),
+        "within_one": float(np.mean(np.abs(np.round(p) - t) <= 1)),
+    }
+    return out
+
+
+def evaluate(clf, X, y) -> dict[str, Any]:
+    """Predict ``X`` with fitted ``clf`` and score against ``y``; returns a dict of metrics.
+
+    Single-label: accuracy, f1_macro, f1_weighted, mcc, per-class report, confusion matrix, ECE.
+    Multi-label: example-based F1 and friends. Regression: MAE, RMSE, accuracy after rounding.
+    """
+    problem = getattr(clf, "problem_", "single_label")
+    if problem == "multi_label":
+        return multilabel_metrics(list(y), clf.predict(X), clf.classes_)
+    if problem == "regression":
+        return regression_metrics(y, clf.predict(X))
+    proba = clf.predict_proba(X)
+    pred = clf.classes_[np.argmax(proba, axis=1)]
+    return classification_metrics(y, pred, labels=list(clf.classes_), proba=proba)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A plain-text table of a metrics dict from :func:`evaluate`."""
+    lines = []
+    scalars = {k: v for k, v in report.items() if isinstance(v, (int, float)) and k != "n"}
+    lines.append(f"n = {report.get('n')}")
+    for key, value in scalars.items():
+        lines.append(f"{key:<16}{value:.4f}")
+    per_class = report.get("per_class")
+    if per_class:
+        first = next(iter(per_class.values()))
+        cols = [c for c in ("precision", "recall", "f1", "support") if c in first]
+        width = max(12, *(len(k) + 2 for k in per_class))
+        lines.append("")
+        lines.append("class".ljust(width) + "".join(c.rjust(11) for c in cols))
+        for lab, row in per_class.items():
+            cells = "".join(
+                (f"{row[c]:>11d}" if isinstance(row[c], int) else f"{row[c]:>11.3f}") for c in cols
+            )
+            lines.append(lab.ljust(width) + cells)
+    return "\n".join(lines)

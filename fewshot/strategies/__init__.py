@@ -1,0 +1,1 @@
+"""The strategies: each is a :class:`fewshot.base.BaseClassifier`, found by name in :mod:`fewshot.registry`."""
