@@ -1,0 +1,179 @@
+"""Input normalisation, k-shot sampling and dataset/file reading."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from fewshot.data import (
+    as_inputs,
+    as_targets,
+    k_shot_indices,
+    load_dataset_folder,
+    read_labeled_file,
+    read_texts,
+    resolve_dataset,
+    sample_k_shot,
+    subsample,
+)
+from fewshot.errors import DataError
+
+
+def test_inputs_accept_lists_arrays_and_pairs():
+    assert as_inputs(["a", "b"]) == ["a", "b"]
+    assert as_inputs(np.array(["a", "b"])) == ["a", "b"]
+    assert as_inputs(("a", "b")) == ["a", "b"]
+    assert as_inputs([("q", "r"), ["q2", "r2"]]) == [("q", "r"), ("q2", "r2")]
+    assert as_inputs(np.array([["q", "r"], ["q2", "r2"]], dtype=object)) == [("q", "r"), ("q2", "r2")]
+
+
+def test_inputs_accept_pandas_and_datasets():
+    pd = pytest.importorskip("pandas")
+    assert as_inputs(pd.Series(["x", "y"])) == ["x", "y"]
+    assert as_inputs(pd.DataFrame({"q": ["a"], "r": ["b"]})) == [("a", "b")]
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"text": ["u", "v"], "label": [0, 1]})
+    assert as_inputs(ds["text"]) == ["u", "v"]
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        ([], "X is empty"),
+        ("just one string", "not a single string"),
+        (["ok", None], r"X\[1\] is missing"),
+        (["ok", float("nan")], r"X\[1\] is missing"),
+        (["ok", 3], r"X\[1\] is a int .* texts must be strings"),
+        ([("a", "b", "c")], "pairs must be"),
+        (["a", ("b", "c")], "mixes single texts and"),
+        ([("a", None)], r"X\[0\]\[1\] is missing"),
+    ],
+)
+def test_bad_inputs_name_the_problem(X, message):
+    with pytest.raises(DataError, match=message):
+        as_inputs(X)
+
+
+def test_pairs_refused_when_strategy_takes_single_texts():
+    with pytest.raises(DataError, match="takes single texts"):
+        as_inputs([("a", "b")], allow_pairs=False)
+
+
+def test_targets():
+    assert as_targets(["a", "b"]) == ["a", "b"]
+    assert as_targets(np.array([1, 2])) == [1, 2]
+    assert as_targets([["a"], ["a", "b", "a"]], "multi_label") == [["a"], ["a", "b"]]
+    with pytest.raises(DataError, match=r"y\[1\] is missing"):
+        as_targets(["a", None])
+    with pytest.raises(DataError, match="mixes label types"):
+        as_targets(["a", 1])
+    with pytest.raises(DataError, match="multi-label targets are lists"):
+        as_targets(["a", "b"], "multi_label")
+    with pytest.raises(DataError, match="regression targets must be numbers"):
+        as_targets([1, "2"], "regression")
+    with pytest.raises(DataError, match="y is empty"):
+        as_targets([])
+
+
+def test_k_shot_takes_k_per_class_and_is_seeded():
+    labels = ["a"] * 50 + ["b"] * 30 + ["c"] * 20
+    idx = k_shot_indices(labels, 8, seed=0)
+    picked = [labels[i] for i in idx]
+    assert {lab: picked.count(lab) for lab in "abc"} == {"a": 8, "b": 8, "c": 8}
+    assert len(set(idx.tolist())) == len(idx)
+    np.testing.assert_array_equal(idx, k_shot_indices(labels, 8, seed=0))
+    assert not np.array_equal(idx, k_shot_indices(labels, 8, seed=1))
+
+
+def test_k_shot_short_class_uses_all_with_warning():
+    labels = ["a"] * 20 + ["rare"] * 3
+    with pytest.warns(UserWarning, match="'rare': 3"):
+        X, y = sample_k_shot(list(range(23)), labels, k=8, seed=0)
+    assert y.count("rare") == 3 and y.count("a") == 8
+    assert all(labels[x] == lab for x, lab in zip(X, y))
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5, True])
+def test_k_must_be_positive_int(k):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        k_shot_indices(["a", "b"], k, seed=0)
+
+
+def test_subsample_is_fixed_and_seeded():
+    X, y = list(range(100)), list(range(100))
+    a = subsample(X, y, 10, seed=3)
+    assert a == subsample(X, y, 10, seed=3) and len(a[0]) == 10 and a[0] == sorted(a[0])
+    assert subsample(X, y, None) == (X, y)
+
+
+def test_dataset_folder(tmp_path):
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    for split, rows in {"train": [("good", "pos"), ("bad", "neg")], "test": [("fine", "pos")]}.items():
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows))
+    (folder / "dataset.json").write_text(json.dumps({"name": "toy", "labels": ["neg", "pos"], "metric": "f1_macro"}))
+    ds = load_dataset_folder(folder)
+    assert ds.name == "toy" and ds.metric == "f1_macro" and ds.labels == ["neg", "pos"]
+    assert ds.train.X == ["good", "bad"] and ds.test.y == ["pos"] and ds.validation is None
+    assert resolve_dataset("toy", data_dir=tmp_path).name == "toy"
+    (folder / "test.jsonl").unlink()
+    with pytest.raises(DataError, match="has no test.jsonl"):
+        load_dataset_folder(folder)
+
+
+def test_unknown_dataset_lists_what_exists(tmp_path):
+    (tmp_path / "sst2").mkdir()
+    (tmp_path / "sst2" / "train.jsonl").write_text("")
+    with pytest.raises(DataError, match="unknown dataset 'nope'.*Datasets there: sst2"):
+        resolve_dataset("nope", data_dir=tmp_path)
+
+
+def test_labeled_files_jsonl_csv_and_missing_columns(tmp_path):
+    jl = tmp_path / "d.jsonl"
+    jl.write_text('{"text": "a", "label": "x"}\n\n{"text": "b", "label": "y"}\n')
+    assert read_labeled_file(jl) == (["a", "b"], ["x", "y"])
+    csv = tmp_path / "d.csv"
+    csv.write_text("question,answer,label\nq1,r1,yes\nq2,r2,no\n")
+    X, y = read_labeled_file(csv, text_column="question", text_pair_column="answer")
+    assert X == [("q1", "r1"), ("q2", "r2")] and y == ["yes", "no"]
+    with pytest.raises(DataError, match="no column\\(s\\) 'intent'.*'answer', 'label', 'question'"):
+        read_labeled_file(csv, text_column="question", label_column="intent")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a"\n')
+    with pytest.raises(DataError, match="bad.jsonl:1 is not valid JSON"):
+        read_labeled_file(bad)
+    xlsx = tmp_path / "d.xlsx"
+    xlsx.write_text("")
+    with pytest.raises(DataError, match="unsupported file type"):
+        read_labeled_file(xlsx)
+
+
+def test_read_texts_plain_lines(tmp_path):
+    f = tmp_path / "in.txt"
+    f.write_text("first\n\nsecond\n")
+    assert read_texts(f) == ["first", "second"]
+
+
+def test_demo_data_tasks():
+    from fewshot import load_demo
+
+    intent = load_demo("intent")
+    assert len(set(intent.train.y)) == 6 and len(intent.train) >= 120 and len(intent.test) >= 120
+    assert len(set(intent.train.X) | set(intent.test.X)) == len(intent.train) + len(intent.test)
+    csat = load_demo("csat")
+    assert set(csat.train.y) == {1, 2, 3, 4, 5}
+    tags = load_demo("tags")
+    assert all(isinstance(t, list) and 1 <= len(t) <= 3 for t in tags.train.y)
+    pairs = load_demo("pairs")
+    assert isinstance(pairs.train.X[0], tuple) and set(pairs.train.y) == {"answers", "does_not_answer"}
+    with pytest.raises(ValueError, match="unknown demo task"):
+        load_demo("sentiment")
+
+
+def test_sampling_warning_not_raised_when_enough():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sample_k_shot(list("abcdef"), list("xxxyyy"), k=3, seed=0)
