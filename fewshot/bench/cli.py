@@ -1,0 +1,89 @@
+"""``fewshot bench`` and ``fewshot report``: the harness's subcommands.
+
+Building the parser is cheap: this module imports nothing beyond the standard library; the
+runner, the report and matplotlib load only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+BENCH_EPILOG = """\
+examples:
+  fewshot bench benchmarks/smoke.toml --out benchmarks/results/smoke
+  fewshot bench benchmarks/quick.toml --out benchmarks/results/quick --data-dir ../shared/datasets --jobs 2
+  fewshot bench benchmarks/quick.toml --out results/q --only-strategy setfit --only-dataset sst2
+
+A rerun skips finished cells (an interrupted run resumes); --force redoes them. One JSON file per
+cell lands in OUT/cells/; the report (summary.md, summary.csv, curves.png, cost.png) is written to
+OUT at the end. Exit status: 0 when every cell of the suite finished, 1 when some failed.
+"""
+
+REPORT_EPILOG = """\
+example:
+  fewshot report benchmarks/results/quick
+
+Writes summary.md, summary.csv, curves.png and cost.png into RESULTS_DIR from the cell files that
+are there (a partial run gives a partial report).
+"""
+
+
+def add_parsers(sub) -> None:
+    """Add ``bench`` and ``report`` to the ``fewshot`` command's subparsers ``sub``."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "bench", help="Run a benchmark suite (datasets x strategies x k x seeds), then write its report.",
+        description="Run a benchmark suite (datasets x strategies x k x seeds), each cell in its own process, "
+                    "then write its report.",
+        epilog=BENCH_EPILOG, formatter_class=fmt,
+    )
+    p.add_argument("suite", metavar="SUITE.toml", help="suite file, e.g. benchmarks/quick.toml")
+    p.add_argument("--out", help="results folder (default: benchmarks/results/<suite name>)")
+    p.add_argument("--data-dir", help="folder of datasets in the benchmark layout "
+                                      "(default: $FEWSHOT_DATA_DIR, then the suite's data_dir)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="cells run in parallel, each with cores/N torch threads (default 1)")
+    p.add_argument("--force", action="store_true", help="redo cells that are already finished")
+    p.add_argument("--only-strategy", action="append", metavar="LABEL",
+                   help="run only this strategy label or name of the suite (repeatable)")
+    p.add_argument("--only-dataset", action="append", metavar="NAME",
+                   help="run only this dataset of the suite (repeatable)")
+    p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "report", help="Write summary.md/.csv, curves.png and cost.png for a benchmark results folder.",
+        description="Write summary.md/.csv, curves.png and cost.png for a benchmark results folder.",
+        epilog=REPORT_EPILOG, formatter_class=fmt,
+    )
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by `fewshot bench --out`")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from .report import write_report
+    from .runner import run_suite
+    from .suite import load_suite
+
+    suite = load_suite(args.suite)
+    out = Path(args.out) if args.out else Path("benchmarks") / "results" / suite.name
+    result = run_suite(suite, out, data_dir=args.data_dir, jobs=args.jobs, force=args.force,
+                       only_strategies=args.only_strategy, only_datasets=args.only_dataset)
+    print(f"{result.ran} cell(s) run, {result.skipped} already finished, {len(result.errors)} failed "
+          f"({result.seconds:.0f} s)", file=sys.stderr)
+    if not args.no_report:
+        paths = write_report(out)
+        print(f"report: {', '.join(str(p) for p in paths.values())}")
+    return 1 if result.errors else 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    paths = write_report(args.results_dir)
+    for path in paths.values():
+        print(path)
+    return 0

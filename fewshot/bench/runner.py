@@ -1,0 +1,444 @@
+"""Run a suite's grid of cells, each in its own child process, into a resumable results folder.
+
+Layout of a results folder::
+
+    RESULTS_DIR/
+      suite.json                                  the suite as run (the report reads it)
+      cells/<dataset>/<strategy label>/k<k>-seed<seed>.json   one file per cell
+
+For each (dataset, k, seed) one k-shot training sample is drawn (``fewshot.data.k_shot_indices``)
+and shared by every strategy, so strategies are compared on the same examples. The test split is
+the dataset's, or a fixed seeded subsample of ``max_test`` rows, the same for every cell.
+
+Each cell runs in a fresh process started with the ``spawn`` method, so its peak resident memory
+(``ru_maxrss`` of that process) is the cell's own: Python, the libraries it imported, the model,
+training and prediction. A cell file is written atomically (temporary file, then ``os.replace``),
+so an interrupted run leaves only whole cells; a rerun skips finished cells whose configuration and
+data are unchanged (``force=True`` redoes them). A cell that raises is recorded with its error and
+the grid goes on; error cells are retried by the next run.
+
+Example::
+
+    from fewshot.bench import load_suite, run_suite
+    run_suite(load_suite("benchmarks/smoke.toml"), "results/smoke", jobs=2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .suite import CellKey, Suite, SuiteError, check_suite, dataset_key
+
+SCHEMA_VERSION = 1
+SUITE_FILE = "suite.json"
+CELLS_DIR = "cells"
+MEMORY_METHOD = (
+    "peak resident set size (getrusage ru_maxrss) of the spawned child process that ran the cell: "
+    "Python, imported libraries, the test data, the model, training and prediction"
+)
+
+
+# --------------------------------------------------------------------------- small helpers
+def write_json_atomic(path, obj: Any) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically: a temporary file in the same folder, then
+    ``os.replace``. A reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=True) + "\n"
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json(path) -> dict | None:
+    """A cell or suite JSON file, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def cell_path(out_dir, key: CellKey) -> Path:
+    """Where cell ``key``'s JSON file lives inside results folder ``out_dir``."""
+    return Path(out_dir) / CELLS_DIR / dataset_key(key.dataset) / key.strategy / f"k{key.k}-seed{key.seed}.json"
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able copy of a parameter value (numpy scalars, tuples, paths)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _rss_mb_now() -> float | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _folder_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
+def _traceback_tail(exc: BaseException, lines: int = 15) -> str:
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+# --------------------------------------------------------------------------- the child process
+def _cell_main(payload: dict, out_path: str) -> None:
+    """Run one cell in this (fresh, spawned) process and write its JSON file.
+
+    ``payload`` is plain Python (lists, dicts, str) so unpickling it imports nothing heavy and the
+    thread settings below precede the first torch/numpy import.
+    """
+    threads = str(payload["record"]["torch_threads"])
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = threads
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    started = time.time()
+    record = dict(payload["record"])
+    record["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+    try:
+        record.update(_run_cell(payload))
+        record["status"] = "ok"
+    except Exception as exc:  # the grid goes on; the error is the cell's result
+        record["status"] = "error"
+        record["error"] = {"type": type(exc).__name__, "message": str(exc), "traceback": _traceback_tail(exc)}
+    record["wall_seconds"] = round(time.time() - started, 3)
+    record["peak_rss_mb"] = _round(_peak_rss_mb(), 1)
+    record["memory_method"] = MEMORY_METHOD
+    record["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    write_json_atomic(out_path, record)
+
+
+def _round(x, nd):
+    return None if x is None else round(float(x), nd)
+
+
+def _run_cell(payload: dict) -> dict:
+    import tempfile
+
+    import numpy as np
+
+    from ..base import fewshot_version, library_versions
+    from ..metrics import classification_metrics
+    from ..registry import make_classifier
+
+    rec = payload["record"]
+    out: dict[str, Any] = {"libraries": library_versions(), "fewshot_version": fewshot_version()}
+    X_train = [tuple(x) if isinstance(x, list) else x for x in payload["X_train"]]
+    X_test = [tuple(x) if isinstance(x, list) else x for x in payload["X_test"]]
+    y_train, y_test = payload["y_train"], payload["y_test"]
+
+    clf = make_classifier(rec["strategy_name"], **rec["requested_params"])
+    out["params"] = _plain(clf.get_params(deep=False))
+    if "torch" in sys.modules:  # the strategy module imported torch: give it this cell's share of cores
+        sys.modules["torch"].set_num_threads(int(rec["torch_threads"]))
+    out["rss_before_fit_mb"] = _round(_rss_mb_now(), 1)
+
+    cpu0, t0 = _cpu_seconds(), time.perf_counter()
+    clf.fit(X_train, y_train)
+    out["train_seconds"] = round(time.perf_counter() - t0, 4)
+    out["train_cpu_seconds"] = round(_cpu_seconds() - cpu0, 3)
+
+    t0 = time.perf_counter()
+    proba = np.asarray(clf.predict_proba(X_test), dtype=np.float64)
+    predict_seconds = time.perf_counter() - t0
+    out["predict_seconds"] = round(predict_seconds, 4)
+    out["predictions_per_second"] = round(len(X_test) / max(predict_seconds, 1e-9), 2)
+    if "torch" in sys.modules:
+        out["torch_threads_used"] = int(sys.modules["torch"].get_num_threads())
+
+    classes = list(clf.classes_)
+    pred = [classes[i] for i in np.argmax(proba, axis=1)]
+    m = classification_metrics(y_test, pred, labels=classes, proba=proba)
+    out["metrics"] = {name: m[name] for name in ("accuracy", "f1_macro", "f1_weighted", "mcc", "ece")}
+    out["headline"] = m[rec["metric"]]
+    out["per_class_f1"] = {lab: row["f1"] for lab, row in m["per_class"].items()}
+    out["confusion_matrix"] = {"labels": m["labels"], "matrix": m["confusion_matrix"]}
+
+    with tempfile.TemporaryDirectory(prefix="fewshot-bench-") as tmp:
+        t0 = time.perf_counter()
+        clf.save(Path(tmp) / "model")
+        out["save_seconds"] = round(time.perf_counter() - t0, 4)
+        out["model_size_mb"] = round(_folder_mb(Path(tmp) / "model"), 3)
+    return out
+
+
+# --------------------------------------------------------------------------- the parent
+@dataclass
+class _Task:
+    key: CellKey
+    path: Path
+    payload: dict
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_suite` did: cells in the grid, run now, skipped as finished, failed."""
+
+    out_dir: Path
+    cells: int = 0
+    ran: int = 0
+    skipped: int = 0
+    errors: list[CellKey] = field(default_factory=list)
+    max_parallel: int = 0
+    seconds: float = 0.0
+
+
+def _log_stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _dataset_record(spec: str, ds, suite: Suite) -> dict:
+    from ..data import subsample
+
+    X_test, y_test = subsample(ds.test.X, ds.test.y, suite.max_test, seed=suite.test_seed)
+    X_test = [list(x) if isinstance(x, tuple) else x for x in X_test]
+    return {
+        "ds": ds, "X_test": X_test, "y_test": list(y_test),
+        "info": {
+            "dataset": spec, "dataset_key": dataset_key(spec), "dataset_name": ds.name, "metric": ds.metric,
+            "n_test": len(X_test), "test_full_size": len(ds.test.X),
+            "test_subsampled": len(X_test) < len(ds.test.X), "max_test": suite.max_test,
+            "test_seed": suite.test_seed, "test_hash": _hash([X_test, y_test]),
+        },
+    }
+
+
+def _sample_record(ds, k: int, seed: int) -> dict:
+    from collections import Counter
+
+    from ..data import k_shot_indices
+
+    idx = [int(i) for i in k_shot_indices(ds.train.y, k, seed, warn=False)]
+    X = [list(ds.train.X[i]) if isinstance(ds.train.X[i], tuple) else ds.train.X[i] for i in idx]
+    y = [ds.train.y[i] for i in idx]
+    counts = Counter(y)
+    return {
+        "X_train": X, "y_train": y,
+        "info": {
+            "n_train": len(idx), "train_indices": idx, "sample_hash": _hash([X, y]),
+            "class_counts": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0]))},
+            "short_classes": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0])) if n < k},
+        },
+    }
+
+
+def run_suite(
+    suite: Suite,
+    out_dir,
+    *,
+    data_dir=None,
+    jobs: int = 1,
+    force: bool = False,
+    only_strategies: list[str] | None = None,
+    only_datasets: list[str] | None = None,
+    log=_log_stderr,
+) -> RunResult:
+    """Run every cell of ``suite`` that is not finished yet into results folder ``out_dir``.
+
+    Parameters
+    ----------
+    suite : Suite
+        From :func:`fewshot.bench.load_suite`.
+    out_dir : path
+        Results folder (created). ``suite.json`` and ``cells/`` are written there.
+    data_dir : path, optional
+        Where dataset names are looked up (default: ``FEWSHOT_DATA_DIR``, then the suite's ``data_dir``).
+    jobs : int
+        Cells run in parallel, each in its own process with ``cores // jobs`` torch threads.
+    force : bool
+        Redo cells that are already finished.
+    only_strategies, only_datasets : list of str, optional
+        Run only these strategy labels (or registry names) / dataset specs of the suite.
+    log : callable
+        Receives one line per event (default: print to stderr).
+
+    Everything is checked (:func:`fewshot.bench.suite.check_suite`) before the first cell runs.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise SuiteError(f"jobs must be a positive integer (parallel cells); got {jobs!r}.")
+    started = time.time()
+    selected = suite.select(strategies=only_strategies, datasets=only_datasets)
+    datasets = check_suite(selected, data_dir)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / SUITE_FILE, suite.to_dict())
+
+    from ..registry import make_classifier
+
+    cores = available_cores()
+    threads = max(1, cores // jobs)
+    accepts_seed = {s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies}
+    test_data = {spec: _dataset_record(spec, ds, selected) for spec, ds in datasets.items()}
+    samples: dict[tuple[str, int, int], dict] = {}
+
+    keys = selected.cells()
+    result = RunResult(out_dir=out_dir, cells=len(keys))
+    tasks: deque[_Task] = deque()
+    stale = 0
+    for key in keys:
+        spec = selected.strategy(key.strategy)
+        test = test_data[key.dataset]
+        sample = samples.get((key.dataset, key.k, key.seed))
+        if sample is None:
+            sample = samples[(key.dataset, key.k, key.seed)] = _sample_record(test["ds"], key.k, key.seed)
+        params = dict(spec.params)
+        if accepts_seed[spec.label] and "seed" not in params:
+            params["seed"] = key.seed  # the cell's seed drives the strategy's training too
+        fingerprint = _hash({
+            "strategy": spec.name, "params": params, "dataset": key.dataset, "k": key.k, "seed": key.seed,
+            "sample": sample["info"]["sample_hash"], "test": test["info"]["test_hash"],
+        })
+        path = cell_path(out_dir, key)
+        old = read_json(path)
+        if old is not None and not force:
+            if old.get("status") == "ok" and old.get("fingerprint") == fingerprint:
+                result.skipped += 1
+                continue
+            if old.get("status") == "ok":
+                stale += 1
+        record = {
+            "schema": SCHEMA_VERSION, "suite": suite.name, **test["info"], "strategy": spec.label,
+            "strategy_name": spec.name, "requested_params": params, "k": key.k, "seed": key.seed,
+            **sample["info"], "fingerprint": fingerprint, "run_id": uuid.uuid4().hex,
+            "jobs": jobs, "torch_threads": threads, "cores": cores,
+        }
+        payload = {"record": record, "X_train": sample["X_train"], "y_train": sample["y_train"],
+                   "X_test": test["X_test"], "y_test": test["y_test"]}
+        tasks.append(_Task(key, path, payload))
+
+    if result.skipped:
+        log(f"skipping {result.skipped} finished cell(s) of {len(keys)} (use --force to redo them)")
+    if stale:
+        log(f"re-running {stale} finished cell(s) whose parameters or data changed")
+    if tasks:
+        log(f"running {len(tasks)} cell(s) with {jobs} job(s), {threads} torch thread(s) each -> {out_dir}")
+
+    ctx = multiprocessing.get_context("spawn")
+    running: dict[Any, tuple[Any, _Task, float]] = {}
+    done = 0
+    total = len(tasks)
+    try:
+        while tasks or running:
+            while tasks and len(running) < jobs:
+                task = tasks.popleft()
+                proc = ctx.Process(target=_cell_main, args=(task.payload, str(task.path)),
+                                   name=f"fewshot-cell-{task.key.strategy}", daemon=False)
+                proc.start()
+                running[proc.sentinel] = (proc, task, time.time())
+                result.max_parallel = max(result.max_parallel, len(running))
+            for sentinel in wait(list(running)):
+                proc, task, t_start = running.pop(sentinel)
+                proc.join()
+                done += 1
+                record = read_json(task.path)
+                if record is None or record.get("run_id") != task.payload["record"]["run_id"]:
+                    record = _dead_child_record(task, proc.exitcode, time.time() - t_start)
+                    write_json_atomic(task.path, record)
+                result.ran += 1
+                if record.get("status") != "ok":
+                    result.errors.append(task.key)
+                log(f"[{done}/{total}] {_describe(task.key)}: {_outcome(record)}")
+    except BaseException:
+        for proc, _task, _t in running.values():
+            proc.terminate()
+        for proc, _task, _t in running.values():
+            proc.join(5)
+        raise
+    result.seconds = time.time() - started
+    return result
+
+
+def _dead_child_record(task: _Task, exitcode: int | None, seconds: float) -> dict:
+    record = dict(task.payload["record"])
+    why = f"exit code {exitcode}"
+    if exitcode is not None and exitcode < 0:
+        import signal
+
+        try:
+            why = f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            why = f"killed by signal {-exitcode}"
+        if exitcode == -9:
+            why += " (often the kernel's out-of-memory killer)"
+    record.update({
+        "status": "error", "wall_seconds": round(seconds, 3),
+        "error": {"type": "ChildProcessDied", "message": f"the cell's process died without a result: {why}",
+                  "traceback": ""},
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+    return record
+
+
+def _describe(key: CellKey) -> str:
+    return f"{key.dataset} {key.strategy} k={key.k} seed={key.seed}"
+
+
+def _outcome(record: dict) -> str:
+    if record.get("status") == "ok":
+        return (f"{record['metric']}={record['headline']:.3f}  train {record['train_seconds']:.1f}s  "
+                f"{record['predictions_per_second']:.0f} pred/s  peak {record.get('peak_rss_mb') or 0:.0f} MB")
+    err = record.get("error", {})
+    return f"ERROR {err.get('type')}: {err.get('message')}"

@@ -1,0 +1,405 @@
+"""Benchmark suite files: parse a TOML suite and check everything before any cell runs.
+
+A suite names datasets, strategies (with parameters), k values (labeled examples per class) and
+seeds. Every combination (dataset, strategy, k, seed) is one *cell* of the grid.
+
+Example suite (``benchmarks/smoke.toml``)::
+
+    name = "smoke"
+    description = "demo data, every strategy with its smallest settings"
+    datasets = ["demo:intent"]          # names under --data-dir, folders, "demo[:task]" or "hub:<id>"
+    k = [4, 8]                          # labeled examples per class
+    seeds = [0]
+    max_test = 60                       # optional: fixed, seeded subsample of each test split
+
+    [[strategies]]
+    name = "majority"
+
+    [[strategies]]
+    name = "setfit"
+    label = "setfit-tiny"               # optional; tells two configurations of one strategy apart
+    k = [8]                             # optional; replaces the suite's k list for this strategy
+    params = { num_iterations = 1 }
+
+Keys of the file: ``name``, ``description``, ``datasets``, ``strategies``, ``k``, ``seeds``
+(default ``[0]``), ``max_test``, ``test_seed`` (seed of the test subsample, default 0) and
+``data_dir`` (where dataset names are looked up when neither ``--data-dir`` nor
+``FEWSHOT_DATA_DIR`` is given; relative to the suite file). Any other key is an error, so a typo
+never silently changes a benchmark.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..errors import FewshotError
+
+TOP_KEYS = ("name", "description", "datasets", "strategies", "k", "seeds", "max_test", "test_seed", "data_dir")
+STRATEGY_KEYS = ("name", "label", "params", "k")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class SuiteError(FewshotError, ValueError):
+    """A suite file that cannot be run as written (the message lists every problem found)."""
+
+
+class CellKey(NamedTuple):
+    """One cell of the grid: a strategy (by its label) on a dataset at budget ``k`` with ``seed``."""
+
+    dataset: str
+    strategy: str
+    k: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy configuration in a suite: registry ``name``, its ``params``, a unique ``label``
+    (the name shown in reports; defaults to ``name``) and the k values it runs at."""
+
+    label: str
+    name: str
+    params: dict = field(default_factory=dict)
+    k: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "name": self.name, "params": dict(self.params), "k": list(self.k)}
+
+
+@dataclass
+class Suite:
+    """A parsed suite file. Build it with :func:`load_suite` or :func:`parse_suite`."""
+
+    name: str
+    datasets: list[str]
+    strategies: list[StrategySpec]
+    k: list[int]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    max_test: int | None = None
+    test_seed: int = 0
+    description: str = ""
+    data_dir: Path | None = None
+    path: Path | None = None
+
+    @property
+    def all_k(self) -> list[int]:
+        """Every k some strategy runs at, sorted."""
+        return sorted({k for s in self.strategies for k in s.k})
+
+    def strategy(self, label: str) -> StrategySpec:
+        for spec in self.strategies:
+            if spec.label == label:
+                return spec
+        raise KeyError(label)
+
+    def cells(self) -> list[CellKey]:
+        """The grid in run order: seed by seed, so a partial run covers every dataset and strategy
+        early (the mean over seeds fills in as later seeds finish)."""
+        out = []
+        for seed in self.seeds:
+            for dataset in self.datasets:
+                for k in self.all_k:
+                    for spec in self.strategies:
+                        if k in spec.k:
+                            out.append(CellKey(dataset, spec.label, k, seed))
+        return out
+
+    def select(self, *, strategies: list[str] | None = None, datasets: list[str] | None = None) -> Suite:
+        """A copy restricted to some strategy labels (or registry names) and datasets."""
+        if strategies:
+            known = {s.label for s in self.strategies} | {s.name for s in self.strategies}
+            bad = [s for s in strategies if s not in known]
+            if bad:
+                raise SuiteError(
+                    f"--only-strategy {', '.join(bad)}: not in suite {self.name!r}; its strategies are "
+                    f"{', '.join(s.label for s in self.strategies)}."
+                )
+        if datasets:
+            bad = [d for d in datasets if d not in self.datasets]
+            if bad:
+                raise SuiteError(
+                    f"--only-dataset {', '.join(bad)}: not in suite {self.name!r}; its datasets are "
+                    f"{', '.join(self.datasets)}."
+                )
+        keep_s = [s for s in self.strategies if not strategies or s.label in strategies or s.name in strategies]
+        keep_d = [d for d in self.datasets if not datasets or d in datasets]
+        return Suite(name=self.name, datasets=keep_d, strategies=keep_s, k=list(self.k), seeds=list(self.seeds),
+                     max_test=self.max_test, test_seed=self.test_seed, description=self.description,
+                     data_dir=self.data_dir, path=self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "description": self.description, "datasets": list(self.datasets),
+            "strategies": [s.to_dict() for s in self.strategies], "k": list(self.k), "seeds": list(self.seeds),
+            "max_test": self.max_test, "test_seed": self.test_seed,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "path": str(self.path) if self.path else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Suite:
+        return cls(
+            name=d["name"], datasets=list(d["datasets"]),
+            strategies=[StrategySpec(s["label"], s["name"], dict(s.get("params", {})), tuple(s["k"]))
+                        for s in d["strategies"]],
+            k=list(d["k"]), seeds=list(d.get("seeds", [0])), max_test=d.get("max_test"),
+            test_seed=d.get("test_seed", 0), description=d.get("description", ""),
+            data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
+            path=Path(d["path"]) if d.get("path") else None,
+        )
+
+
+# --------------------------------------------------------------------------- parsing
+def _unknown_keys(found, allowed, where: str) -> list[str]:
+    problems = []
+    for key in found:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
+            problems.append(f"unknown key {key!r} in {where}{hint}")
+    return problems
+
+
+def _int_list(value, what: str, problems: list[str], *, minimum: int | None) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        problems.append(f"{what} must be a non-empty list of integers; got {value!r}")
+        return []
+    out = []
+    for v in value:
+        if not isinstance(v, int) or isinstance(v, bool):
+            problems.append(f"{what} must hold integers; got {v!r}")
+        elif minimum is not None and v < minimum:
+            if what.endswith("k"):
+                problems.append(f"{what} = {v}: k is the number of labeled examples per class and must be >= 1")
+            else:
+                problems.append(f"{what} = {v}: must be >= {minimum}")
+        else:
+            out.append(v)
+    if len(set(out)) != len(out):
+        problems.append(f"{what} repeats a value: {value!r}")
+    return sorted(set(out))
+
+
+def _toml():
+    try:
+        import tomllib  # Python >= 3.11
+    except ImportError:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise SuiteError("reading suite files on Python 3.10 needs the 'tomli' package: pip install tomli") from None
+    return tomllib
+
+
+def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = None) -> Suite:
+    """Parse suite TOML ``text`` and check its structure (keys, types, k >= 1, unique labels).
+
+    Datasets and strategies are only checked against the world by :func:`check_suite`.
+    Raises :class:`SuiteError` listing every problem.
+    """
+    tomllib = _toml()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{source} is not valid TOML: {exc}") from None
+    problems = _unknown_keys(raw, TOP_KEYS, source)
+
+    name = raw.get("name", Path(source).stem if source != "<suite>" else "suite")
+    if not isinstance(name, str) or not name:
+        problems.append(f"name must be a non-empty string; got {name!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problems.append(f"description must be a string; got {description!r}")
+
+    datasets = raw.get("datasets")
+    if datasets is None:
+        problems.append('missing key "datasets" (e.g. datasets = ["sst2", "demo:intent"])')
+        datasets = []
+    elif not isinstance(datasets, list) or not datasets or not all(isinstance(d, str) and d for d in datasets):
+        problems.append(f"datasets must be a non-empty list of names; got {datasets!r}")
+        datasets = []
+    elif len(set(datasets)) != len(datasets):
+        problems.append(f"datasets lists a dataset twice: {datasets!r}")
+
+    if "k" in raw:
+        ks = _int_list(raw["k"], "k", problems, minimum=1)
+    else:
+        ks = []
+    seeds = _int_list(raw.get("seeds", [0]), "seeds", problems, minimum=0)
+
+    max_test = raw.get("max_test")
+    if max_test is not None and (not isinstance(max_test, int) or isinstance(max_test, bool) or max_test < 1):
+        problems.append(f"max_test must be a positive integer (test examples kept per dataset); got {max_test!r}")
+    test_seed = raw.get("test_seed", 0)
+    if not isinstance(test_seed, int) or isinstance(test_seed, bool) or test_seed < 0:
+        problems.append(f"test_seed must be a non-negative integer; got {test_seed!r}")
+
+    data_dir = raw.get("data_dir")
+    if data_dir is not None:
+        if not isinstance(data_dir, str):
+            problems.append(f"data_dir must be a path string; got {data_dir!r}")
+            data_dir = None
+        else:
+            data_dir = Path(data_dir)
+            if not data_dir.is_absolute() and base_dir is not None:
+                data_dir = (base_dir / data_dir).resolve()
+
+    strategies: list[StrategySpec] = []
+    raw_strategies = raw.get("strategies")
+    if raw_strategies is None:
+        problems.append('missing [[strategies]] (e.g. [[strategies]] name = "setfit")')
+        raw_strategies = []
+    elif not isinstance(raw_strategies, list) or not raw_strategies:
+        problems.append("strategies must be one or more [[strategies]] tables")
+        raw_strategies = []
+    labels_seen: set[str] = set()
+    for i, entry in enumerate(raw_strategies, 1):
+        where = f"[[strategies]] #{i}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where} must be a table with name/params/k/label")
+            continue
+        problems += _unknown_keys(entry, STRATEGY_KEYS, where)
+        sname = entry.get("name")
+        if not isinstance(sname, str) or not sname:
+            problems.append(f'{where} has no name (e.g. name = "setfit")')
+            continue
+        where = f"[[strategies]] #{i} ({sname})"
+        label = entry.get("label", sname)
+        if not isinstance(label, str) or not _LABEL_RE.match(label):
+            problems.append(f"{where}: label {label!r} must be letters, digits, '.', '_' or '-' (it names files)")
+            continue
+        if label in labels_seen:
+            problems.append(
+                f"{where}: label {label!r} is used twice; give each configuration its own label "
+                '(e.g. label = "prompt-zero")'
+            )
+        labels_seen.add(label)
+        params = entry.get("params", {})
+        if not isinstance(params, dict):
+            problems.append(f"{where}: params must be a table (params = {{ epochs = 1 }}); got {params!r}")
+            params = {}
+        for key, value in params.items():
+            try:
+                json.dumps(value)
+            except TypeError:
+                problems.append(f"{where}: params.{key} = {value!r} is not a plain value (use str/number/bool/list)")
+        if "k" in entry:
+            sk = _int_list(entry["k"], f"{where} k", problems, minimum=1)
+        elif ks:
+            sk = list(ks)
+        else:
+            problems.append(f"{where} has no k values: set k = [...] at the top of the suite or in the strategy")
+            sk = []
+        strategies.append(StrategySpec(label=label, name=sname, params=dict(params), k=tuple(sk)))
+    if not ks:
+        ks = sorted({k for s in strategies for k in s.k})
+
+    if problems:
+        raise SuiteError(f"suite {source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    return Suite(name=name, datasets=list(datasets), strategies=strategies, k=ks, seeds=seeds,
+                 max_test=max_test, test_seed=test_seed, description=description, data_dir=data_dir)
+
+
+def load_suite(path) -> Suite:
+    """Read and parse a suite file (see the module docstring for its keys).
+
+    Example::
+
+        suite = load_suite("benchmarks/quick.toml")
+        len(suite.cells())
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SuiteError(f"suite file {path} does not exist; see benchmarks/*.toml for examples.")
+    suite = parse_suite(path.read_text(encoding="utf-8"), source=str(path), base_dir=path.resolve().parent)
+    suite.path = path
+    return suite
+
+
+# --------------------------------------------------------------------------- checking against the world
+def effective_data_dir(suite: Suite, data_dir=None) -> Path | None:
+    """Where dataset names are looked up: ``--data-dir``, else ``FEWSHOT_DATA_DIR``, else the suite's ``data_dir``."""
+    if data_dir:
+        return Path(data_dir)
+    env = os.environ.get("FEWSHOT_DATA_DIR")
+    if env:
+        return Path(env)
+    return suite.data_dir
+
+
+def dataset_key(spec: str) -> str:
+    """A short, file-name-safe key for a dataset spec (a folder path becomes its folder name)."""
+    if not (spec == "demo" or spec.startswith(("demo:", "hub:"))) and ("/" in spec or os.sep in spec):
+        spec = Path(spec).name or spec
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", spec).strip("-") or "dataset"
+
+
+def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
+    """Check a suite against the world before any cell runs; returns ``{dataset spec: Dataset}``.
+
+    Resolves every dataset (a folder needs ``train.jsonl`` and ``test.jsonl``), checks it is a
+    single-label classification set with a headline metric we compute, and builds every strategy
+    with its parameters (``make_classifier`` rejects unknown parameters). Raises
+    :class:`SuiteError` listing every problem.
+    """
+    from ..data import resolve_dataset
+    from ..metrics import HEADLINE_METRICS
+    from ..registry import get_strategy, make_classifier
+
+    base = effective_data_dir(suite, data_dir)
+    problems: list[str] = []
+    datasets: dict[str, Any] = {}
+    keys: dict[str, str] = {}
+    for spec in suite.datasets:
+        key = dataset_key(spec)
+        if key in keys:
+            problems.append(f"datasets {keys[key]!r} and {spec!r} would share the results key {key!r}; rename one")
+        keys[key] = spec
+        try:
+            ds = resolve_dataset(spec, base)
+        except (FewshotError, ValueError, OSError) as exc:
+            problems.append(f"dataset {spec!r}: {exc}")
+            continue
+        if ds.metric not in HEADLINE_METRICS:
+            problems.append(
+                f"dataset {spec!r} is scored by {ds.metric!r}; the harness benchmarks single-label classification "
+                f"(headline metric one of {', '.join(HEADLINE_METRICS)})"
+            )
+            continue
+        bad = next((y for y in ds.train.y + ds.test.y if isinstance(y, (list, tuple, dict, float))), None)
+        if bad is not None:
+            problems.append(f"dataset {spec!r} has a label {bad!r}; the harness needs one str/int label per text")
+            continue
+        if len(set(ds.train.y)) < 2:
+            problems.append(f"dataset {spec!r} has fewer than two classes in its train split")
+            continue
+        datasets[spec] = ds
+
+    for spec in suite.strategies:
+        try:
+            cls = get_strategy(spec.name)
+            make_classifier(spec.name, **spec.params)
+        except ImportError as exc:
+            problems.append(
+                f"strategy {spec.label!r}: {spec.name!r} is registered but cannot be imported "
+                f"({type(exc).__name__}: {exc})"
+            )
+            continue
+        except (FewshotError, ValueError, TypeError) as exc:
+            problems.append(f"strategy {spec.label!r}: {exc}")
+            continue
+        if not getattr(cls, "supports_pairs", True):
+            for dspec, ds in datasets.items():
+                if ds.train.X and isinstance(ds.train.X[0], tuple):
+                    problems.append(f"strategy {spec.label!r} takes single texts but dataset {dspec!r} holds pairs")
+    if problems:
+        raise SuiteError(f"suite {suite.name!r} cannot run: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    return datasets
