@@ -211,12 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="tiny settings: a smoke run in well under a minute")
     p.set_defaults(func=cmd_demo)
 
-    try:
-        from .bench.cli import add_parsers
-    except ImportError:  # the harness is optional at import time
-        add_parsers = None
-    if add_parsers is not None:
-        add_parsers(sub)
+    from .bench.cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
