@@ -177,3 +177,22 @@ def test_sampling_warning_not_raised_when_enough():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sample_k_shot(list("abcdef"), list("xxxyyy"), k=3, seed=0)
+
+
+def test_hf_dataset_class_labels_become_names():
+    datasets = pytest.importorskip("datasets")
+    from fewshot.data import from_hf_dataset
+
+    features = datasets.Features({"q": datasets.Value("string"), "r": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["no", "yes"])})
+    ds = datasets.Dataset.from_dict({"q": ["a", "b"], "r": ["c", "d"], "label": [1, 0]}, features=features)
+    assert from_hf_dataset(ds, text_column="q", text_pair_column="r") == ([("a", "c"), ("b", "d")], ["yes", "no"])
+    with pytest.raises(DataError, match="no column\\(s\\) \\['text'\\]"):
+        from_hf_dataset(ds)
+
+
+def test_hub_dataset_offline_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataError, match="could not load dataset 'nobody/nothing' from the hub.*Offline\\?"):
+        resolve_dataset("hub:nobody/nothing")
