@@ -278,9 +278,8 @@ def verdict(res: Results, k: int) -> str:
         if "majority" in strategies and best != "majority":
             floor = avgs["majority"]
             below = [s for s in strategies if s != "majority" and avgs[s] <= floor + 0.01]
-            txt = (f"{', '.join(below)} do(es) not clear the majority-class floor ({_pct(floor)})" if below
-                   else f"every strategy clears the majority-class floor ({_pct(floor)})")
-            parts.append(txt[0].upper() + txt[1:] + ".")
+            parts.append(f"Not clear of the majority-class floor ({_pct(floor)}): {', '.join(below)}." if below
+                         else f"Every strategy clears the majority-class floor ({_pct(floor)}).")
     lo, hi = min(seeds), max(seeds)
     planned = f" of {res.planned_seeds} planned" if res.planned_seeds else ""
     parts.append(f"Based on {lo if lo == hi else f'{lo}–{hi}'} seed(s){planned} per dataset.")
