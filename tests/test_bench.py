@@ -27,8 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- helpers
-def _write_dataset(folder: Path, train: dict[str, int], test: dict[str, int], *, metric="accuracy", name=None,
-                   test_file=True) -> Path:
+def _write_dataset(
+    folder: Path, train: dict[str, int], test: dict[str, int], *, metric="accuracy", name=None, test_file=True
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for split, counts in (("train", train), ("test", test)):
         if split == "test" and not test_file:
@@ -36,9 +37,12 @@ def _write_dataset(folder: Path, train: dict[str, int], test: dict[str, int], *,
         with open(folder / f"{split}.jsonl", "w") as fh:
             for label, n in counts.items():
                 for i in range(n):
-                    fh.write(json.dumps({"text": f"{label} {split} message number {i}", "label": label}) + "\n")
-    (folder / "dataset.json").write_text(json.dumps({"name": name or folder.name, "labels": sorted(train),
-                                                     "metric": metric}))
+                    fh.write(
+                        json.dumps({"text": f"{label} {split} message number {i}", "label": label}) + "\n"
+                    )
+    (folder / "dataset.json").write_text(
+        json.dumps({"name": name or folder.name, "labels": sorted(train), "metric": metric})
+    )
     return folder
 
 
@@ -109,12 +113,18 @@ def test_grid_runs_every_cell_and_shares_k_shot_samples(grid_run, data_root):
         ds = load_dataset_folder(data_root / dataset)
         for k in (4,):
             for seed in (0, 1):
-                a, b = cells[CellKey(dataset, "majority", k, seed)], cells[CellKey(dataset, "maj-low", k, seed)]
+                a, b = (
+                    cells[CellKey(dataset, "majority", k, seed)],
+                    cells[CellKey(dataset, "maj-low", k, seed)],
+                )
                 assert a["train_indices"] == b["train_indices"], "strategies must share the k-shot sample"
                 assert a["train_indices"] == k_shot_indices(ds.train.y, k, seed, warn=False).tolist()
                 assert a["sample_hash"] == b["sample_hash"]
     # different seeds draw different samples
-    assert cells[CellKey("toy", "majority", 4, 0)]["train_indices"] != cells[CellKey("toy", "majority", 4, 1)]["train_indices"]
+    assert (
+        cells[CellKey("toy", "majority", 4, 0)]["train_indices"]
+        != cells[CellKey("toy", "majority", 4, 1)]["train_indices"]
+    )
     # a class with fewer than k examples uses all it has, and the cell says so
     short = cells[CellKey("toy", "majority", 4, 0)]
     assert short["class_counts"] == {"a": 4, "b": 4, "c": 2} and short["short_classes"] == {"c": 2}
@@ -137,7 +147,9 @@ def test_cell_records_metrics_cost_and_provenance(grid_run):
     assert 0.0 <= cell["metrics"]["ece"] <= 1.0
     assert cell["params"] == {"multi_label": False, "threshold": 0.3}
     assert cell["n_test"] == 8 and cell["test_full_size"] == 12 and cell["test_subsampled"] is True
-    assert len({c["test_hash"] for key, c in cells.items() if key.dataset == "toy2"}) == 1, "one fixed test subsample"
+    assert len({c["test_hash"] for key, c in cells.items() if key.dataset == "toy2"}) == 1, (
+        "one fixed test subsample"
+    )
     for field in ("train_seconds", "train_cpu_seconds", "predict_seconds", "save_seconds"):
         assert cell[field] >= 0
     assert cell["predictions_per_second"] > 0
@@ -156,7 +168,8 @@ def test_failing_cell_is_recorded_and_the_grid_goes_on(grid_run):
     assert "Traceback" in err["traceback"] and "_validate_params" in err["traceback"]
     assert sorted(result.errors) == sorted(k for k in cells if k.strategy == "maj-bad")
     assert all(c["status"] == "ok" for key, c in cells.items() if key.strategy != "maj-bad")
-    assert any("ERROR ValueError" in line for line in logs)
+    assert any("ERROR ValueError" in line and "log: " in line for line in logs)
+    assert (out / "logs" / "toy" / "maj-bad" / "k2-seed0.log").is_file(), "each cell's output is kept"
 
 
 def test_jobs_run_cells_in_parallel_with_a_share_of_the_cores(grid_run):
@@ -197,8 +210,9 @@ def test_rerun_skips_finished_cells_force_redoes_them_and_errors_are_retried(tmp
     assert (again.ran, again.skipped) == (1, 1), "the finished cell is skipped; the failed one is retried"
     assert json.loads(cell_path(out, ok_key).read_text())["run_id"] == run_id
 
-    forced = run_suite(suite, out, data_dir=data_root, jobs=2, force=True, only_strategies=["maj"],
-                       log=lambda m: None)
+    forced = run_suite(
+        suite, out, data_dir=data_root, jobs=2, force=True, only_strategies=["maj"], log=lambda m: None
+    )
     assert (forced.ran, forced.skipped) == (1, 0)
     assert json.loads(cell_path(out, ok_key).read_text())["run_id"] != run_id
 
@@ -238,16 +252,28 @@ BAD_SUITES = [
     ("unknown-dataset", BASE.replace('"toy"', '"nope"'), r"unknown dataset 'nope'.*Datasets there: .*toy"),
     ("unknown-strategy", BASE.replace('name = "majority"', 'name = "sefit"'), r"unknown strategy 'sefit'"),
     ("unknown-param", BASE + "params = { epochs = 3 }\n", r"has no parameter\(s\) epochs"),
-    ("k-zero", BASE.replace("k = [2]", "k = [0, 2]"), r"k = 0: k is the number of labeled examples per class and must be >= 1"),
+    (
+        "k-zero",
+        BASE.replace("k = [2]", "k = [0, 2]"),
+        r"k = 0: k is the number of labeled examples per class and must be >= 1",
+    ),
     ("strategy-k-negative", BASE + "k = [-1]\n", r"k = -1: k is the number .* must be >= 1"),
     ("typo-top-key", BASE + "\n", None),  # replaced below: keys must come before the tables
-    ("typo-strategy-key", BASE + "parms = { threshold = 0.3 }\n", r"unknown key 'parms'.*did you mean 'params'"),
+    (
+        "typo-strategy-key",
+        BASE + "parms = { threshold = 0.3 }\n",
+        r"unknown key 'parms'.*did you mean 'params'",
+    ),
     ("no-test-split", BASE.replace('"toy"', '"broken"'), r"broken has no test.jsonl"),
     ("not-toml", BASE + "k = [\n", r"is not valid TOML"),
     ("no-datasets", BASE.replace('datasets = ["toy"]', ""), r'missing key "datasets"'),
     ("duplicate-label", BASE + '\n[[strategies]]\nname = "majority"\n', r"label 'majority' is used twice"),
     ("max-test-zero", "max_test = 0\n" + BASE, r"max_test must be a positive integer"),
-    ("not-single-label", BASE.replace('"toy"', '"demo:csat"'), r"scored by 'mae'; the harness benchmarks single-label"),
+    (
+        "not-single-label",
+        BASE.replace('"toy"', '"demo:csat"'),
+        r"scored by 'mae'; the harness benchmarks single-label",
+    ),
 ]
 BAD_SUITES[5] = ("typo-top-key", "seed = [0, 1]\n" + BASE, r"unknown key 'seed'.*did you mean 'seeds'")
 
@@ -283,7 +309,7 @@ def test_report_tables_and_plots(grid_run):
     by_key = {(r["dataset"], r["strategy"], int(r["k"])): r for r in rows}
     groups = {(c.dataset, c.strategy, c.k) for c in cells if c.strategy != "maj-bad"}
     assert len(groups) == 6
-    for (d, s, k) in groups:
+    for d, s, k in groups:
         values = [cells[CellKey(d, s, k, seed)]["headline"] for seed in (0, 1)]
         row = by_key[(d, s, k)]
         assert float(row["mean"]) == pytest.approx(statistics.fmean(values), abs=1e-4)
@@ -296,10 +322,20 @@ def test_report_tables_and_plots(grid_run):
     assert float(avg["mean"]) == pytest.approx(expected, abs=1e-4) and avg["averaged_over"] == "toy toy2"
 
     md = paths["summary.md"].read_text()
-    for needle in ("# Benchmark results: grid", "## k = 2 examples per class", "## k = 4 examples per class",
-                   "**average** (2 datasets)", "median train s", "predictions / s", "**k = 2.**", "**k = 4.**",
-                   "## Failed cells", "threshold must be between 0 and 1", "## Where the compute goes",
-                   "![metric vs k](curves.png)"):
+    for needle in (
+        "# Benchmark results: grid",
+        "## k = 2 examples per class",
+        "## k = 4 examples per class",
+        "**average** (2 datasets)",
+        "median train s",
+        "predictions / s",
+        "**k = 2.**",
+        "**k = 4.**",
+        "## Failed cells",
+        "threshold must be between 0 and 1",
+        "## Where the compute goes",
+        "![metric vs k](curves.png)",
+    ):
         assert needle in md, needle
     mean_toy = statistics.fmean(cells[CellKey("toy", "majority", 2, s)]["headline"] for s in (0, 1))
     assert f"{100 * mean_toy:.1f} ± " in md
@@ -332,7 +368,9 @@ def test_reference_figures_match_the_shared_table():
 def test_cli_bench_and_report_end_to_end(tmp_path, data_root, clean_cwd, capsys):
     from fewshot.cli import main
 
-    suite = _suite_file(tmp_path, 'name = "paperish"\ndatasets = ["sst5"]\nk = [8]\n\n[[strategies]]\nname = "majority"\n')
+    suite = _suite_file(
+        tmp_path, 'name = "paperish"\ndatasets = ["sst5"]\nk = [8]\n\n[[strategies]]\nname = "majority"\n'
+    )
     out = tmp_path / "results"
     assert main(["bench", str(suite), "--out", str(out), "--data-dir", str(data_root)]) == 0
     cell = json.loads(cell_path(out, CellKey("sst5", "majority", 8, 0)).read_text())
@@ -359,7 +397,7 @@ def test_cli_errors_and_help(tmp_path, data_root, capsys):
     assert "fewshot bench: error: suite" in capsys.readouterr().err and not (tmp_path / "o").exists()
     assert main(["report", str(tmp_path)]) == 2
     assert "holds no benchmark cells" in capsys.readouterr().err
-    failing = _suite_file(tmp_path, BASE + 'params = { threshold = 2.0 }\n', "failing.toml")
+    failing = _suite_file(tmp_path, BASE + "params = { threshold = 2.0 }\n", "failing.toml")
     assert main(["bench", str(failing), "--out", str(tmp_path / "f"), "--data-dir", str(data_root)]) == 1
     assert "1 failed" in capsys.readouterr().err and (tmp_path / "f" / "summary.md").is_file()
     for command in ("bench", "report"):
@@ -370,8 +408,11 @@ def test_cli_errors_and_help(tmp_path, data_root, capsys):
 
 
 def test_building_the_parser_imports_nothing_heavy():
-    code = ("import sys; from fewshot.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'sklearn', 'transformers') if m in sys.modules))")
+    code = (
+        "import sys; from fewshot.cli import build_parser; build_parser(); "
+        "heavy = ('torch', 'numpy', 'matplotlib', 'sklearn', 'transformers'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -388,8 +429,13 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     assert paper.seeds == list(range(10)) and paper.max_test is None
     assert {"setfit", "setfit-upstream"} <= {s.name for s in paper.strategies}
     smoke = load_suite(REPO / "benchmarks" / "smoke.toml")
-    assert smoke.datasets == ["demo:intent"] and {"majority", "setfit", "setfit-upstream", "head", "prompt"} <= {
-        s.name for s in smoke.strategies}
+    assert smoke.datasets == ["demo:intent"] and {
+        "majority",
+        "setfit",
+        "setfit-upstream",
+        "head",
+        "prompt",
+    } <= {s.name for s in smoke.strategies}
 
 
 def _importable(name: str) -> bool:

@@ -33,29 +33,49 @@ def add_parsers(sub) -> None:
     """Add ``bench`` and ``report`` to the ``fewshot`` command's subparsers ``sub``."""
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
-        "bench", help="Run a benchmark suite (datasets x strategies x k x seeds), then write its report.",
-        description="Run a benchmark suite (datasets x strategies x k x seeds), each cell in its own process, "
-                    "then write its report.",
-        epilog=BENCH_EPILOG, formatter_class=fmt,
+        "bench",
+        help="Run a benchmark suite (datasets x strategies x k x seeds), then write its report.",
+        description="Run a benchmark suite (datasets x strategies x k x seeds), each cell in its own "
+        "process, "
+        "then write its report.",
+        epilog=BENCH_EPILOG,
+        formatter_class=fmt,
     )
     p.add_argument("suite", metavar="SUITE.toml", help="suite file, e.g. benchmarks/quick.toml")
     p.add_argument("--out", help="results folder (default: benchmarks/results/<suite name>)")
-    p.add_argument("--data-dir", help="folder of datasets in the benchmark layout "
-                                      "(default: $FEWSHOT_DATA_DIR, then the suite's data_dir)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="cells run in parallel, each with cores/N torch threads (default 1)")
+    p.add_argument(
+        "--data-dir",
+        help="folder of datasets in the benchmark layout "
+        "(default: $FEWSHOT_DATA_DIR, then the suite's data_dir)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="cells run in parallel, each with cores/N torch threads (default 1)",
+    )
     p.add_argument("--force", action="store_true", help="redo cells that are already finished")
-    p.add_argument("--only-strategy", action="append", metavar="LABEL",
-                   help="run only this strategy label or name of the suite (repeatable)")
-    p.add_argument("--only-dataset", action="append", metavar="NAME",
-                   help="run only this dataset of the suite (repeatable)")
+    p.add_argument(
+        "--only-strategy",
+        action="append",
+        metavar="LABEL",
+        help="run only this strategy label or name of the suite (repeatable)",
+    )
+    p.add_argument(
+        "--only-dataset",
+        action="append",
+        metavar="NAME",
+        help="run only this dataset of the suite (repeatable)",
+    )
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(
-        "report", help="Write summary.md/.csv, curves.png and cost.png for a benchmark results folder.",
+        "report",
+        help="Write summary.md/.csv, curves.png and cost.png for a benchmark results folder.",
         description="Write summary.md/.csv, curves.png and cost.png for a benchmark results folder.",
-        epilog=REPORT_EPILOG, formatter_class=fmt,
+        epilog=REPORT_EPILOG,
+        formatter_class=fmt,
     )
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by `fewshot bench --out`")
     p.set_defaults(func=cmd_report)
@@ -70,10 +90,20 @@ def cmd_bench(args) -> int:
 
     suite = load_suite(args.suite)
     out = Path(args.out) if args.out else Path("benchmarks") / "results" / suite.name
-    result = run_suite(suite, out, data_dir=args.data_dir, jobs=args.jobs, force=args.force,
-                       only_strategies=args.only_strategy, only_datasets=args.only_dataset)
-    print(f"{result.ran} cell(s) run, {result.skipped} already finished, {len(result.errors)} failed "
-          f"({result.seconds:.0f} s)", file=sys.stderr)
+    result = run_suite(
+        suite,
+        out,
+        data_dir=args.data_dir,
+        jobs=args.jobs,
+        force=args.force,
+        only_strategies=args.only_strategy,
+        only_datasets=args.only_dataset,
+    )
+    print(
+        f"{result.ran} cell(s) run, {result.skipped} already finished, {len(result.errors)} failed "
+        f"({result.seconds:.0f} s)",
+        file=sys.stderr,
+    )
     if not args.no_report:
         paths = write_report(out)
         print(f"report: {', '.join(str(p) for p in paths.values())}")

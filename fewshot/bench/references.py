@@ -68,24 +68,76 @@ class Reference(NamedTuple):
 
 # Table 2 and the repository's result files, as fractions. (dataset -> (value, std or None)) per (method, k).
 _TABLE: dict[tuple[str, int], dict[str, tuple[float, float | None]]] = {
-    ("roberta-large-ft", 8): {"sst5": (33.5, 2.1), "amazon_counterfactual": (9.2, 4.9), "cr": (58.8, 6.3),
-                              "emotion": (28.7, 6.8), "enron_spam": (85.0, 6.0), "ag_news": (81.7, 3.8)},
-    ("adapet", 8): {"sst5": (50.0, 1.9), "amazon_counterfactual": (19.4, 7.3), "cr": (91.0, 1.3),
-                    "emotion": (46.2, 3.7), "enron_spam": (85.1, 3.7), "ag_news": (85.1, 2.7)},
-    ("t-few-3b", 8): {"sst5": (55.0, 1.4), "amazon_counterfactual": (19.0, 3.9), "cr": (92.1, 1.0),
-                      "emotion": (57.4, 1.8), "enron_spam": (93.1, 1.6)},
-    ("setfit-mpnet", 8): {"sst5": (43.6, 3.0), "amazon_counterfactual": (40.3, 11.8), "cr": (88.5, 1.9),
-                          "emotion": (48.8, 4.5), "enron_spam": (90.1, 3.4), "ag_news": (82.9, 2.8)},
-    ("setfit-minilm", 8): {"sst5": (29.8, None), "amazon_counterfactual": (19.7, None), "cr": (71.6, None),
-                           "emotion": (39.1, None), "ag_news": (83.1, None)},
-    ("linear-probe-mpnet", 8): {"sst5": (36.7, None), "amazon_counterfactual": (22.1, None), "cr": (84.2, None),
-                                "emotion": (37.8, None), "enron_spam": (90.4, None), "ag_news": (74.3, None)},
-    ("roberta-large-ft", 64): {"sst5": (45.9, 6.9), "amazon_counterfactual": (52.8, 12.1), "cr": (88.9, 1.9),
-                               "emotion": (65.0, 17.2), "enron_spam": (95.9, 0.8), "ag_news": (88.4, 0.9)},
-    ("adapet", 64): {"sst5": (54.1, 0.8), "amazon_counterfactual": (54.1, 6.4), "cr": (92.6, 0.7),
-                     "emotion": (72.0, 2.2), "enron_spam": (96.0, 0.9), "ag_news": (88.0, 0.6)},
-    ("setfit-mpnet", 64): {"sst5": (51.9, 0.6), "amazon_counterfactual": (61.9, 2.9), "cr": (90.4, 0.6),
-                           "emotion": (76.2, 1.3), "enron_spam": (96.1, 0.8), "ag_news": (88.0, 0.7)},
+    ("roberta-large-ft", 8): {
+        "sst5": (33.5, 2.1),
+        "amazon_counterfactual": (9.2, 4.9),
+        "cr": (58.8, 6.3),
+        "emotion": (28.7, 6.8),
+        "enron_spam": (85.0, 6.0),
+        "ag_news": (81.7, 3.8),
+    },
+    ("adapet", 8): {
+        "sst5": (50.0, 1.9),
+        "amazon_counterfactual": (19.4, 7.3),
+        "cr": (91.0, 1.3),
+        "emotion": (46.2, 3.7),
+        "enron_spam": (85.1, 3.7),
+        "ag_news": (85.1, 2.7),
+    },
+    ("t-few-3b", 8): {
+        "sst5": (55.0, 1.4),
+        "amazon_counterfactual": (19.0, 3.9),
+        "cr": (92.1, 1.0),
+        "emotion": (57.4, 1.8),
+        "enron_spam": (93.1, 1.6),
+    },
+    ("setfit-mpnet", 8): {
+        "sst5": (43.6, 3.0),
+        "amazon_counterfactual": (40.3, 11.8),
+        "cr": (88.5, 1.9),
+        "emotion": (48.8, 4.5),
+        "enron_spam": (90.1, 3.4),
+        "ag_news": (82.9, 2.8),
+    },
+    ("setfit-minilm", 8): {
+        "sst5": (29.8, None),
+        "amazon_counterfactual": (19.7, None),
+        "cr": (71.6, None),
+        "emotion": (39.1, None),
+        "ag_news": (83.1, None),
+    },
+    ("linear-probe-mpnet", 8): {
+        "sst5": (36.7, None),
+        "amazon_counterfactual": (22.1, None),
+        "cr": (84.2, None),
+        "emotion": (37.8, None),
+        "enron_spam": (90.4, None),
+        "ag_news": (74.3, None),
+    },
+    ("roberta-large-ft", 64): {
+        "sst5": (45.9, 6.9),
+        "amazon_counterfactual": (52.8, 12.1),
+        "cr": (88.9, 1.9),
+        "emotion": (65.0, 17.2),
+        "enron_spam": (95.9, 0.8),
+        "ag_news": (88.4, 0.9),
+    },
+    ("adapet", 64): {
+        "sst5": (54.1, 0.8),
+        "amazon_counterfactual": (54.1, 6.4),
+        "cr": (92.6, 0.7),
+        "emotion": (72.0, 2.2),
+        "enron_spam": (96.0, 0.9),
+        "ag_news": (88.0, 0.6),
+    },
+    ("setfit-mpnet", 64): {
+        "sst5": (51.9, 0.6),
+        "amazon_counterfactual": (61.9, 2.9),
+        "cr": (90.4, 0.6),
+        "emotion": (76.2, 1.3),
+        "enron_spam": (96.1, 0.8),
+        "ag_news": (88.0, 0.7),
+    },
 }
 # Learning curves of SetFit-mpnet from the repository's result files (k = 2, 4, 16, 32; 8 and 64 are above).
 _CURVES = {
@@ -100,8 +152,16 @@ def all_references() -> list[Reference]:
     out = []
     for (method, k), row in _TABLE.items():
         for dataset, (value, std) in row.items():
-            out.append(Reference(method, dataset, k, round(value / 100, 4),
-                                 None if std is None else round(std / 100, 4), _METRIC[dataset]))
+            out.append(
+                Reference(
+                    method,
+                    dataset,
+                    k,
+                    round(value / 100, 4),
+                    None if std is None else round(std / 100, 4),
+                    _METRIC[dataset],
+                )
+            )
     for dataset, curve in _CURVES.items():
         for k, value in curve.items():
             out.append(Reference("setfit-mpnet", dataset, k, round(value / 100, 4), None, _METRIC[dataset]))
@@ -142,7 +202,9 @@ def parse_reference_markdown(text: str) -> list[Reference]:
     curve = re.search(r"\(k = ([\d /]+)\):\s*\n(.+?)(?:\n\n|$)", text, flags=re.S)
     if curve:
         ks = [int(x) for x in curve.group(1).split("/")]
-        for name, values in re.findall(r"(SST-5|Emotion) ([\d. /]+?)(?:;|\.\s|\.$|$)", curve.group(2).replace("\n", " ")):
+        for name, values in re.findall(
+            r"(SST-5|Emotion) ([\d. /]+?)(?:;|\.\s|\.$|$)", curve.group(2).replace("\n", " ")
+        ):
             dataset, metric = DATASETS[name]
             for k, v in zip(ks, [float(x) for x in values.split("/")], strict=True):
                 if not any(r.dataset == dataset and r.k == k and r.method == "setfit-mpnet" for r in out):

@@ -108,8 +108,11 @@ class Results:
 
     def common_datasets(self, k: int, strategies: list[str]) -> list[str]:
         """Datasets on which every strategy in ``strategies`` has a finished cell at ``k``."""
-        return [d for d in self.datasets
-                if all((g := self.groups.get((d, s, k))) is not None and g.ok for s in strategies)]
+        return [
+            d
+            for d in self.datasets
+            if all((g := self.groups.get((d, s, k))) is not None and g.ok for s in strategies)
+        ]
 
 
 def collect(results_dir) -> Results:
@@ -117,7 +120,9 @@ def collect(results_dir) -> Results:
     that suite's grid count (a cell left over from an older suite version is ignored)."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
-        raise SuiteError(f"results folder {results_dir} does not exist; run `fewshot bench SUITE.toml --out DIR` first.")
+        raise SuiteError(
+            f"results folder {results_dir} does not exist; run `fewshot bench SUITE.toml --out DIR` first."
+        )
     raw_suite = read_json(results_dir / SUITE_FILE)
     suite = Suite.from_dict(raw_suite) if raw_suite else None
     cells = load_cells(results_dir)
@@ -131,8 +136,13 @@ def collect(results_dir) -> Results:
         key = (c["dataset"], c["strategy"], c["k"])
         g = groups.get(key)
         if g is None:
-            g = groups[key] = Group(c["dataset"], c["strategy"], c["k"], c.get("metric", "accuracy"),
-                                    c.get("dataset_name", c["dataset"]))
+            g = groups[key] = Group(
+                c["dataset"],
+                c["strategy"],
+                c["k"],
+                c.get("metric", "accuracy"),
+                c.get("dataset_name", c["dataset"]),
+            )
         (g.ok if c["status"] == "ok" else g.errors).append(c)
     if suite is not None:
         datasets = [d for d in suite.datasets if any(k[0] == d for k in groups)]
@@ -141,8 +151,9 @@ def collect(results_dir) -> Results:
         datasets = list(dict.fromkeys(c["dataset"] for c in cells))
         strategies = list(dict.fromkeys(c["strategy"] for c in cells))
     ks = sorted({k[2] for k in groups})
-    return Results(results_dir, suite, cells, datasets, strategies, ks, groups,
-                   len(suite.seeds) if suite else None)
+    return Results(
+        results_dir, suite, cells, datasets, strategies, ks, groups, len(suite.seeds) if suite else None
+    )
 
 
 # --------------------------------------------------------------------------- formatting helpers
@@ -208,7 +219,13 @@ def _average(res: Results, k: int, strategy: str, datasets: list[str]) -> float 
 
 
 def _pooled(res: Results, k: int, strategy: str, key: str) -> float | None:
-    vals = [c[key] for d in res.datasets if (g := res.group(d, strategy, k)) for c in g.ok if c.get(key) is not None]
+    vals = [
+        c[key]
+        for d in res.datasets
+        if (g := res.group(d, strategy, k))
+        for c in g.ok
+        if c.get(key) is not None
+    ]
     return statistics.median(vals) if vals else None
 
 
@@ -231,9 +248,14 @@ def verdict(res: Results, k: int) -> str:
     common = res.common_datasets(k, strategies)
     note = ""
     if not common:  # fall back to the strategies that cover the most datasets
-        best_cover = max(sum(1 for d in res.datasets if (g := res.group(d, s, k)) and g.ok) for s in strategies)
-        strategies = [s for s in strategies
-                      if sum(1 for d in res.datasets if (g := res.group(d, s, k)) and g.ok) == best_cover]
+        best_cover = max(
+            sum(1 for d in res.datasets if (g := res.group(d, s, k)) and g.ok) for s in strategies
+        )
+        strategies = [
+            s
+            for s in strategies
+            if sum(1 for d in res.datasets if (g := res.group(d, s, k)) and g.ok) == best_cover
+        ]
         common = res.common_datasets(k, strategies)
         note = " (strategies without results on these datasets are left out)"
     avgs = {s: _average(res, k, s, common) for s in strategies}
@@ -253,33 +275,54 @@ def verdict(res: Results, k: int) -> str:
 
     parts = [f"**k = {k}.**"]
     if len(strategies) == 1:
-        parts.append(f"Only **{best}** has results: average {metric_txt} {_pct(avgs[best])} over "
-                     f"{len(common)} dataset(s).")
+        parts.append(
+            f"Only **{best}** has results: average {metric_txt} {_pct(avgs[best])} over "
+            f"{len(common)} dataset(s)."
+        )
     else:
         parts.append(
-            f"Pick **{best}**: the best average {metric_txt}, {_pct(avgs[best])} over {len(common)} dataset(s)"
-            f"{note}, best on {wins[best]} of {len(common)}; it trains in a median {_secs(train[best])} s per run, "
+            f"Pick **{best}**: the best average {metric_txt}, {_pct(avgs[best])} over "
+            f"{len(common)} dataset(s)"
+            f"{note}, best on {wins[best]} of {len(common)}; it trains in a median "
+            f"{_secs(train[best])} s per run, "
             f"predicts {_num(pps[best])} texts/s, peaks at {_num(mem[best])} MB of memory and saves to "
             f"{_num(size[best])} MB."
         )
         runner_up = ranked[1]
-        parts.append(f"Next: {runner_up} at {_pct(avgs[runner_up])} ({_signed(avgs[runner_up] - avgs[best])} points).")
-        cheaper = [s for s in ranked[1:] if train[s] is not None and train[best] is not None
-                   and train[s] < 0.5 * train[best] and avgs[best] - avgs[s] <= 0.03 and s != "majority"]
+        parts.append(
+            f"Next: {runner_up} at {_pct(avgs[runner_up])} ({_signed(avgs[runner_up] - avgs[best])} points)."
+        )
+        cheaper = [
+            s
+            for s in ranked[1:]
+            if train[s] is not None
+            and train[best] is not None
+            and train[s] < 0.5 * train[best]
+            and avgs[best] - avgs[s] <= 0.03
+            and s != "majority"
+        ]
         if cheaper:
             c = cheaper[0]
-            parts.append(f"On a tight compute budget {c} comes within {_pct(avgs[best] - avgs[c])} points at "
-                         f"{_secs(train[c])} s of training ({train[best] / max(train[c], 1e-9):.0f}× less).")
+            parts.append(
+                f"On a tight compute budget {c} comes within {_pct(avgs[best] - avgs[c])} points at "
+                f"{_secs(train[c])} s of training ({train[best] / max(train[c], 1e-9):.0f}× less)."
+            )
         if "setfit-upstream" in strategies and best != "setfit-upstream" and best.startswith("setfit"):
             up = "setfit-upstream"
             if train[up] and train[best]:
-                parts.append(f"Against plain setfit as a user would run it (setfit-upstream): "
-                             f"{_signed(avgs[best] - avgs[up])} points at {train[best] / train[up]:.2f}× its training time.")
+                parts.append(
+                    f"Against plain setfit as a user would run it (setfit-upstream): "
+                    f"{_signed(avgs[best] - avgs[up])} points at "
+                    f"{train[best] / train[up]:.2f}× its training time."
+                )
         if "majority" in strategies and best != "majority":
             floor = avgs["majority"]
             below = [s for s in strategies if s != "majority" and avgs[s] <= floor + 0.01]
-            parts.append(f"Not clear of the majority-class floor ({_pct(floor)}): {', '.join(below)}." if below
-                         else f"Every strategy clears the majority-class floor ({_pct(floor)}).")
+            parts.append(
+                f"Not clear of the majority-class floor ({_pct(floor)}): {', '.join(below)}."
+                if below
+                else f"Every strategy clears the majority-class floor ({_pct(floor)})."
+            )
     lo, hi = min(seeds), max(seeds)
     planned = f" of {res.planned_seeds} planned" if res.planned_seeds else ""
     parts.append(f"Based on {lo if lo == hi else f'{lo}–{hi}'} seed(s){planned} per dataset.")
@@ -298,33 +341,49 @@ def summary_rows(res: Results) -> list[dict[str, Any]]:
                 if g is None:
                     continue
                 first = (g.ok or g.errors)[0]
-                rows.append({
-                    "dataset": d, "metric": g.metric, "strategy": s, "strategy_name": first.get("strategy_name", s),
-                    "k": k, "seeds_done": len(g.ok), "seeds_planned": res.planned_seeds or "", "errors": len(g.errors),
-                    "mean": _r(g.mean), "std": _r(g.std),
-                    "min": _r(min(g.values)) if g.ok else None, "max": _r(max(g.values)) if g.ok else None,
-                    "median_train_seconds": _r(g.median("train_seconds")),
-                    "median_train_cpu_seconds": _r(g.median("train_cpu_seconds")),
-                    "median_predict_seconds": _r(g.median("predict_seconds")),
-                    "median_predictions_per_second": _r(g.median("predictions_per_second"), 1),
-                    "median_peak_rss_mb": _r(g.median("peak_rss_mb"), 1),
-                    "median_model_size_mb": _r(g.median("model_size_mb"), 3),
-                    "n_train": first.get("n_train"), "n_test": first.get("n_test"),
-                    "test_subsampled": first.get("test_subsampled"),
-                    **{f"published_{m}": _r(refs[m].value) if m in refs else None for m in METHODS},
-                })
+                rows.append(
+                    {
+                        "dataset": d,
+                        "metric": g.metric,
+                        "strategy": s,
+                        "strategy_name": first.get("strategy_name", s),
+                        "k": k,
+                        "seeds_done": len(g.ok),
+                        "seeds_planned": res.planned_seeds or "",
+                        "errors": len(g.errors),
+                        "mean": _r(g.mean),
+                        "std": _r(g.std),
+                        "min": _r(min(g.values)) if g.ok else None,
+                        "max": _r(max(g.values)) if g.ok else None,
+                        "median_train_seconds": _r(g.median("train_seconds")),
+                        "median_train_cpu_seconds": _r(g.median("train_cpu_seconds")),
+                        "median_predict_seconds": _r(g.median("predict_seconds")),
+                        "median_predictions_per_second": _r(g.median("predictions_per_second"), 1),
+                        "median_peak_rss_mb": _r(g.median("peak_rss_mb"), 1),
+                        "median_model_size_mb": _r(g.median("model_size_mb"), 3),
+                        "n_train": first.get("n_train"),
+                        "n_test": first.get("n_test"),
+                        "test_subsampled": first.get("test_subsampled"),
+                        **{f"published_{m}": _r(refs[m].value) if m in refs else None for m in METHODS},
+                    }
+                )
         with_data = _with_data(res, k)
         common = res.common_datasets(k, with_data)
         for s in with_data if common else []:
-            rows.append({
-                "dataset": "average", "metric": "+".join(sorted({res.groups[(d, s, k)].metric for d in common})),
-                "strategy": s, "k": k, "mean": _r(_average(res, k, s, common)),
-                "median_train_seconds": _r(_pooled(res, k, s, "train_seconds")),
-                "median_predictions_per_second": _r(_pooled(res, k, s, "predictions_per_second"), 1),
-                "median_peak_rss_mb": _r(_pooled(res, k, s, "peak_rss_mb"), 1),
-                "median_model_size_mb": _r(_pooled(res, k, s, "model_size_mb"), 3),
-                "averaged_over": " ".join(common),
-            })
+            rows.append(
+                {
+                    "dataset": "average",
+                    "metric": "+".join(sorted({res.groups[(d, s, k)].metric for d in common})),
+                    "strategy": s,
+                    "k": k,
+                    "mean": _r(_average(res, k, s, common)),
+                    "median_train_seconds": _r(_pooled(res, k, s, "train_seconds")),
+                    "median_predictions_per_second": _r(_pooled(res, k, s, "predictions_per_second"), 1),
+                    "median_peak_rss_mb": _r(_pooled(res, k, s, "peak_rss_mb"), 1),
+                    "median_model_size_mb": _r(_pooled(res, k, s, "model_size_mb"), 3),
+                    "averaged_over": " ".join(common),
+                }
+            )
     return rows
 
 
@@ -333,10 +392,29 @@ def _r(x, nd: int = 4):
 
 
 CSV_COLUMNS = [
-    "dataset", "metric", "strategy", "strategy_name", "k", "seeds_done", "seeds_planned", "errors", "mean", "std",
-    "min", "max", "median_train_seconds", "median_train_cpu_seconds", "median_predict_seconds",
-    "median_predictions_per_second", "median_peak_rss_mb", "median_model_size_mb", "n_train", "n_test",
-    "test_subsampled", "averaged_over", *[f"published_{m}" for m in METHODS],
+    "dataset",
+    "metric",
+    "strategy",
+    "strategy_name",
+    "k",
+    "seeds_done",
+    "seeds_planned",
+    "errors",
+    "mean",
+    "std",
+    "min",
+    "max",
+    "median_train_seconds",
+    "median_train_cpu_seconds",
+    "median_predict_seconds",
+    "median_predictions_per_second",
+    "median_peak_rss_mb",
+    "median_model_size_mb",
+    "n_train",
+    "n_test",
+    "test_subsampled",
+    "averaged_over",
+    *[f"published_{m}" for m in METHODS],
 ]
 
 
@@ -368,20 +446,36 @@ def markdown(res: Results) -> str:
         lines += [suite.description, ""]
     subsampled = any(c.get("test_subsampled") for c in res.cells)
     lines += [
-        "Headline metric of each dataset in % (accuracy unless the row says otherwise), mean ± sample std over "
+        "Headline metric of each dataset in % (accuracy unless the row says otherwise), "
+        "mean ± sample std over "
         "seeds; each seed draws one k-shot training sample per dataset, shared by every strategy. "
-        + (f"(n/{res.planned_seeds}) marks a cell with fewer finished seeds than planned. " if res.planned_seeds else "")
-        + ("Test sets are a fixed seeded subsample where marked `subsample` (suite `max_test`). " if subsampled else ""),
+        + (
+            f"(n/{res.planned_seeds}) marks a cell with fewer finished seeds than planned. "
+            if res.planned_seeds
+            else ""
+        )
+        + (
+            "Test sets are a fixed seeded subsample where marked `subsample` (suite `max_test`). "
+            if subsampled
+            else ""
+        ),
         "",
-        f"Cells: {len(ok)} finished" + (f" of {planned} planned" if planned else "") + f", {len(failed)} failed. "
+        f"Cells: {len(ok)} finished"
+        + (f" of {planned} planned" if planned else "")
+        + f", {len(failed)} failed. "
         f"Compute: {total_wall / 3600:.2f} h of cell wall time ({total_train / 3600:.2f} h of it training), "
         f"run on {_hosts(res)}.",
         "",
     ]
     for k in res.ks:
         strategies = res.strategies_at(k)
-        refs_here = {m for d in res.datasets for r in references_for(_ref_name(res, d), k)
-                     for m in [r.method] if m in _TABLE_REFERENCES}
+        refs_here = {
+            m
+            for d in res.datasets
+            for r in references_for(_ref_name(res, d), k)
+            for m in [r.method]
+            if m in _TABLE_REFERENCES
+        }
         ref_cols = [m for m in _TABLE_REFERENCES if m in refs_here]
         header = [f"k = {k}", *strategies, *[f"published: {METHODS[m]}" for m in ref_cols]]
         rows = []
@@ -389,37 +483,66 @@ def markdown(res: Results) -> str:
             if not any(res.group(d, s, k) for s in strategies):
                 continue
             refs = {r.method: r for r in references_for(_ref_name(res, d), k)}
-            rows.append([_dataset_label(res, d)]
-                        + [_cell_text(res.group(d, s, k), res.planned_seeds) for s in strategies]
-                        + [(_pct(refs[m].value) + (f" ± {_pct(refs[m].std)}" if refs[m].std is not None else ""))
-                           if m in refs else "" for m in ref_cols])
+            rows.append(
+                [_dataset_label(res, d)]
+                + [_cell_text(res.group(d, s, k), res.planned_seeds) for s in strategies]
+                + [
+                    (_pct(refs[m].value) + (f" ± {_pct(refs[m].std)}" if refs[m].std is not None else ""))
+                    if m in refs
+                    else ""
+                    for m in ref_cols
+                ]
+            )
         with_data = _with_data(res, k)
         common = res.common_datasets(k, with_data)
         avg_label = f"**average** ({len(common)} dataset{'s' if len(common) != 1 else ''})"
-        rows.append([avg_label] + [(f"**{_pct(_average(res, k, s, common))}**" if s in with_data and common else "–")
-                                   for s in strategies] + ["" for _ in ref_cols])
-        for label, key, fmt in (("median train s", "train_seconds", _secs),
-                                ("predictions / s", "predictions_per_second", _num),
-                                ("peak memory MB", "peak_rss_mb", _num),
-                                ("model size MB", "model_size_mb", _num)):
+        rows.append(
+            [avg_label]
+            + [
+                (f"**{_pct(_average(res, k, s, common))}**" if s in with_data and common else "–")
+                for s in strategies
+            ]
+            + ["" for _ in ref_cols]
+        )
+        for label, key, fmt in (
+            ("median train s", "train_seconds", _secs),
+            ("predictions / s", "predictions_per_second", _num),
+            ("peak memory MB", "peak_rss_mb", _num),
+            ("model size MB", "model_size_mb", _num),
+        ):
             rows.append([label] + [fmt(_pooled(res, k, s, key)) for s in strategies] + ["" for _ in ref_cols])
         lines += [f"## k = {k} examples per class", ""]
         lines += _md_table(header, rows)
         lines += ["", verdict(res, k), ""]
         if len(common) < len([d for d in res.datasets if any(res.group(d, s, k) for s in strategies)]):
-            lines += [f"The average row covers the datasets where every strategy has a result: "
-                      f"{', '.join(common) or 'none'}.", ""]
+            lines += [
+                f"The average row covers the datasets where every strategy has a result: "
+                f"{', '.join(common) or 'none'}.",
+                "",
+            ]
 
     lines += _published_section(res)
     lines += _cost_section(res, ok)
     if failed:
         lines += ["## Failed cells", ""]
-        rows = [[c["dataset"], c["strategy"], str(c["k"]), str(c["seed"]), c.get("error", {}).get("type", "?"),
-                 _one_line(c.get("error", {}).get("message", ""))] for c in failed]
+        rows = [
+            [
+                c["dataset"],
+                c["strategy"],
+                str(c["k"]),
+                str(c["seed"]),
+                c.get("error", {}).get("type", "?"),
+                _one_line(c.get("error", {}).get("message", "")),
+            ]
+            for c in failed
+        ]
         lines += _md_table(["dataset", "strategy", "k", "seed", "error", "message"], rows) + [""]
     lines += ["## Plots", "", "![metric vs k](curves.png)", "", "![cost vs quality](cost.png)", ""]
-    lines += [f"_Written by `fewshot report` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-              f"libraries: {_libraries(res)}._", ""]
+    lines += [
+        f"_Written by `fewshot report` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"libraries: {_libraries(res)}._",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -432,8 +555,10 @@ def _hosts(res: Results) -> str:
     cores = sorted({c.get("cores") for c in res.cells if c.get("cores")})
     jobs = sorted({c.get("jobs") for c in res.cells if c.get("jobs")})
     threads = sorted({c.get("torch_threads") for c in res.cells if c.get("torch_threads")})
-    return (f"{'/'.join(map(str, cores)) or '?'} CPU core(s), {'/'.join(map(str, jobs)) or '?'} parallel job(s), "
-            f"{'/'.join(map(str, threads)) or '?'} torch thread(s) per cell")
+    return (
+        f"{'/'.join(map(str, cores)) or '?'} CPU core(s), {'/'.join(map(str, jobs)) or '?'} parallel job(s), "
+        f"{'/'.join(map(str, threads)) or '?'} torch thread(s) per cell"
+    )
 
 
 def _libraries(res: Results) -> str:
@@ -450,24 +575,44 @@ def _published_section(res: Results) -> list[str]:
             if not refs:
                 continue
             refs = sorted(refs, key=lambda r: list(METHODS).index(r.method))
-            ours = [f"{s} {_pct(g.mean)} ± {_pct(g.std)} ({len(g.ok)} seeds)" for s in res.strategies
-                    if (g := res.group(d, s, k)) and g.ok and g.ok[0].get("strategy_name") != "majority"]
+            ours = [
+                f"{s} {_pct(g.mean)} ± {_pct(g.std)} ({len(g.ok)} seeds)"
+                for s in res.strategies
+                if (g := res.group(d, s, k)) and g.ok and g.ok[0].get("strategy_name") != "majority"
+            ]
             first = next(c for c in res.cells if c["dataset"] == d)
-            test = (f"subsample of {first['n_test']}/{first['test_full_size']}" if first.get("test_subsampled")
-                    else f"full ({first.get('n_test')})")
-            theirs = "; ".join(f"{r.method_name} {_pct(r.value)}" + (f" ± {_pct(r.std)}" if r.std is not None else "")
-                               for r in refs)
-            rows.append([d, str(k), _METRIC_NAMES.get(refs[0].metric, refs[0].metric), "<br>".join(ours) or "–",
-                         test, theirs])
+            test = (
+                f"subsample of {first['n_test']}/{first['test_full_size']}"
+                if first.get("test_subsampled")
+                else f"full ({first.get('n_test')})"
+            )
+            theirs = "; ".join(
+                f"{r.method_name} {_pct(r.value)}" + (f" ± {_pct(r.std)}" if r.std is not None else "")
+                for r in refs
+            )
+            rows.append(
+                [
+                    d,
+                    str(k),
+                    _METRIC_NAMES.get(refs[0].metric, refs[0].metric),
+                    "<br>".join(ours) or "–",
+                    test,
+                    theirs,
+                ]
+            )
     if not rows:
         return []
     return [
-        "## Published figures beside ours", "",
+        "## Published figures beside ours",
+        "",
         f"From the {SOURCE}: mean over 10 k-shot splits (seeds 0-9) on the whole test split; SetFit with "
-        "20 pair-generation iterations, one epoch, logistic-regression head. Our strategies use their own models "
+        "20 pair-generation iterations, one epoch, logistic-regression head. "
+        "Our strategies use their own models "
         "(the offline MiniLM-L6 / SmolLM2-135M), our seeds and the test set shown. Compare like with like: "
-        "`SetFit MiniLM-L6 (repo)` uses the same encoder as our setfit.", "",
-        *_md_table(["dataset", "k", "metric", "ours (mean ± std)", "our test set", "published"], rows), "",
+        "`SetFit MiniLM-L6 (repo)` uses the same encoder as our setfit.",
+        "",
+        *_md_table(["dataset", "k", "metric", "ours (mean ± std)", "our test set", "published"], rows),
+        "",
     ]
 
 
@@ -478,17 +623,30 @@ def _cost_section(res: Results, ok: list[dict]) -> list[str]:
     for c in res.cells:
         by_strategy[(c["strategy"], c["k"])].append(c.get("wall_seconds") or 0.0)
     total = sum(sum(v) for v in by_strategy.values()) or 1.0
-    rows = [[s, str(k), str(len(v)), _secs(sum(v)), f"{100 * sum(v) / total:.0f}%", _secs(statistics.median(v))]
-            for (s, k), v in sorted(by_strategy.items(), key=lambda t: -sum(t[1]))]
+    rows = [
+        [s, str(k), str(len(v)), _secs(sum(v)), f"{100 * sum(v) / total:.0f}%", _secs(statistics.median(v))]
+        for (s, k), v in sorted(by_strategy.items(), key=lambda t: -sum(t[1]))
+    ]
     slowest = sorted(res.cells, key=lambda c: -(c.get("wall_seconds") or 0))[:5]
-    lines = ["## Where the compute goes", "",
-             "Cell wall time (process start to result, including model loading, training, prediction and "
-             "saving), summed per strategy × k. Peak memory is the peak resident set size (ru_maxrss) of the "
-             "child process that ran the cell.", ""]
+    lines = [
+        "## Where the compute goes",
+        "",
+        "Cell wall time (process start to result, including model loading, training, prediction and "
+        "saving), summed per strategy × k. Peak memory is the peak resident set size (ru_maxrss) of the "
+        "child process that ran the cell.",
+        "",
+    ]
     lines += _md_table(["strategy", "k", "cells", "total s", "share", "median s per cell"], rows)
-    lines += ["", "Slowest cells: " + "; ".join(
-        f"{c['dataset']} {c['strategy']} k={c['k']} seed={c['seed']} ({_secs(c.get('wall_seconds'))} s)"
-        for c in slowest) + ".", ""]
+    lines += [
+        "",
+        "Slowest cells: "
+        + "; ".join(
+            f"{c['dataset']} {c['strategy']} k={c['k']} seed={c['seed']} ({_secs(c.get('wall_seconds'))} s)"
+            for c in slowest
+        )
+        + ".",
+        "",
+    ]
     return lines
 
 
@@ -525,17 +683,34 @@ def plot_curves(res: Results, path) -> Path:
             mean = [100 * g.mean for _, g in pts]
             std = [100 * g.std for _, g in pts]
             (line,) = ax.plot(ks, mean, marker="o", color=colors[s], label=s, linewidth=1.8)
-            ax.fill_between(ks, [m - e for m, e in zip(mean, std, strict=True)],
-                            [m + e for m, e in zip(mean, std, strict=True)], color=colors[s], alpha=0.18, linewidth=0)
+            ax.fill_between(
+                ks,
+                [m - e for m, e in zip(mean, std, strict=True)],
+                [m + e for m, e in zip(mean, std, strict=True)],
+                color=colors[s],
+                alpha=0.18,
+                linewidth=0,
+            )
             handles[s] = line
-        refs = [r for r in _refs_for_dataset(res, d)
-                if r.method in _TABLE_REFERENCES and min(res.ks) <= r.k <= max(res.ks)]
-        for method, style in (("setfit-mpnet", dict(color="0.35", linestyle="--", marker="s")),
-                              ("setfit-minilm", dict(color="0.55", linestyle=":", marker="X"))):
+        refs = [
+            r
+            for r in _refs_for_dataset(res, d)
+            if r.method in _TABLE_REFERENCES and min(res.ks) <= r.k <= max(res.ks)
+        ]
+        for method, style in (
+            ("setfit-mpnet", dict(color="0.35", linestyle="--", marker="s")),
+            ("setfit-minilm", dict(color="0.55", linestyle=":", marker="X")),
+        ):
             pts = sorted((r.k, 100 * r.value) for r in refs if r.method == method)
             if pts:
-                (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], markersize=6, linewidth=1.2,
-                                  label=f"published: {METHODS[method]}", **style)
+                (line,) = ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    markersize=6,
+                    linewidth=1.2,
+                    label=f"published: {METHODS[method]}",
+                    **style,
+                )
                 handles[f"published: {METHODS[method]}"] = line
         all_k = sorted(set(res.ks) | {r.k for r in refs})
         if len(all_k) > 1:
@@ -550,8 +725,13 @@ def plot_curves(res: Results, path) -> Path:
         axes[j // ncols][j % ncols].set_visible(False)
     suite = res.suite.name if res.suite else res.results_dir.name
     fig.suptitle(f"{suite}: headline metric vs labeled examples per class (mean ± std over seeds)")
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(4, len(handles)),
-               frameon=False)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="outside lower center",
+        ncols=min(4, len(handles)),
+        frameon=False,
+    )
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
@@ -569,8 +749,12 @@ def plot_cost(res: Results, path) -> Path:
     with the cost-quality frontier (points no other point beats on both axes)."""
     from matplotlib.figure import Figure
 
-    points = [(s, k) for k in res.ks for s in res.strategies_at(k)
-              if any((g := res.group(d, s, k)) and g.ok for d in res.datasets)]
+    points = [
+        (s, k)
+        for k in res.ks
+        for s in res.strategies_at(k)
+        if any((g := res.group(d, s, k)) and g.ok for d in res.datasets)
+    ]
     covered = {p: {d for d in res.datasets if (g := res.group(d, p[0], p[1])) and g.ok} for p in points}
     common = set.intersection(*covered.values()) if covered else set()
     fig = Figure(figsize=(7.5, 5.2), layout="constrained")
@@ -587,11 +771,21 @@ def plot_cost(res: Results, path) -> Path:
             floors.append((s, k, y))
             continue
         xy.append((x, y, s, k))
-        ax.scatter([x], [y], color=colors[s], marker=kmark[k], s=70, zorder=3, edgecolor="black", linewidth=0.5)
-    frontier = sorted((p for p in xy if not any(q[0] <= p[0] and q[1] > p[1] for q in xy)), key=lambda p: p[0])
+        ax.scatter(
+            [x], [y], color=colors[s], marker=kmark[k], s=70, zorder=3, edgecolor="black", linewidth=0.5
+        )
+    frontier = sorted(
+        (p for p in xy if not any(q[0] <= p[0] and q[1] > p[1] for q in xy)), key=lambda p: p[0]
+    )
     if len(frontier) > 1:
-        ax.plot([p[0] for p in frontier], [p[1] for p in frontier], color="0.4", linestyle="--", linewidth=1,
-                zorder=2)
+        ax.plot(
+            [p[0] for p in frontier],
+            [p[1] for p in frontier],
+            color="0.4",
+            linestyle="--",
+            linewidth=1,
+            zorder=2,
+        )
     for x, y, s, k in frontier:
         ax.annotate(f"{s} k={k}", (x, y), textcoords="offset points", xytext=(7, -3), fontsize=8)
     floor_strategies = sorted({f[0] for f in floors})
@@ -603,17 +797,32 @@ def plot_cost(res: Results, path) -> Path:
     metrics = {g.metric for g in res.groups.values()}
     mname = _METRIC_NAMES.get(next(iter(metrics)), "metric") if len(metrics) == 1 else "headline metric"
     ax.set_ylabel(f"average {mname} (%)")
-    over = (f"average over {len(common)} dataset(s): {', '.join(sorted(common))}" if common
-            else "each point averages the datasets it has results on")
+    over = (
+        f"average over {len(common)} dataset(s): {', '.join(sorted(common))}"
+        if common
+        else "each point averages the datasets it has results on"
+    )
     suite = res.suite.name if res.suite else res.results_dir.name
     ax.set_title(f"{suite}: cost vs quality, one point per strategy × k\n{over}", fontsize=10)
     ax.grid(alpha=0.3, which="major")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=colors[s], marker="o", linestyle="", label=s)
-               for s in res.strategies if any(p[2] == s for p in xy)]
-    handles += [Line2D([], [], color=colors[s], linestyle=":", linewidth=1.5,
-                       label=f"{s} (trains in < {_FLOOR_SECONDS} s)") for s in floor_strategies]
+    handles = [
+        Line2D([], [], color=colors[s], marker="o", linestyle="", label=s)
+        for s in res.strategies
+        if any(p[2] == s for p in xy)
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color=colors[s],
+            linestyle=":",
+            linewidth=1.5,
+            label=f"{s} (trains in < {_FLOOR_SECONDS} s)",
+        )
+        for s in floor_strategies
+    ]
     handles += [Line2D([], [], color="0.3", marker=kmark[k], linestyle="", label=f"k = {k}") for k in res.ks]
     if len(frontier) > 1:
         handles.append(Line2D([], [], color="0.4", linestyle="--", label="cost-quality frontier (labelled)"))

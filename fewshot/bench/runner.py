@@ -5,6 +5,7 @@ Layout of a results folder::
     RESULTS_DIR/
       suite.json                                  the suite as run (the report reads it)
       cells/<dataset>/<strategy label>/k<k>-seed<seed>.json   one file per cell
+      logs/<dataset>/<strategy label>/k<k>-seed<seed>.log     what the cell's process printed
 
 For each (dataset, k, seed) one k-shot training sample is drawn (``fewshot.data.k_shot_indices``)
 and shared by every strategy, so strategies are compared on the same examples. The test split is
@@ -41,6 +42,7 @@ from .suite import CellKey, Suite, SuiteError, check_suite, dataset_key
 SCHEMA_VERSION = 1
 SUITE_FILE = "suite.json"
 CELLS_DIR = "cells"
+LOGS_DIR = "logs"
 MEMORY_METHOD = (
     "peak resident set size (getrusage ru_maxrss) of the spawned child process that ran the cell: "
     "Python, imported libraries, the test data, the model, training and prediction"
@@ -77,7 +79,14 @@ def read_json(path) -> dict | None:
 
 def cell_path(out_dir, key: CellKey) -> Path:
     """Where cell ``key``'s JSON file lives inside results folder ``out_dir``."""
-    return Path(out_dir) / CELLS_DIR / dataset_key(key.dataset) / key.strategy / f"k{key.k}-seed{key.seed}.json"
+    return (
+        Path(out_dir) / CELLS_DIR / dataset_key(key.dataset) / key.strategy / f"k{key.k}-seed{key.seed}.json"
+    )
+
+
+def log_path(out_dir, key: CellKey) -> Path:
+    """Where the output of cell ``key``'s process (progress bars, warnings) is kept."""
+    return Path(out_dir) / LOGS_DIR / dataset_key(key.dataset) / key.strategy / f"k{key.k}-seed{key.seed}.log"
 
 
 def available_cores() -> int:
@@ -88,7 +97,9 @@ def available_cores() -> int:
 
 
 def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()[:16]
 
 
 def _plain(value: Any) -> Any:
@@ -148,6 +159,11 @@ def _cell_main(payload: dict, out_path: str) -> None:
     ``payload`` is plain Python (lists, dicts, str) so unpickling it imports nothing heavy and the
     thread settings below precede the first torch/numpy import.
     """
+    log_file = Path(payload["log_path"])
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log_fd, 1)  # the strategy's own output (progress, library warnings) goes to the cell's log
+    os.dup2(log_fd, 2)
     threads = str(payload["record"]["torch_threads"])
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = threads
@@ -165,6 +181,8 @@ def _cell_main(payload: dict, out_path: str) -> None:
     record["peak_rss_mb"] = _round(_peak_rss_mb(), 1)
     record["memory_method"] = MEMORY_METHOD
     record["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    sys.stdout.flush()
+    sys.stderr.flush()
     write_json_atomic(out_path, record)
 
 
@@ -253,12 +271,20 @@ def _dataset_record(spec: str, ds, suite: Suite) -> dict:
     X_test, y_test = subsample(ds.test.X, ds.test.y, suite.max_test, seed=suite.test_seed)
     X_test = [list(x) if isinstance(x, tuple) else x for x in X_test]
     return {
-        "ds": ds, "X_test": X_test, "y_test": list(y_test),
+        "ds": ds,
+        "X_test": X_test,
+        "y_test": list(y_test),
         "info": {
-            "dataset": spec, "dataset_key": dataset_key(spec), "dataset_name": ds.name, "metric": ds.metric,
-            "n_test": len(X_test), "test_full_size": len(ds.test.X),
-            "test_subsampled": len(X_test) < len(ds.test.X), "max_test": suite.max_test,
-            "test_seed": suite.test_seed, "test_hash": _hash([X_test, y_test]),
+            "dataset": spec,
+            "dataset_key": dataset_key(spec),
+            "dataset_name": ds.name,
+            "metric": ds.metric,
+            "n_test": len(X_test),
+            "test_full_size": len(ds.test.X),
+            "test_subsampled": len(X_test) < len(ds.test.X),
+            "max_test": suite.max_test,
+            "test_seed": suite.test_seed,
+            "test_hash": _hash([X_test, y_test]),
         },
     }
 
@@ -273,9 +299,12 @@ def _sample_record(ds, k: int, seed: int) -> dict:
     y = [ds.train.y[i] for i in idx]
     counts = Counter(y)
     return {
-        "X_train": X, "y_train": y,
+        "X_train": X,
+        "y_train": y,
         "info": {
-            "n_train": len(idx), "train_indices": idx, "sample_hash": _hash([X, y]),
+            "n_train": len(idx),
+            "train_indices": idx,
+            "sample_hash": _hash([X, y]),
             "class_counts": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0]))},
             "short_classes": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0])) if n < k},
         },
@@ -330,7 +359,9 @@ def run_suite(
 
     cores = available_cores()
     threads = max(1, cores // jobs)
-    accepts_seed = {s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies}
+    accepts_seed = {
+        s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies
+    }
     test_data = {spec: _dataset_record(spec, ds, selected) for spec, ds in datasets.items()}
     samples: dict[tuple[str, int, int], dict] = {}
 
@@ -347,10 +378,17 @@ def run_suite(
         params = dict(spec.params)
         if accepts_seed[spec.label] and "seed" not in params:
             params["seed"] = key.seed  # the cell's seed drives the strategy's training too
-        fingerprint = _hash({
-            "strategy": spec.name, "params": params, "dataset": key.dataset, "k": key.k, "seed": key.seed,
-            "sample": sample["info"]["sample_hash"], "test": test["info"]["test_hash"],
-        })
+        fingerprint = _hash(
+            {
+                "strategy": spec.name,
+                "params": params,
+                "dataset": key.dataset,
+                "k": key.k,
+                "seed": key.seed,
+                "sample": sample["info"]["sample_hash"],
+                "test": test["info"]["test_hash"],
+            }
+        )
         path = cell_path(out_dir, key)
         old = read_json(path)
         if old is not None and not force:
@@ -360,13 +398,29 @@ def run_suite(
             if old.get("status") == "ok":
                 stale += 1
         record = {
-            "schema": SCHEMA_VERSION, "suite": suite.name, **test["info"], "strategy": spec.label,
-            "strategy_name": spec.name, "requested_params": params, "k": key.k, "seed": key.seed,
-            **sample["info"], "fingerprint": fingerprint, "run_id": uuid.uuid4().hex,
-            "jobs": jobs, "torch_threads": threads, "cores": cores,
+            "schema": SCHEMA_VERSION,
+            "suite": suite.name,
+            **test["info"],
+            "strategy": spec.label,
+            "strategy_name": spec.name,
+            "requested_params": params,
+            "k": key.k,
+            "seed": key.seed,
+            **sample["info"],
+            "fingerprint": fingerprint,
+            "run_id": uuid.uuid4().hex,
+            "jobs": jobs,
+            "torch_threads": threads,
+            "cores": cores,
         }
-        payload = {"record": record, "X_train": sample["X_train"], "y_train": sample["y_train"],
-                   "X_test": test["X_test"], "y_test": test["y_test"]}
+        payload = {
+            "record": record,
+            "log_path": str(log_path(out_dir, key)),
+            "X_train": sample["X_train"],
+            "y_train": sample["y_train"],
+            "X_test": test["X_test"],
+            "y_test": test["y_test"],
+        }
         tasks.append(_Task(key, path, payload))
 
     if result.skipped:
@@ -384,8 +438,12 @@ def run_suite(
         while tasks or running:
             while tasks and len(running) < jobs:
                 task = tasks.popleft()
-                proc = ctx.Process(target=_cell_main, args=(task.payload, str(task.path)),
-                                   name=f"fewshot-cell-{task.key.strategy}", daemon=False)
+                proc = ctx.Process(
+                    target=_cell_main,
+                    args=(task.payload, str(task.path)),
+                    name=f"fewshot-cell-{task.key.strategy}",
+                    daemon=False,
+                )
                 proc.start()
                 running[proc.sentinel] = (proc, task, time.time())
                 result.max_parallel = max(result.max_parallel, len(running))
@@ -398,9 +456,11 @@ def run_suite(
                     record = _dead_child_record(task, proc.exitcode, time.time() - t_start)
                     write_json_atomic(task.path, record)
                 result.ran += 1
+                line = f"[{done}/{total}] {_describe(task.key)}: {_outcome(record)}"
                 if record.get("status") != "ok":
                     result.errors.append(task.key)
-                log(f"[{done}/{total}] {_describe(task.key)}: {_outcome(record)}")
+                    line += f"  (log: {task.payload['log_path']})"
+                log(line)
     except BaseException:
         for proc, _task, _t in running.values():
             proc.terminate()
@@ -423,12 +483,18 @@ def _dead_child_record(task: _Task, exitcode: int | None, seconds: float) -> dic
             why = f"killed by signal {-exitcode}"
         if exitcode == -9:
             why += " (often the kernel's out-of-memory killer)"
-    record.update({
-        "status": "error", "wall_seconds": round(seconds, 3),
-        "error": {"type": "ChildProcessDied", "message": f"the cell's process died without a result: {why}",
-                  "traceback": ""},
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })
+    record.update(
+        {
+            "status": "error",
+            "wall_seconds": round(seconds, 3),
+            "error": {
+                "type": "ChildProcessDied",
+                "message": f"the cell's process died without a result: {why}",
+                "traceback": "",
+            },
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+    )
     return record
 
 
@@ -438,7 +504,9 @@ def _describe(key: CellKey) -> str:
 
 def _outcome(record: dict) -> str:
     if record.get("status") == "ok":
-        return (f"{record['metric']}={record['headline']:.3f}  train {record['train_seconds']:.1f}s  "
-                f"{record['predictions_per_second']:.0f} pred/s  peak {record.get('peak_rss_mb') or 0:.0f} MB")
+        return (
+            f"{record['metric']}={record['headline']:.3f}  train {record['train_seconds']:.1f}s  "
+            f"{record['predictions_per_second']:.0f} pred/s  peak {record.get('peak_rss_mb') or 0:.0f} MB"
+        )
     err = record.get("error", {})
     return f"ERROR {err.get('type')}: {err.get('message')}"

@@ -40,7 +40,17 @@ from typing import Any, NamedTuple
 
 from ..errors import FewshotError
 
-TOP_KEYS = ("name", "description", "datasets", "strategies", "k", "seeds", "max_test", "test_seed", "data_dir")
+TOP_KEYS = (
+    "name",
+    "description",
+    "datasets",
+    "strategies",
+    "k",
+    "seeds",
+    "max_test",
+    "test_seed",
+    "data_dir",
+)
 STRATEGY_KEYS = ("name", "label", "params", "k")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -127,17 +137,33 @@ class Suite:
                     f"--only-dataset {', '.join(bad)}: not in suite {self.name!r}; its datasets are "
                     f"{', '.join(self.datasets)}."
                 )
-        keep_s = [s for s in self.strategies if not strategies or s.label in strategies or s.name in strategies]
+        keep_s = [
+            s for s in self.strategies if not strategies or s.label in strategies or s.name in strategies
+        ]
         keep_d = [d for d in self.datasets if not datasets or d in datasets]
-        return Suite(name=self.name, datasets=keep_d, strategies=keep_s, k=list(self.k), seeds=list(self.seeds),
-                     max_test=self.max_test, test_seed=self.test_seed, description=self.description,
-                     data_dir=self.data_dir, path=self.path)
+        return Suite(
+            name=self.name,
+            datasets=keep_d,
+            strategies=keep_s,
+            k=list(self.k),
+            seeds=list(self.seeds),
+            max_test=self.max_test,
+            test_seed=self.test_seed,
+            description=self.description,
+            data_dir=self.data_dir,
+            path=self.path,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "description": self.description, "datasets": list(self.datasets),
-            "strategies": [s.to_dict() for s in self.strategies], "k": list(self.k), "seeds": list(self.seeds),
-            "max_test": self.max_test, "test_seed": self.test_seed,
+            "name": self.name,
+            "description": self.description,
+            "datasets": list(self.datasets),
+            "strategies": [s.to_dict() for s in self.strategies],
+            "k": list(self.k),
+            "seeds": list(self.seeds),
+            "max_test": self.max_test,
+            "test_seed": self.test_seed,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "path": str(self.path) if self.path else None,
         }
@@ -145,11 +171,17 @@ class Suite:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Suite:
         return cls(
-            name=d["name"], datasets=list(d["datasets"]),
-            strategies=[StrategySpec(s["label"], s["name"], dict(s.get("params", {})), tuple(s["k"]))
-                        for s in d["strategies"]],
-            k=list(d["k"]), seeds=list(d.get("seeds", [0])), max_test=d.get("max_test"),
-            test_seed=d.get("test_seed", 0), description=d.get("description", ""),
+            name=d["name"],
+            datasets=list(d["datasets"]),
+            strategies=[
+                StrategySpec(s["label"], s["name"], dict(s.get("params", {})), tuple(s["k"]))
+                for s in d["strategies"]
+            ],
+            k=list(d["k"]),
+            seeds=list(d.get("seeds", [0])),
+            max_test=d.get("max_test"),
+            test_seed=d.get("test_seed", 0),
+            description=d.get("description", ""),
             data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
             path=Path(d["path"]) if d.get("path") else None,
         )
@@ -178,7 +210,9 @@ def _int_list(value, what: str, problems: list[str], *, minimum: int | None) -> 
             problems.append(f"{what} must hold integers; got {v!r}")
         elif minimum is not None and v < minimum:
             if what.endswith("k"):
-                problems.append(f"{what} = {v}: k is the number of labeled examples per class and must be >= 1")
+                problems.append(
+                    f"{what} = {v}: k is the number of labeled examples per class and must be >= 1"
+                )
             else:
                 problems.append(f"{what} = {v}: must be >= {minimum}")
         else:
@@ -195,7 +229,9 @@ def _toml():
         try:
             import tomli as tomllib
         except ImportError:
-            raise SuiteError("reading suite files on Python 3.10 needs the 'tomli' package: pip install tomli") from None
+            raise SuiteError(
+                "reading suite files on Python 3.10 needs the 'tomli' package: pip install tomli"
+            ) from None
     return tomllib
 
 
@@ -223,7 +259,9 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
     if datasets is None:
         problems.append('missing key "datasets" (e.g. datasets = ["sst2", "demo:intent"])')
         datasets = []
-    elif not isinstance(datasets, list) or not datasets or not all(isinstance(d, str) and d for d in datasets):
+    elif (
+        not isinstance(datasets, list) or not datasets or not all(isinstance(d, str) and d for d in datasets)
+    ):
         problems.append(f"datasets must be a non-empty list of names; got {datasets!r}")
         datasets = []
     elif len(set(datasets)) != len(datasets):
@@ -237,7 +275,9 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
 
     max_test = raw.get("max_test")
     if max_test is not None and (not isinstance(max_test, int) or isinstance(max_test, bool) or max_test < 1):
-        problems.append(f"max_test must be a positive integer (test examples kept per dataset); got {max_test!r}")
+        problems.append(
+            f"max_test must be a positive integer (test examples kept per dataset); got {max_test!r}"
+        )
     test_seed = raw.get("test_seed", 0)
     if not isinstance(test_seed, int) or isinstance(test_seed, bool) or test_seed < 0:
         problems.append(f"test_seed must be a non-negative integer; got {test_seed!r}")
@@ -274,7 +314,9 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         where = f"[[strategies]] #{i} ({sname})"
         label = entry.get("label", sname)
         if not isinstance(label, str) or not _LABEL_RE.match(label):
-            problems.append(f"{where}: label {label!r} must be letters, digits, '.', '_' or '-' (it names files)")
+            problems.append(
+                f"{where}: label {label!r} must be letters, digits, '.', '_' or '-' (it names files)"
+            )
             continue
         if label in labels_seen:
             problems.append(
@@ -290,13 +332,17 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
             try:
                 json.dumps(value)
             except TypeError:
-                problems.append(f"{where}: params.{key} = {value!r} is not a plain value (use str/number/bool/list)")
+                problems.append(
+                    f"{where}: params.{key} = {value!r} is not a plain value (use str/number/bool/list)"
+                )
         if "k" in entry:
             sk = _int_list(entry["k"], f"{where} k", problems, minimum=1)
         elif ks:
             sk = list(ks)
         else:
-            problems.append(f"{where} has no k values: set k = [...] at the top of the suite or in the strategy")
+            problems.append(
+                f"{where} has no k values: set k = [...] at the top of the suite or in the strategy"
+            )
             sk = []
         strategies.append(StrategySpec(label=label, name=sname, params=dict(params), k=tuple(sk)))
     if not ks:
@@ -304,8 +350,17 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
 
     if problems:
         raise SuiteError(f"suite {source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    return Suite(name=name, datasets=list(datasets), strategies=strategies, k=ks, seeds=seeds,
-                 max_test=max_test, test_seed=test_seed, description=description, data_dir=data_dir)
+    return Suite(
+        name=name,
+        datasets=list(datasets),
+        strategies=strategies,
+        k=ks,
+        seeds=seeds,
+        max_test=max_test,
+        test_seed=test_seed,
+        description=description,
+        data_dir=data_dir,
+    )
 
 
 def load_suite(path) -> Suite:
@@ -326,7 +381,8 @@ def load_suite(path) -> Suite:
 
 # --------------------------------------------------------------------------- checking against the world
 def effective_data_dir(suite: Suite, data_dir=None) -> Path | None:
-    """Where dataset names are looked up: ``--data-dir``, else ``FEWSHOT_DATA_DIR``, else the suite's ``data_dir``."""
+    """Where dataset names are looked up: ``--data-dir``, else ``FEWSHOT_DATA_DIR``, else the
+    suite's ``data_dir``."""
     if data_dir:
         return Path(data_dir)
     env = os.environ.get("FEWSHOT_DATA_DIR")
@@ -361,7 +417,9 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
     for spec in suite.datasets:
         key = dataset_key(spec)
         if key in keys:
-            problems.append(f"datasets {keys[key]!r} and {spec!r} would share the results key {key!r}; rename one")
+            problems.append(
+                f"datasets {keys[key]!r} and {spec!r} would share the results key {key!r}; rename one"
+            )
         keys[key] = spec
         try:
             ds = resolve_dataset(spec, base)
@@ -370,13 +428,16 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
             continue
         if ds.metric not in HEADLINE_METRICS:
             problems.append(
-                f"dataset {spec!r} is scored by {ds.metric!r}; the harness benchmarks single-label classification "
+                f"dataset {spec!r} is scored by {ds.metric!r}; the harness benchmarks single-label "
+                "classification "
                 f"(headline metric one of {', '.join(HEADLINE_METRICS)})"
             )
             continue
         bad = next((y for y in ds.train.y + ds.test.y if isinstance(y, (list, tuple, dict, float))), None)
         if bad is not None:
-            problems.append(f"dataset {spec!r} has a label {bad!r}; the harness needs one str/int label per text")
+            problems.append(
+                f"dataset {spec!r} has a label {bad!r}; the harness needs one str/int label per text"
+            )
             continue
         if len(set(ds.train.y)) < 2:
             problems.append(f"dataset {spec!r} has fewer than two classes in its train split")
@@ -399,7 +460,11 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
         if not getattr(cls, "supports_pairs", True):
             for dspec, ds in datasets.items():
                 if ds.train.X and isinstance(ds.train.X[0], tuple):
-                    problems.append(f"strategy {spec.label!r} takes single texts but dataset {dspec!r} holds pairs")
+                    problems.append(
+                        f"strategy {spec.label!r} takes single texts but dataset {dspec!r} holds pairs"
+                    )
     if problems:
-        raise SuiteError(f"suite {suite.name!r} cannot run: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+        raise SuiteError(
+            f"suite {suite.name!r} cannot run: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+        )
     return datasets
