@@ -66,3 +66,51 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def quantize_linear_int8(module):
+    """``module`` with its ``nn.Linear`` layers as int8 dynamic quantization (CPU inference only).
+
+    Weights are quantized per output channel (closer to float than one scale per tensor);
+    activations are quantized on the fly. ``torch.ao.quantization`` is deprecated in favour of
+    torchao and warns on use; this is the one place to switch when it goes. Its deprecation
+    warnings are silenced for this call only.
+    """
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
+        warnings.filterwarnings("ignore", message=r".*quantized tensor.*", category=UserWarning)
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        return quantize_dynamic(module, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8,
+                                inplace=True)
+
+
+def cosine_similarity_loss():
+    """sentence-transformers' ``CosineSimilarityLoss`` class (moved under ``sentence_transformer.losses`` in v6)."""
+    try:
+        from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.losses import CosineSimilarityLoss
+    return CosineSimilarityLoss
+
+
+def load_sentence_transformer(path: str, *, show_progress: bool = False):
+    """A ``SentenceTransformer`` on CPU, with transformers' "Loading weights" bar hidden unless ``show_progress``.
+
+    The bar setting is restored afterwards.
+    """
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    bar_was_enabled = hf_logging.is_progress_bar_enabled()
+    if not show_progress:
+        hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    finally:
+        if bar_was_enabled and not show_progress:
+            hf_logging.enable_progress_bar()

@@ -1,0 +1,444 @@
+"""SetFitClassifier: a contrastively fine-tuned sentence-transformer with a logistic-regression head.
+
+SetFit (Tunstall et al., 2022) trains in two stages:
+
+1. **Contrastive body tuning.** Pairs of the few labeled examples are pulled together (same
+   label) or pushed apart (different labels): the cosine similarity of their embeddings is
+   regressed onto 1 or 0 (the ``CosineSimilarityLoss`` objective).
+2. **Head.** A logistic regression is fitted on the tuned embeddings.
+
+This implementation keeps the objective and the ``sampling`` choices of the setfit library but
+trains it *batch-all*: each step encodes a batch of sentences once and scores every pair inside
+that batch, instead of encoding the two sides of each sampled pair separately. With 16 sentences
+a step serves 120 pairs for the cost of 16 forward/backward passes, which is where most of the
+speed-up over plain setfit comes from (see ``benchmarks/results/setfit_speed.md``).
+
+The head is scikit-learn's ``LogisticRegression``; its coefficients are stored as safetensors
+and applied with numpy at prediction time, so a saved classifier contains no pickle.
+
+Example::
+
+    from fewshot.strategies.setfit import SetFitClassifier
+
+    clf = SetFitClassifier(seed=0).fit(texts, labels)       # 8-64 examples per class
+    clf.predict(["the battery died after two days"])
+    clf.save("models/reviews")                               # fewshot.load("models/reviews")
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..base import BaseClassifier
+
+SAMPLING_MODES = ("oversampling", "undersampling", "unique")
+BODY_FOLDER = "body"
+HEAD_FILE = "head.safetensors"
+# Sentences per forward pass at prediction time (length-sorted, so padding stays small).
+PREDICT_BATCH_SIZE = 64
+
+
+class SetFitClassifier(BaseClassifier):
+    """Few-shot text classifier: contrastive sentence-transformer tuning plus a logistic head.
+
+    Parameters
+    ----------
+    model : str
+        A sentence-transformer: an alias (``"minilm"``, all-MiniLM-L6-v2), a local
+        sentence-transformers folder, or a hub id (needs network). Resolved with
+        :func:`fewshot.models.resolve_model`.
+    sampling : {"oversampling", "undersampling", "unique"}
+        How positive (same label) and negative (different labels) pairs are balanced, as in the
+        setfit library. ``"oversampling"``: positives and negatives weigh the same in every step
+        (the minority kind is up-weighted); ``"undersampling"``: each step keeps a random subset
+        of the majority kind as large as the minority; ``"unique"``: every pair counts once.
+        Unless ``num_iterations`` is given, the mode also fixes the pair budget of an epoch: all
+        distinct pairs (``unique``), twice the larger kind (``oversampling``) or twice the smaller
+        kind (``undersampling``).
+    num_iterations : int or None
+        setfit's pair budget: ``2 * num_iterations * n_examples`` pairs per epoch. ``None``
+        derives the budget from ``sampling``.
+    epochs : int
+        Passes over the pair budget. ``0`` skips body tuning (a frozen body with a logistic head).
+    batch_size : int
+        Sentences encoded per training step; every pair among them is scored
+        (``batch_size * (batch_size - 1) / 2`` pairs per step).
+    body_learning_rate : float
+        AdamW learning rate of the body (linear warm-up over 10% of the steps, then linear decay).
+    max_length : int or None
+        Token limit per sentence in training and prediction; ``None`` keeps the model's own limit.
+    head_c : float
+        Inverse L2 regularisation strength ``C`` of the logistic regression.
+    class_weight : None or "balanced"
+        ``"balanced"`` weights the head's classes inversely to their frequency.
+    multi_label : bool
+        ``y`` is a list of label lists; one logistic head per label (one-vs-rest) and pairs that
+        share any label count as positive. ``predict`` returns the labels whose probability
+        reaches 0.5.
+    seed : int
+        Seeds batching, dropout and the head; two fits with the same seed on CPU give identical
+        probabilities.
+    show_progress : bool
+        Show a tqdm progress bar over the training steps.
+    quantize : False, True, "int8" or "bf16"
+        Run the tuned body in reduced precision for embedding (after body tuning, for the head's
+        training data and for prediction, so both agree): ``"int8"`` (or ``True``) quantizes the
+        linear layers' weights to int8 per channel with dynamic int8 activations; ``"bf16"`` casts
+        the body to bfloat16 (fast only on CPUs with native bfloat16, e.g. AVX512-BF16/AMX). The
+        body is saved in full precision and reduced again on load.
+
+    Pairs input (``(text, text_pair)``) is not supported: SetFit embeds single sentences.
+
+    Example::
+
+        clf = SetFitClassifier(model="minilm", seed=0)
+        clf.fit(["love it", "broke in a day", "works great", "waste of money"],
+                ["pos", "neg", "pos", "neg"])
+        clf.predict_proba(["pretty good"])
+    """
+
+    strategy_name = "setfit"
+    supports_pairs = False
+
+    def __init__(
+        self,
+        *,
+        model: str = "minilm",
+        sampling: str = "oversampling",
+        num_iterations: int | None = None,
+        epochs: int = 1,
+        batch_size: int = 16,
+        body_learning_rate: float = 2e-5,
+        max_length: int | None = 128,
+        head_c: float = 1.0,
+        class_weight: str | None = None,
+        multi_label: bool = False,
+        seed: int = 0,
+        show_progress: bool = False,
+        quantize: bool | str = False,
+    ):
+        self.model = model
+        self.sampling = sampling
+        self.num_iterations = num_iterations
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.body_learning_rate = body_learning_rate
+        self.max_length = max_length
+        self.head_c = head_c
+        self.class_weight = class_weight
+        self.multi_label = multi_label
+        self.seed = seed
+        self.show_progress = show_progress
+        self.quantize = quantize
+
+    # ------------------------------------------------------------------ contract hooks
+    def _problem(self) -> str:
+        return "multi_label" if self.multi_label else "single_label"
+
+    def _validate_params(self) -> None:
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError(f"model must be a model alias, folder or hub id (a non-empty string); got {self.model!r}.")
+        if self.sampling not in SAMPLING_MODES:
+            raise ValueError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {self.sampling!r}.")
+        if self.num_iterations is not None and not _is_int(self.num_iterations, minimum=1):
+            raise ValueError(
+                f"num_iterations must be a positive integer or None (budget from sampling); got {self.num_iterations!r}."
+            )
+        if not _is_int(self.epochs, minimum=0):
+            raise ValueError(f"epochs must be an integer >= 0 (0 keeps the body frozen); got {self.epochs!r}.")
+        if not _is_int(self.batch_size, minimum=2):
+            raise ValueError(
+                f"batch_size must be an integer >= 2 (sentences per step; pairs need two); got {self.batch_size!r}."
+            )
+        if not _is_number(self.body_learning_rate) or not 0 < self.body_learning_rate < 1:
+            raise ValueError(
+                f"body_learning_rate must be a number between 0 and 1 (e.g. 2e-5); got {self.body_learning_rate!r}."
+            )
+        if self.max_length is not None and not _is_int(self.max_length, minimum=4):
+            raise ValueError(f"max_length must be an integer >= 4 tokens, or None; got {self.max_length!r}.")
+        if not _is_number(self.head_c) or not self.head_c > 0 or not math.isfinite(self.head_c):
+            raise ValueError(f"head_c must be a positive number (the head's inverse regularisation); got {self.head_c!r}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be None or 'balanced'; got {self.class_weight!r}.")
+        if not (isinstance(self.quantize, (bool, np.bool_)) or self.quantize in ("int8", "bf16")):
+            raise ValueError(f"quantize must be False, True ('int8'), 'int8' or 'bf16'; got {self.quantize!r}.")
+        for name in ("multi_label", "show_progress"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {value!r}.")
+        if not _is_int(self.seed, minimum=0):
+            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}.")
+
+    def _fit(self, X: list, y: np.ndarray) -> None:
+        from ..compat import set_seed
+        from ..models import resolve_model
+
+        path = resolve_model(self.model, show_progress=self.show_progress)
+        set_seed(int(self.seed))
+        body = _load_body(path, self.max_length, self.show_progress)
+        if self.epochs > 0:
+            self.train_loss_ = _train_body(
+                body, X, y, multi_label=self.problem_ == "multi_label", sampling=self.sampling,
+                num_iterations=self.num_iterations, epochs=int(self.epochs), batch_size=int(self.batch_size),
+                learning_rate=float(self.body_learning_rate), seed=int(self.seed), show_progress=self.show_progress,
+            )
+        else:
+            self.train_loss_ = []
+        body.eval()
+        self.body_ = body
+        self._set_inference_body()
+        features = self._embed(X)
+        self.head_kind_, self.coef_, self.intercept_ = _fit_head(
+            features, y, problem=self.problem_, C=float(self.head_c), class_weight=self.class_weight,
+            seed=int(self.seed),
+        )
+
+    def _predict_scores(self, X: list) -> np.ndarray:
+        return _head_proba(self._embed(X), self.head_kind_, self.coef_, self.intercept_)
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        from safetensors.numpy import save_file
+
+        self.body_.save(str(folder / BODY_FOLDER))
+        save_file({"coef": np.ascontiguousarray(self.coef_), "intercept": np.ascontiguousarray(self.intercept_)},
+                  str(folder / HEAD_FILE))
+        return {"body": BODY_FOLDER, "head": HEAD_FILE, "head_kind": self.head_kind_,
+                "train_loss": [float(v) for v in self.train_loss_]}
+
+    def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
+        from safetensors.numpy import load_file
+
+        self.body_ = _load_body(str(folder / state.get("body", BODY_FOLDER)), self.max_length)
+        self.body_.eval()
+        tensors = load_file(str(folder / state.get("head", HEAD_FILE)))
+        self.coef_, self.intercept_ = tensors["coef"], tensors["intercept"]
+        self.head_kind_ = state["head_kind"]
+        self.train_loss_ = list(state.get("train_loss", []))
+        self._set_inference_body()
+
+    # ------------------------------------------------------------------ helpers
+    def _set_inference_body(self) -> None:
+        mode = "int8" if self.quantize is True else self.quantize
+        self._infer_body = _reduced_precision(self.body_, mode) if mode else self.body_
+
+    def _embed(self, texts: list) -> np.ndarray:
+        body = getattr(self, "_infer_body", None)
+        if body is None:  # e.g. after copy.copy; rebuild the derived runtime body
+            self._set_inference_body()
+            body = self._infer_body
+        return _encode(body, texts)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_infer_body", None)  # derived from body_; rebuilt on demand
+        return state
+
+
+# ---------------------------------------------------------------------- building blocks
+def _is_int(value: Any, *, minimum: int) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= minimum
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _load_body(path: str, max_length: int | None, show_progress: bool = False):
+    """A sentence-transformer on CPU, its token limit capped at ``max_length``."""
+    from ..compat import load_sentence_transformer
+
+    body = load_sentence_transformer(str(path), show_progress=show_progress)
+    if max_length is not None:
+        limit = body.max_seq_length
+        body.max_seq_length = int(max_length) if limit is None else min(int(max_length), int(limit))
+    return body
+
+
+def _reduced_precision(body, mode: str):
+    """A copy of ``body`` for inference: int8 dynamic quantization (``"int8"``) or bfloat16 (``"bf16"``)."""
+    import copy
+
+    import torch
+
+    from ..compat import quantize_linear_int8
+
+    reduced = copy.deepcopy(body)
+    reduced.eval()
+    if mode == "bf16":
+        return reduced.to(torch.bfloat16)
+    return quantize_linear_int8(reduced)
+
+
+def _encode(body, texts: list) -> np.ndarray:
+    """Sentence embeddings of ``texts`` as float32 numpy, in input order, without gradients."""
+    import torch
+
+    with torch.inference_mode():
+        emb = body.encode(list(texts), batch_size=PREDICT_BATCH_SIZE, convert_to_numpy=True, show_progress_bar=False)
+    return np.asarray(emb, dtype=np.float32)
+
+
+def pair_targets(y: np.ndarray, multi_label: bool) -> np.ndarray:
+    """``T[i, j] = 1`` when examples i and j form a positive pair (same label / a shared label)."""
+    if multi_label:
+        Y = np.asarray(y, dtype=np.float32)
+        return ((Y @ Y.T) > 0).astype(np.float32)
+    y = np.asarray(y)
+    return (y[:, None] == y[None, :]).astype(np.float32)
+
+
+def pair_budget(targets: np.ndarray, sampling: str, num_iterations: int | None) -> int:
+    """Pairs per epoch: setfit's ``2 * num_iterations * n``, or what ``sampling`` asks of all distinct pairs."""
+    n = len(targets)
+    if num_iterations is not None:
+        return 2 * int(num_iterations) * n
+    upper = np.triu_indices(n, 1)
+    n_pos = int(targets[upper].sum())
+    n_neg = len(upper[0]) - n_pos
+    if sampling == "unique" or n_pos == 0 or n_neg == 0:
+        return n_pos + n_neg
+    if sampling == "oversampling":
+        return 2 * max(n_pos, n_neg)
+    return 2 * min(n_pos, n_neg)
+
+
+def stratified_batches(groups: np.ndarray, batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
+    """Shuffled batches that interleave the groups (labels), so each batch holds positives of most labels."""
+    per_group = [list(rng.permutation(np.flatnonzero(groups == g))) for g in np.unique(groups)]
+    rng.shuffle(per_group)
+    order = []
+    while any(per_group):
+        for members in per_group:
+            if members:
+                order.append(members.pop())
+    order = np.asarray(order, dtype=np.int64)
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if len(batches) > 1 and len(batches[-1]) < 2:  # a lone sentence makes no pair
+        batches[-2] = np.concatenate([batches[-2], batches.pop()])
+    rng.shuffle(batches)
+    return batches
+
+
+def _pair_loss(sim, targets, sampling: str, generator):
+    """Cosine-similarity regression over the pairs of one batch (upper triangle), balanced per ``sampling``."""
+    import torch
+
+    n = sim.shape[0]
+    iu = torch.triu_indices(n, n, 1)
+    s, t = sim[iu[0], iu[1]], targets[iu[0], iu[1]]
+    err = (s - t) ** 2
+    pos = t > 0.5
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if sampling == "unique" or n_pos == 0 or n_neg == 0:
+        return err.mean()
+    if sampling == "oversampling":
+        return 0.5 * err[pos].mean() + 0.5 * err[~pos].mean()
+    # undersampling: a random subset of the majority kind, as large as the minority
+    major, minor = (pos, ~pos) if n_pos > n_neg else (~pos, pos)
+    major_idx = torch.nonzero(major).flatten()
+    keep = major_idx[torch.randperm(len(major_idx), generator=generator)[: int(minor.sum())]]
+    return torch.cat([err[minor], err[keep]]).mean()
+
+
+def _train_body(body, X: list, y: np.ndarray, *, multi_label: bool, sampling: str, num_iterations: int | None,
+                epochs: int, batch_size: int, learning_rate: float, seed: int, show_progress: bool) -> list[float]:
+    """Batch-all contrastive tuning of ``body`` in place; returns the mean pair loss of each epoch."""
+    import torch
+    from tqdm.auto import tqdm
+
+    targets = pair_targets(y, multi_label)
+    n = len(X)
+    batch = min(batch_size, n)
+    pairs_per_step = batch * (batch - 1) // 2
+    steps_per_epoch = max(1, math.ceil(pair_budget(targets, sampling, num_iterations) / pairs_per_step))
+    total = steps_per_epoch * epochs
+    groups = np.asarray(y).argmax(axis=1) if multi_label else np.asarray(y)
+    rng = np.random.RandomState(seed)
+    generator = torch.Generator().manual_seed(seed)
+    T = torch.from_numpy(targets)
+
+    params = [p for p in body.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=learning_rate)
+    warmup = max(1, round(0.1 * total))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    body.train()
+    losses: list[float] = []
+    queue: list[np.ndarray] = []
+    bar = tqdm(total=total, desc="setfit body", disable=not show_progress, leave=False)
+    try:
+        for _ in range(epochs):
+            epoch_loss = 0.0
+            for _ in range(steps_per_epoch):
+                if not queue:
+                    queue = stratified_batches(groups, batch, rng)
+                idx = queue.pop()
+                features = body.preprocess([X[i] for i in idx])
+                emb = body(features)["sentence_embedding"]
+                emb = torch.nn.functional.normalize(emb, p=2, dim=-1)
+                tid = torch.from_numpy(idx)
+                loss = _pair_loss(emb @ emb.T, T[tid][:, tid], sampling, generator)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                epoch_loss += float(loss.detach())
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+            losses.append(epoch_loss / steps_per_epoch)
+    finally:
+        bar.close()
+        body.eval()
+    return losses
+
+
+def _fit_head(features: np.ndarray, y: np.ndarray, *, problem: str, C: float, class_weight, seed: int):
+    """Logistic regression on the embeddings; returns (kind, coef, intercept) as float64 arrays.
+
+    kinds: ``"binary"`` (one row, sigmoid), ``"softmax"`` (one row per class), ``"one_vs_rest"``
+    (one sigmoid row per label, multi-label).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    def fit(target):
+        clf = LogisticRegression(C=C, class_weight=class_weight, max_iter=1000, random_state=seed)
+        clf.fit(features.astype(np.float64), target)
+        return clf
+
+    if problem == "multi_label":
+        coef = np.zeros((y.shape[1], features.shape[1]))
+        intercept = np.zeros(y.shape[1])
+        for j in range(y.shape[1]):
+            column = y[:, j].astype(np.int64)
+            if column.min() == column.max():  # every example has (or lacks) this label: a constant
+                rate = float(np.clip(column.mean(), 1e-3, 1 - 1e-3))
+                intercept[j] = math.log(rate / (1 - rate))
+                continue
+            clf = fit(column)
+            coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
+        return "one_vs_rest", coef, intercept
+    clf = fit(y)
+    kind = "binary" if clf.coef_.shape[0] == 1 else "softmax"
+    return kind, clf.coef_.astype(np.float64), clf.intercept_.astype(np.float64)
+
+
+def _head_proba(features: np.ndarray, kind: str, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """The logistic head's probabilities, computed with numpy from its stored coefficients."""
+    logits = features.astype(np.float64) @ coef.T + intercept
+    if kind == "softmax":
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+    p = 1.0 / (1.0 + np.exp(-logits))
+    if kind == "binary":
+        return np.hstack([1.0 - p, p])
+    return p

@@ -1,0 +1,299 @@
+"""SetFitClassifier (and the plain-setfit baseline wrapper): unit tests on a tiny in-process
+sentence-transformer, integration tests on the shipped MiniLM and the benchmark datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import fewshot
+from fewshot.data import sample_k_shot, subsample
+from fewshot.errors import DataError
+from fewshot.strategies.setfit import (
+    SetFitClassifier,
+    _pair_loss,
+    pair_budget,
+    pair_targets,
+    stratified_batches,
+)
+from fewshot.strategies.setfit_upstream import SetFitUpstreamClassifier
+
+INTENTS = ["billing", "delivery", "account"]
+
+
+@pytest.fixture(scope="module")
+def intent_data():
+    """Three demo intents: 8 training and 10 test messages each."""
+    ds = fewshot.load_demo("intent")
+
+    def take(split, n):
+        X, y = [], []
+        for lab in INTENTS:
+            rows = [x for x, t in zip(split.X, split.y) if t == lab][:n]
+            X += rows
+            y += [lab] * len(rows)
+        return X, y
+
+    return take(ds.train, 8), take(ds.test, 10)
+
+
+@pytest.fixture(scope="module")
+def tags_data():
+    return fewshot.load_demo("tags")
+
+
+def tiny(tiny_st_dir, **params) -> SetFitClassifier:
+    params.setdefault("num_iterations", 2)
+    return SetFitClassifier(model=str(tiny_st_dir), **params)
+
+
+def separation(clf, X, y) -> float:
+    """Mean cosine similarity of same-label pairs minus that of different-label pairs."""
+    E = clf._embed(X)
+    E = E / np.linalg.norm(E, axis=1, keepdims=True)
+    S = E @ E.T
+    T = pair_targets(np.unique(y, return_inverse=True)[1], multi_label=False)
+    upper = np.triu(np.ones_like(S, dtype=bool), 1)
+    return float(S[upper & (T > 0)].mean() - S[upper & (T == 0)].mean())
+
+
+# ----------------------------------------------------------------------------- pair sampling
+def test_pair_budget_follows_sampling_and_num_iterations():
+    y = np.array([0, 0, 0, 0, 1, 1])  # 6 + 1 = 7 positive pairs, 8 negative pairs
+    targets = pair_targets(y, multi_label=False)
+    assert pair_budget(targets, "unique", None) == 15
+    assert pair_budget(targets, "oversampling", None) == 16
+    assert pair_budget(targets, "undersampling", None) == 14
+    assert pair_budget(targets, "unique", 3) == 2 * 3 * 6  # setfit's 2 * num_iterations * n
+
+
+def test_multi_label_pairs_are_positive_when_they_share_a_label():
+    Y = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
+    T = pair_targets(Y, multi_label=True)
+    assert T[0, 1] == 1 and T[1, 2] == 1  # share label 0 / label 1
+    assert T[0, 2] == 0 and T[0, 3] == 0 and T[2, 3] == 0
+
+
+def test_stratified_batches_cover_every_example_once_and_mix_labels():
+    y = np.repeat(np.arange(4), 5)
+    batches = stratified_batches(y, 8, np.random.RandomState(0))
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(20))
+    assert all(len(b) >= 2 for b in batches)
+    assert all(len(set(y[b])) >= min(4, len(b) // 2) for b in batches)
+
+
+def test_pair_loss_balances_positives_and_negatives_per_sampling():
+    # 4 sentences, labels [0, 0, 0, 1]: positives (0,1) (0,2) (1,2), negatives (0,3) (1,3) (2,3)
+    labels = torch.tensor([0, 0, 0, 1])
+    targets = (labels[:, None] == labels[None, :]).float()
+    sim = torch.zeros(4, 4)
+    sim[0, 1] = 1.0  # one positive is already perfect: error 0; the other positives have error 1
+    gen = torch.Generator().manual_seed(0)
+    pos_err, neg_err = 2 / 3, 0.0
+    assert _pair_loss(sim, targets, "oversampling", gen).item() == pytest.approx(0.5 * pos_err + 0.5 * neg_err)
+    assert _pair_loss(sim, targets, "unique", gen).item() == pytest.approx(2 / 6)
+    # 2 positives, 4 negatives when label 3 joins class 1: undersampling keeps 2 of the 4 negatives
+    labels = torch.tensor([0, 0, 1, 1])
+    targets = (labels[:, None] == labels[None, :]).float()
+    sim = torch.full((4, 4), 0.5)
+    assert _pair_loss(sim, targets, "undersampling", gen).item() == pytest.approx(0.25)
+
+
+# ----------------------------------------------------------------------------- parameters
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"sampling": "random"}, "sampling must be one of oversampling, undersampling, unique; got 'random'"),
+        ({"num_iterations": 0}, "num_iterations must be a positive integer or None"),
+        ({"epochs": -1}, r"epochs must be an integer >= 0"),
+        ({"epochs": 1.5}, r"epochs must be an integer >= 0"),
+        ({"batch_size": 1}, r"batch_size must be an integer >= 2"),
+        ({"body_learning_rate": 0}, "body_learning_rate must be a number between 0 and 1"),
+        ({"body_learning_rate": "fast"}, "body_learning_rate must be a number between 0 and 1"),
+        ({"max_length": 2}, r"max_length must be an integer >= 4 tokens, or None"),
+        ({"head_c": -1.0}, "head_c must be a positive number"),
+        ({"class_weight": "auto"}, "class_weight must be None or 'balanced'; got 'auto'"),
+        ({"multi_label": "yes"}, "multi_label must be True or False"),
+        ({"quantize": "int4"}, "quantize must be"),
+        ({"seed": -3}, "seed must be a non-negative integer"),
+        ({"model": ""}, "model must be a model alias"),
+    ],
+)
+def test_bad_parameters_fail_before_any_work(params, match, intent_data):
+    (X, y), _ = intent_data
+    clf = SetFitClassifier(**{"model": "no-such-model", **params})  # parameters are checked before the model
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")
+
+
+def test_unknown_model_names_the_known_aliases(intent_data):
+    (X, y), _ = intent_data
+    with pytest.raises(ValueError, match="unknown model 'no-such-model'.*minilm"):
+        SetFitClassifier(model="no-such-model").fit(X, y)
+
+
+def test_pairs_input_is_refused_with_a_clear_message(tiny_st_dir):
+    with pytest.raises(DataError, match="pair, but this strategy takes single texts"):
+        tiny(tiny_st_dir).fit([("q", "a"), ("q2", "a2")], ["yes", "no"])
+
+
+# ----------------------------------------------------------------------------- training
+def test_contrastive_training_separates_the_classes(tiny_st_dir, intent_data):
+    # The tiny body is random, so nothing transfers to unseen texts (the integration tests on MiniLM
+    # check accuracy); here we check that the pair objective pulls same-label examples together.
+    (X, y), _ = intent_data
+    frozen = tiny(tiny_st_dir, epochs=0).fit(X, y)
+    tuned = tiny(tiny_st_dir, epochs=10, num_iterations=5, body_learning_rate=3e-3).fit(X, y)
+    assert len(tuned.train_loss_) == 10
+    assert tuned.train_loss_[-1] < 0.7 * tuned.train_loss_[0]
+    assert separation(tuned, X, y) > separation(frozen, X, y) + 0.02
+
+
+@pytest.mark.parametrize("sampling", ["oversampling", "undersampling", "unique"])
+def test_every_sampling_mode_trains(tiny_st_dir, intent_data, sampling):
+    (X, y), (Xt, _) = intent_data
+    clf = tiny(tiny_st_dir, sampling=sampling, body_learning_rate=1e-3).fit(X, y)
+    assert len(clf.train_loss_) == 1 and np.isfinite(clf.train_loss_[0])
+    proba = clf.predict_proba(Xt)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_epoch_zero_keeps_the_body_frozen(tiny_st_dir, intent_data):
+    from sentence_transformers import SentenceTransformer
+
+    (X, y), (Xt, _) = intent_data
+    clf = tiny(tiny_st_dir, epochs=0).fit(X, y)
+    original = SentenceTransformer(str(tiny_st_dir), device="cpu").encode(Xt)
+    np.testing.assert_allclose(clf._embed(Xt), original, atol=1e-5)
+    assert clf.train_loss_ == []
+
+
+def test_same_seed_same_probabilities_other_seed_differs(tiny_st_dir, intent_data):
+    (X, y), (Xt, _) = intent_data
+    a = tiny(tiny_st_dir, seed=3, body_learning_rate=1e-3).fit(X, y).predict_proba(Xt)
+    b = tiny(tiny_st_dir, seed=3, body_learning_rate=1e-3).fit(X, y).predict_proba(Xt)
+    c = tiny(tiny_st_dir, seed=4, body_learning_rate=1e-3).fit(X, y).predict_proba(Xt)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_balanced_class_weight_favours_the_rare_class(tiny_st_dir, intent_data):
+    (X, y), (Xt, _) = intent_data
+    first_account = y.index("account")
+    keep = [i for i, lab in enumerate(y) if lab != "account" or i < first_account + 2]
+    Xi, yi = [X[i] for i in keep], [y[i] for i in keep]  # 8 billing, 8 delivery, 2 account
+    plain = tiny(tiny_st_dir, epochs=0, head_c=10.0).fit(Xi, yi)
+    balanced = tiny(tiny_st_dir, epochs=0, head_c=10.0, class_weight="balanced").fit(Xi, yi)
+    rare = list(plain.classes_).index("account")
+    assert balanced.predict_proba(Xt)[:, rare].mean() > plain.predict_proba(Xt)[:, rare].mean()
+
+
+def test_head_c_regularises_the_head(tiny_st_dir, intent_data):
+    (X, y), _ = intent_data
+    strong = tiny(tiny_st_dir, epochs=0, head_c=0.01).fit(X, y)
+    weak = tiny(tiny_st_dir, epochs=0, head_c=100.0).fit(X, y)
+    assert np.linalg.norm(strong.coef_) < np.linalg.norm(weak.coef_)
+
+
+def test_max_length_caps_the_token_limit(tiny_st_dir, intent_data):
+    (X, y), _ = intent_data
+    clf = tiny(tiny_st_dir, max_length=8, epochs=0).fit(X, y)
+    assert clf.body_.max_seq_length == 8
+    long_text = " ".join(["billing"] * 50)
+    # tokens beyond the limit are ignored: appending more words changes nothing
+    np.testing.assert_allclose(clf._embed([long_text]), clf._embed([long_text + " delivery parcel"]), atol=1e-6)
+
+
+def test_multi_label_one_vs_rest(tiny_st_dir, tags_data):
+    clf = tiny(tiny_st_dir, multi_label=True, body_learning_rate=1e-3).fit(tags_data.train.X, tags_data.train.y)
+    assert clf._problem() == "multi_label" and clf.problem_ == "multi_label"
+    assert list(clf.classes_) == sorted(tags_data.labels)
+    proba = clf.predict_proba(tags_data.test.X[:20])
+    assert proba.shape == (20, len(clf.classes_))
+    assert not np.allclose(proba.sum(axis=1), 1.0)  # independent sigmoids, not a softmax
+    predicted = clf.predict(tags_data.test.X[:20])
+    assert all(set(row) <= set(clf.classes_) for row in predicted)
+    assert [list(clf.classes_[p >= 0.5]) for p in proba] == predicted
+
+
+# ----------------------------------------------------------------------------- saving
+@pytest.mark.parametrize("params", [{}, {"quantize": True}, {"multi_label": True}])
+def test_save_load_round_trip_is_exact(tiny_st_dir, intent_data, tags_data, tmp_path, params):
+    (X, y), (Xt, _) = intent_data
+    if params.get("multi_label"):
+        X, y, Xt = tags_data.train.X[:40], tags_data.train.y[:40], tags_data.test.X[:20]
+    clf = tiny(tiny_st_dir, body_learning_rate=1e-3, **params).fit(X, y)
+    path = clf.save(tmp_path / "clf")
+    files = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
+    assert "head.safetensors" in files and "body/model.safetensors" in files
+    assert not [f for f in files if f.endswith((".pkl", ".joblib", ".bin", ".pt"))]
+    loaded = fewshot.load(path)
+    assert isinstance(loaded, SetFitClassifier) and loaded.get_params() == clf.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(Xt), clf.predict_proba(Xt))
+
+
+def test_quantize_keeps_predictions_close(tiny_st_dir, intent_data):
+    (X, y), (Xt, _) = intent_data
+    full = tiny(tiny_st_dir, body_learning_rate=1e-3).fit(X, y)
+    quant = tiny(tiny_st_dir, body_learning_rate=1e-3, quantize=True).fit(X, y)
+    assert "Quantized" in type(quant._infer_body[0].auto_model.encoder.layer[0].intermediate.dense).__name__
+    assert np.mean(full.predict(Xt) == quant.predict(Xt)) >= 0.8
+
+
+def test_fit_and_save_write_nothing_into_the_working_directory(tiny_st_dir, intent_data, clean_cwd, tmp_path):
+    (X, y), (Xt, _) = intent_data
+    clf = tiny(tiny_st_dir, show_progress=True).fit(X, y)
+    clf.save(tmp_path / "out")
+    up = SetFitUpstreamClassifier(model=str(tiny_st_dir), num_iterations=1).fit(X, y)
+    up.save(tmp_path / "up")
+    assert len(up.predict(Xt)) == len(Xt)
+
+
+# ----------------------------------------------------------------------------- the plain-setfit baseline
+def test_upstream_wrapper_round_trip_and_bad_params(tiny_st_dir, intent_data, tmp_path):
+    (X, y), (Xt, _) = intent_data
+    with pytest.raises(ValueError, match=r"num_iterations must be an integer >= 1; got 0"):
+        SetFitUpstreamClassifier(num_iterations=0).fit(X, y)
+    clf = SetFitUpstreamClassifier(model=str(tiny_st_dir), num_iterations=1, seed=1).fit(X, y)
+    proba = clf.predict_proba(Xt)
+    # our numpy head reproduces setfit's own scikit-learn head
+    np.testing.assert_allclose(proba, np.asarray(clf.setfit_model_.predict_proba(Xt, as_numpy=True)), atol=1e-6)
+    path = clf.save(tmp_path / "up")
+    assert not list(path.rglob("*.pkl")) and not list(path.rglob("*.joblib"))
+    np.testing.assert_array_equal(fewshot.load(path).predict_proba(Xt), proba)
+
+
+# ----------------------------------------------------------------------------- integration
+@pytest.fixture(scope="module")
+def sst2(data_dir):
+    return fewshot.data.load_dataset_folder(data_dir / "sst2")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sst2_k8_accuracy(minilm_path, sst2, seed, tmp_path):
+    X, y = sample_k_shot(sst2.train.X, sst2.train.y, k=8, seed=seed)
+    Xt, yt = subsample(sst2.test.X, sst2.test.y, 500, seed=0)
+    clf = SetFitClassifier(model=minilm_path, seed=seed).fit(X, y)
+    proba = clf.predict_proba(Xt)
+    accuracy = float(np.mean(clf.classes_[proba.argmax(1)] == np.asarray(yt)))
+    assert accuracy >= 0.75, f"seed {seed}: accuracy {accuracy:.3f} on 500 SST-2 test sentences"
+    if seed == 0:  # the real model survives a save/load round trip exactly
+        loaded = fewshot.load(clf.save(tmp_path / "sst2"))
+        np.testing.assert_array_equal(loaded.predict_proba(Xt), proba)
+
+
+@pytest.mark.integration
+def test_multi_label_tags_beat_the_majority_baseline(minilm_path, tags_data):
+    from fewshot.metrics import multilabel_metrics
+    from fewshot.strategies.majority import MajorityClassifier
+
+    train, test = tags_data.train, tags_data.test
+    clf = SetFitClassifier(model=minilm_path, multi_label=True, seed=0).fit(train.X, train.y)
+    base = MajorityClassifier(multi_label=True).fit(train.X, train.y)
+    ours = multilabel_metrics(test.y, clf.predict(test.X), clf.classes_)["f1_samples"]
+    floor = multilabel_metrics(test.y, base.predict(test.X), base.classes_)["f1_samples"]
+    assert ours > floor + 0.1, f"example-based F1 {ours:.3f} vs majority {floor:.3f}"
