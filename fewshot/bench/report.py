@@ -540,7 +540,7 @@ def markdown(res: Results) -> str:
     lines += ["## Plots", "", "![metric vs k](curves.png)", "", "![cost vs quality](cost.png)", ""]
     lines += [
         f"_Written by `fewshot report` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"libraries: {_libraries(res)}._",
+        f"libraries: {_libraries(res)}; code: {_code(res)}._",
         "",
     ]
     return "\n".join(lines)
@@ -549,6 +549,20 @@ def markdown(res: Results) -> str:
 def _one_line(text: str, n: int = 160) -> str:
     text = " ".join(str(text).split()).replace("|", "/")
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _code(res: Results) -> str:
+    versions: dict[str, int] = {}
+    for c in res.cells:
+        code = c.get("code") or {}
+        if code.get("git_commit"):
+            key = code["git_commit"][:10] + (" with local edits" if code.get("git_dirty") else "")
+            versions[key] = versions.get(key, 0) + 1
+    if not versions:
+        return "fewshot " + str(
+            next((c.get("fewshot_version") for c in res.cells if c.get("fewshot_version")), "?")
+        )
+    return ", ".join(f"{v} ({n} cells)" if len(versions) > 1 else v for v, n in versions.items())
 
 
 def _hosts(res: Results) -> str:
@@ -667,19 +681,22 @@ def plot_curves(res: Results, path) -> Path:
     n = len(datasets)
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(4.6 * ncols, 3.7 * nrows + 0.9), layout="constrained")
+    width = max(4.6 * ncols, 8.0)
+    fig = Figure(figsize=(width, 3.7 * nrows + 1.1), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     colors = _colors(res.strategies)
     handles: dict[str, Any] = {}
     for i, d in enumerate(datasets):
         ax = axes[i // ncols][i % ncols]
         metric = "accuracy"
-        for s in res.strategies:
+        for si, s in enumerate(res.strategies):
             pts = [(k, g) for k in res.ks if (g := res.group(d, s, k)) and g.ok]
             if not pts:
                 continue
             metric = pts[0][1].metric
-            ks = [k for k, _ in pts]
+            # dodge: shift each strategy a little along the (log) k axis so equal scores stay visible
+            shift = 2 ** (0.035 * (si - (len(res.strategies) - 1) / 2))
+            ks = [k * shift for k, _ in pts]
             mean = [100 * g.mean for _, g in pts]
             std = [100 * g.std for _, g in pts]
             (line,) = ax.plot(ks, mean, marker="o", color=colors[s], label=s, linewidth=1.8)
@@ -713,8 +730,8 @@ def plot_curves(res: Results, path) -> Path:
                 )
                 handles[f"published: {METHODS[method]}"] = line
         all_k = sorted(set(res.ks) | {r.k for r in refs})
-        if len(all_k) > 1:
-            ax.set_xscale("log", base=2)
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(min(all_k) / 1.4, max(all_k) * 1.4)
         ax.set_xticks(all_k, [str(k) for k in all_k])
         ax.minorticks_off()
         ax.set_xlabel("k (labeled examples per class)")
@@ -724,12 +741,14 @@ def plot_curves(res: Results, path) -> Path:
     for j in range(n, nrows * ncols):
         axes[j // ncols][j % ncols].set_visible(False)
     suite = res.suite.name if res.suite else res.results_dir.name
-    fig.suptitle(f"{suite}: headline metric vs labeled examples per class (mean ± std over seeds)")
+    fig.suptitle(
+        f"{suite}: headline metric vs labeled examples per class\n(mean ± std over seeds; grey: published)"
+    )
     fig.legend(
         list(handles.values()),
         list(handles),
         loc="outside lower center",
-        ncols=min(4, len(handles)),
+        ncols=max(1, min(len(handles), int(width // 2.6))),
         frameon=False,
     )
     path = Path(path)

@@ -118,6 +118,33 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def code_version() -> dict[str, Any]:
+    """The fewshot version and, in a git checkout, its commit and whether ``fewshot/`` has local edits."""
+    import subprocess
+
+    from .. import __version__
+
+    out: dict[str, Any] = {"fewshot": __version__}
+    package = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=package, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode == 0:
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--", "."],
+                cwd=package,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            out["git_commit"] = commit.stdout.strip()
+            out["git_dirty"] = bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
 def _rss_mb_now() -> float | None:
     try:
         with open("/proc/self/statm") as fh:
@@ -358,6 +385,7 @@ def run_suite(
     from ..registry import make_classifier
 
     cores = available_cores()
+    code = code_version()
     threads = max(1, cores // jobs)
     accepts_seed = {
         s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies
@@ -409,6 +437,7 @@ def run_suite(
             **sample["info"],
             "fingerprint": fingerprint,
             "run_id": uuid.uuid4().hex,
+            "code": code,
             "jobs": jobs,
             "torch_threads": threads,
             "cores": cores,
