@@ -60,10 +60,12 @@ class SetFitClassifier(BaseClassifier):
         distinct pairs (``unique``), twice the larger kind (``oversampling``) or twice the smaller
         kind (``undersampling``).
     num_iterations : int or None
-        setfit's pair budget: ``2 * num_iterations * n_examples`` pairs per epoch. ``None``
-        derives the budget from ``sampling``.
+        setfit's pair budget: ``2 * num_iterations * n_examples`` pairs per epoch (default 20, the
+        SetFit paper's setting). ``None`` derives the budget from ``sampling``.
     epochs : int
-        Passes over the pair budget. ``0`` skips body tuning (a frozen body with a logistic head).
+        Passes over the pair budget (default 3: because a step scores every pair of its batch,
+        one epoch is only ``n_examples / 3`` steps at the default batch size). ``0`` skips body
+        tuning (a frozen body with a logistic head).
     batch_size : int
         Sentences encoded per training step; every pair among them is scored
         (``batch_size * (batch_size - 1) / 2`` pairs per step).
@@ -85,11 +87,11 @@ class SetFitClassifier(BaseClassifier):
     show_progress : bool
         Show a tqdm progress bar over the training steps.
     quantize : False, True, "int8" or "bf16"
-        Run the tuned body in reduced precision for embedding (after body tuning, for the head's
-        training data and for prediction, so both agree): ``"int8"`` (or ``True``) quantizes the
-        linear layers' weights to int8 per channel with dynamic int8 activations; ``"bf16"`` casts
-        the body to bfloat16 (fast only on CPUs with native bfloat16, e.g. AVX512-BF16/AMX). The
-        body is saved in full precision and reduced again on load.
+        Predict with the tuned body in reduced precision (training always runs in float32):
+        ``"int8"`` (or ``True``) quantizes the linear layers' weights to int8 per channel with
+        dynamic int8 activations; ``"bf16"`` casts the body to bfloat16 (fast only on CPUs with
+        native bfloat16, e.g. AVX512-BF16 or AMX). The body is saved in full precision; the setting
+        can be switched on a fitted classifier with ``clf.set_params(quantize="int8")``.
 
     Pairs input (``(text, text_pair)``) is not supported: SetFit embeds single sentences.
 
@@ -109,8 +111,8 @@ class SetFitClassifier(BaseClassifier):
         *,
         model: str = "minilm",
         sampling: str = "oversampling",
-        num_iterations: int | None = None,
-        epochs: int = 1,
+        num_iterations: int | None = 20,
+        epochs: int = 3,
         batch_size: int = 16,
         body_learning_rate: float = 2e-5,
         max_length: int | None = 128,
@@ -190,8 +192,8 @@ class SetFitClassifier(BaseClassifier):
             self.train_loss_ = []
         body.eval()
         self.body_ = body
-        self._set_inference_body()
-        features = self._embed(X)
+        self._infer_body = None  # the prediction-time body is derived from body_ on first use
+        features = _encode(body, X)
         self.head_kind_, self.coef_, self.intercept_ = _fit_head(
             features, y, problem=self.problem_, C=float(self.head_c), class_weight=self.class_weight,
             seed=int(self.seed),
@@ -214,27 +216,26 @@ class SetFitClassifier(BaseClassifier):
 
         self.body_ = _load_body(str(folder / state.get("body", BODY_FOLDER)), self.max_length)
         self.body_.eval()
+        self._infer_body = None
         tensors = load_file(str(folder / state.get("head", HEAD_FILE)))
         self.coef_, self.intercept_ = tensors["coef"], tensors["intercept"]
         self.head_kind_ = state["head_kind"]
         self.train_loss_ = list(state.get("train_loss", []))
-        self._set_inference_body()
 
     # ------------------------------------------------------------------ helpers
-    def _set_inference_body(self) -> None:
-        mode = "int8" if self.quantize is True else self.quantize
-        self._infer_body = _reduced_precision(self.body_, mode) if mode else self.body_
-
     def _embed(self, texts: list) -> np.ndarray:
-        body = getattr(self, "_infer_body", None)
-        if body is None:  # e.g. after copy.copy; rebuild the derived runtime body
-            self._set_inference_body()
-            body = self._infer_body
-        return _encode(body, texts)
+        """Embeddings for prediction, from the body in the precision ``quantize`` asks for."""
+        mode = "int8" if self.quantize is True else (self.quantize or None)
+        if getattr(self, "_infer_mode", None) != mode or getattr(self, "_infer_body", None) is None:
+            # derived from body_ on first use and whenever ``quantize`` changes
+            self._infer_body = _reduced_precision(self.body_, mode) if mode else self.body_
+            self._infer_mode = mode
+        return _encode(self._infer_body, texts)
 
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_infer_body", None)  # derived from body_; rebuilt on demand
+        state.pop("_infer_mode", None)
         return state
 
 
