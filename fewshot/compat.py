@@ -114,3 +114,39 @@ def load_sentence_transformer(path: str, *, show_progress: bool = False):
     finally:
         if bar_was_enabled and not show_progress:
             hf_logging.enable_progress_bar()
+
+
+def load_causal_lm(path: str, *, show_progress: bool = False):
+    """``(model, tokenizer)`` of a causal LM folder (or hub id), in eval mode, without the loading chatter.
+
+    transformers 5 shows a "Loading weights" bar; it is hidden unless ``show_progress`` and the
+    previous setting is restored afterwards.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    bar_was_enabled = hf_logging.is_progress_bar_enabled()
+    if not show_progress:
+        hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModelForCausalLM.from_pretrained(str(path))
+    finally:
+        if bar_was_enabled and not show_progress:
+            hf_logging.enable_progress_bar()
+    model.eval()
+    return model, tokenizer
+
+
+def kv_cache_from_tensors(pairs=None, *, config=None):
+    """A transformers ``DynamicCache``, empty or holding per-layer ``(key, value)`` tensors (batch first)."""
+    from transformers import DynamicCache
+
+    return DynamicCache(list(pairs) if pairs else None, config=config)
+
+
+def kv_cache_tensors(cache) -> list:
+    """Per-layer ``(key, value)`` tensors of a ``DynamicCache`` (``[batch, heads, seq, head_dim]``)."""
+    if hasattr(cache, "layers"):  # transformers >= 4.56
+        return [(layer.keys, layer.values) for layer in cache.layers]
+    return list(zip(cache.key_cache, cache.value_cache, strict=True))  # older releases

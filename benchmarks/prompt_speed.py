@@ -1,0 +1,214 @@
+"""Speed and memory of PromptClassifier's label scoring and LoRA training (SmolLM2-135M, CPU).
+
+Three measurements, each a ratio taken in ONE run on the same inputs (A and B alternated), so that
+other jobs on the machine slow both sides alike:
+
+1. banking77 (77 labels, multi-token names): our scoring (prompt encoded once, label continuations as a
+   prefix tree over its cache, logits only where read) against naive scoring, one full forward pass of
+   ``prompt + label`` per label (batched over the examples, logits at every position). Target >= 10x.
+2. sst2 (2 single-token labels): ours (length-bucketed batches, next-token distribution read at the
+   last prompt position only) against a plain batched forward computing logits at every position, on
+   batches in data order. Target >= 1.5x.
+3. LoRA training with the default settings on emotion at k=8 and k=32 (6 classes): seconds per
+   training example and peak memory, each in a fresh subprocess.
+
+Both scorers' log-likelihoods are compared (max absolute difference) so that speed is never bought
+with wrong numbers.
+
+Run (writes benchmarks/results/prompt_speed.md)::
+
+    FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/prompt_speed.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def naive_scores(clf, X, *, batch_size: int) -> np.ndarray:
+    """One full forward per label (batched over examples), logits at every position."""
+    import torch
+
+    tok, lm = clf.tokenizer_, clf.lm_
+    prompts = clf._prompt_ids(X)
+    out = np.zeros((len(X), len(clf.classes_)))
+    with torch.inference_mode():
+        for j, words in enumerate(clf.verbalizations_):
+            w = tok(words[0], add_special_tokens=False)["input_ids"]
+            for start in range(0, len(X), batch_size):
+                rows = [p + w for p in prompts[start:start + batch_size]]
+                width = max(map(len, rows))
+                ids = torch.full((len(rows), width), clf._pad)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for i, r in enumerate(rows):
+                    ids[i, :len(r)] = torch.tensor(r)
+                    mask[i, :len(r)] = 1
+                logp = torch.log_softmax(lm(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+                for i, r in enumerate(rows):
+                    n = len(r) - len(w)
+                    out[start + i, j] = sum(logp[i, n - 1 + k, w[k]].item() for k in range(len(w)))
+    return out
+
+
+def plain_batched_scores(clf, X, *, batch_size: int) -> np.ndarray:
+    """Single-token labels: a plain batched forward in data order, logits at every position."""
+    import torch
+
+    prompts = clf._prompt_ids(X)
+    first = clf._tree.first
+    out = np.zeros((len(X), len(clf.classes_)))
+    with torch.inference_mode():
+        for start in range(0, len(X), batch_size):
+            rows = prompts[start:start + batch_size]
+            width = max(map(len, rows))
+            ids = torch.full((len(rows), width), clf._pad)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for i, r in enumerate(rows):
+                ids[i, :len(r)] = torch.tensor(r)
+                mask[i, :len(r)] = 1
+            logp = torch.log_softmax(clf.lm_(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+            last = mask.sum(1) - 1
+            out[start:start + len(rows)] = logp[torch.arange(len(rows)), last][:, first].numpy()
+    return out
+
+
+def compare(name, clf, X, baseline, rounds: int, batch_size: int) -> dict:
+    ours_t, base_t, ours, base = [], [], None, None
+    for _ in range(rounds):
+        ours, t = _timed(lambda: clf.label_log_likelihood(X))
+        ours_t.append(t)
+        base, t = _timed(lambda: baseline(clf, X, batch_size=batch_size))
+        base_t.append(t)
+    ours_rate, base_rate = len(X) / np.median(ours_t), len(X) / np.median(base_t)
+    return {"dataset": name, "n": len(X), "labels": len(clf.classes_), "rounds": rounds,
+            "ours_per_s": ours_rate, "baseline_per_s": base_rate, "speedup": ours_rate / base_rate,
+            "max_abs_diff": float(np.abs(ours - base).max()),
+            "same_predictions": float(np.mean(ours.argmax(1) == base.argmax(1)))}
+
+
+def train_one(k: int) -> dict:
+    """Run in a subprocess: fit the default LoRA classifier on emotion k-shot, report time and memory."""
+    from fewshot.data import resolve_dataset, sample_k_shot
+    from fewshot.strategies.prompt import PromptClassifier
+
+    ds = resolve_dataset("emotion")
+    X, y = sample_k_shot(ds.train.X, ds.train.y, k=k, seed=0)
+    clf = PromptClassifier(mode="zero", template="Text: {text}\nEmotion:").fit(X[:12], y[:12])
+    rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    del clf
+    params = dict(mode="lora", template="Text: {text}\nEmotion:", seed=0)
+    clf, seconds = _timed(lambda: PromptClassifier(**params).fit(X, y))
+    return {"k": k, "n_train": len(X), "epochs": clf.epochs, "fit_s": seconds, "s_per_example": seconds / len(X),
+            "s_per_example_epoch": seconds / (len(X) * clf.epochs),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_after_model_load_mb": rss_model,
+            "defaults": {k2: v for k2, v in clf.get_params().items()
+                         if k2 in ("lora_r", "lora_alpha", "target_modules", "lora_layers", "epochs",
+                                   "learning_rate", "batch_size", "max_length")}}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--banking-n", type=int, default=8, help="banking77 test sentences scored")
+    parser.add_argument("--sst2-n", type=int, default=96, help="sst2 test sentences scored")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ks", default="8,32", help="k per class for the LoRA training measurement")
+    parser.add_argument("--out", default=str(HERE / "results" / "prompt_speed.md"))
+    parser.add_argument("--train-one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.train_one:
+        print(json.dumps(train_one(args.train_one)))
+        return
+
+    import torch
+
+    from fewshot.data import resolve_dataset, subsample
+    from fewshot.strategies.prompt import PromptClassifier
+
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()[0]
+    rows = []
+    bank = resolve_dataset("banking77")
+    Xb, yb = subsample(bank.test.X, bank.test.y, args.banking_n, seed=0)
+    clf = PromptClassifier(mode="zero", template="Customer message: {text}\nIntent:").fit(bank.train.X[:300],
+                                                                                         bank.train.y[:300])
+    assert len(clf.classes_) == 77, "the banking77 sample must cover all 77 labels"
+    rows.append(compare("banking77", clf, Xb, naive_scores, args.rounds, batch_size=8))
+    print(rows[-1], flush=True)
+    sst2 = resolve_dataset("sst2")
+    Xs, ys = subsample(sst2.test.X, sst2.test.y, args.sst2_n, seed=0)
+    clf = PromptClassifier(mode="zero", template="Review: {text}\nSentiment:").fit(sst2.train.X[:8], sst2.train.y[:8])
+    rows.append(compare("sst2", clf, Xs, plain_batched_scores, args.rounds + 1, batch_size=4 * clf.batch_size))
+    print(rows[-1], flush=True)
+    del clf
+
+    train_rows = []
+    for k in [int(v) for v in args.ks.split(",") if v]:
+        res = subprocess.run([sys.executable, __file__, "--train-one", str(k)], capture_output=True, text=True,
+                             check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        train_rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        print(train_rows[-1], flush=True)
+    load_after = os.getloadavg()[0]
+
+    cmd = "FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/prompt_speed.py"
+    lines = [
+        "# PromptClassifier speed and memory (SmolLM2-135M-Instruct, CPU)", "",
+        f"Command: `{cmd}`", "",
+        f"Run {started}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads. Load average {load_before:.1f} at "
+        f"the start and {load_after:.1f} at the end: other jobs shared the 2 cores, so absolute rates are low "
+        "and noisy; the ratios are taken side by side in one run (A and B alternated on the same inputs, "
+        "median of the rounds).", "",
+        "## Scoring: predictions per second", "",
+        "| dataset | labels | sentences | ours / s | baseline / s | speedup | target | max abs diff of log-lik | "
+        "same argmax |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    targets = {"banking77": ("naive: one full forward per label", 10.0), "sst2": ("plain batched forward", 1.5)}
+    for r in rows:
+        what, target = targets[r["dataset"]]
+        ok = "met" if r["speedup"] >= target else "MISSED"
+        lines.append(f"| {r['dataset']} | {r['labels']} | {r['n']} | {r['ours_per_s']:.2f} | {r['baseline_per_s']:.2f} "
+                     f"| **{r['speedup']:.1f}x** | >= {target}x vs {what} ({ok}) | {r['max_abs_diff']:.1e} | "
+                     f"{r['same_predictions']:.0%} |")
+    lines += [
+        "", "Baselines: banking77, one forward of `prompt + label` per label, batched over the sentences (8 per "
+        "batch), vocabulary logits at every position; sst2, a plain batched forward (the same batch size, data "
+        "order, no length bucketing) with logits at every position, read at the last prompt token.", "",
+        "## LoRA training (emotion, 6 classes, default settings)", "",
+        "| k per class | examples | epochs | fit seconds | s / example | s / example-epoch | peak RSS MB | "
+        "RSS after loading the model MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in train_rows:
+        lines.append(f"| {r['k']} | {r['n_train']} | {r['epochs']} | {r['fit_s']:.0f} | {r['s_per_example']:.2f} | "
+                     f"{r['s_per_example_epoch']:.2f} | {r['peak_rss_mb']:.0f} | {r['rss_after_model_load_mb']:.0f} |")
+    if train_rows:
+        lines += ["", f"Defaults used: `{json.dumps(train_rows[0]['defaults'])}`. Peak RSS is the whole process "
+                  "(Python, torch, the 135M float32 model and its tokenizer included), each k in a fresh process."]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

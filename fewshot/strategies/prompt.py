@@ -1,0 +1,640 @@
+"""PromptClassifier: a decoder LM classifies by scoring each label's words after a prompt.
+
+A template turns each input into a prompt (``"Review: {text}\\nSentiment:"``), a verbalizer maps
+each label to the words the model should produce next (``" positive"``). Prediction does not parse
+free generation: it computes the log-likelihood of every label's tokens after the prompt and takes a
+softmax over labels. Three modes:
+
+- ``"lora"`` (default): fine-tune LoRA adapters (peft) with the loss on the label tokens only;
+- ``"icl"``: in-context learning, ``icl_k`` demonstrations per class in front of every prompt;
+- ``"zero"``: the template alone; ``fit`` only records the labels.
+
+Scoring is fast (see :mod:`fewshot.strategies._scoring`): one pass per prompt batch, label
+continuations scored as a prefix tree over the cached prompt, vocabulary logits only where read.
+
+Example::
+
+    from fewshot.strategies.prompt import PromptClassifier
+
+    clf = PromptClassifier(template="Review: {text}\\nSentiment:", mode="zero")
+    clf.fit(["a joy to watch", "dull and long"], ["positive", "negative"])
+    clf.predict(["what a wonderful film"])  # array(['positive'], ...)
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .. import data as _data
+from ..base import BaseClassifier
+from ..errors import DataError
+
+MODES = ("lora", "icl", "zero")
+SCORES = ("sum", "mean")
+#: Content-free inputs of contextual calibration (Zhao et al. 2021); their label probabilities are averaged.
+CONTENT_FREE = ("N/A", "", "[MASK]")
+#: Default templates per kind of input (single texts, text pairs); any template with ``{text}`` works.
+DEFAULT_TEMPLATES = {
+    "text": "Text: {text}\nLabel:",
+    "pair": "Text: {text}\nSecond text: {text_pair}\nLabel:",
+}
+DEFAULT_TARGET_MODULES = ("q_proj", "v_proj")
+DEFAULT_MAX_LENGTH = {"lora": 256, "zero": 256, "icl": 1024}
+_ADAPTER_DIR = "adapter"
+_SCORING_TOKENS = 4096  # cells (rows x longest prompt) per scoring pass
+_FIELDS = ("text", "text_pair")
+
+
+class PromptClassifier(BaseClassifier):
+    """Classify texts with a causal LM by scoring each label's words after a prompt.
+
+    Parameters
+    ----------
+    model : str
+        A model alias (``"smollm2-135m"``, the default, ships offline), a local causal-LM folder or a
+        hub id (needs a network).
+    mode : {"lora", "icl", "zero"}
+        ``"lora"`` fine-tunes LoRA adapters on the training data; ``"icl"`` puts ``icl_k``
+        demonstrations per class (seeded) in the prompt; ``"zero"`` uses the template alone.
+    template : str or None
+        The prompt, with ``{text}`` (and ``{text_pair}`` for pair inputs); literal braces are doubled
+        (``{{``). The label words follow it directly. None picks :data:`DEFAULT_TEMPLATES` for the
+        kind of input. Trailing whitespace of the template is scored as part of the label words.
+    verbalizer : dict or None
+        Label -> the words the model should produce for it: a string, or a list of alternative
+        strings (their probabilities add up). Keys are the labels (or ``str(label)``). None: the label
+        itself (``str(label)`` for int labels), with a leading space. Multi-token words are fine;
+        two labels with the same words are an error.
+    label_score : {"sum", "mean"}
+        A label's score: the sum of its tokens' log-probabilities, or their mean (length-normalised,
+        so long labels are not penalised). (Not named ``score``: that is scikit-learn's accuracy method.)
+    calibrate : bool, str or list of str
+        Contextual calibration (Zhao et al. 2021): divide the label probabilities by those the model
+        gives to content-free inputs and renormalise. True uses :data:`CONTENT_FREE`; a string or list
+        names your own content-free inputs.
+    icl_k : int
+        ``mode="icl"``: demonstrations per class, seeded, dropped (whole rounds of classes last) until
+        the prompt fits ``max_length``.
+    lora_r, lora_alpha, lora_dropout, target_modules :
+        LoRA rank, scaling, dropout and the module names to adapt (default ``q_proj``, ``v_proj``;
+        ``"all-linear"`` adapts every linear layer).
+    lora_layers : int or None
+        Adapt only the top ``lora_layers`` decoder layers (None: all). Back-propagation then stops
+        there, which makes training much cheaper on a CPU.
+    epochs, learning_rate, batch_size :
+        LoRA training: passes over the data, AdamW learning rate (linear decay), examples per step.
+        ``batch_size`` also bounds the examples per scoring pass (times 4).
+    class_weight : None, "balanced" or dict
+        Weights of the per-example loss by class (``"balanced"``: inverse class frequency).
+    max_length : int or None
+        Tokens of prompt plus label words; longer texts are truncated (their end is cut, the
+        template kept). None: 256 (1024 for ``"icl"``, demonstrations included).
+    seed : int
+        Seeds LoRA initialisation, batch order and the choice of demonstrations.
+    show_progress : bool
+        tqdm bars for training and scoring.
+
+    Example::
+
+        clf = PromptClassifier(mode="lora", template="Tweet: {text}\\nEmotion:", epochs=4)
+        clf.fit(texts, labels).predict(["i feel so happy today"])
+    """
+
+    strategy_name = "prompt"
+
+    def __init__(
+        self,
+        *,
+        model: str = "smollm2-135m",
+        mode: str = "lora",
+        template: str | None = None,
+        verbalizer: dict | None = None,
+        label_score: str = "sum",
+        calibrate: bool | str | list = False,
+        icl_k: int = 4,
+        lora_r: int = 8,
+        lora_alpha: float = 16,
+        lora_dropout: float = 0.05,
+        target_modules: list | str | None = None,
+        lora_layers: int | None = None,
+        epochs: int = 4,
+        learning_rate: float = 1e-3,
+        batch_size: int = 8,
+        class_weight: str | dict | None = None,
+        max_length: int | None = None,
+        seed: int = 0,
+        show_progress: bool = False,
+    ):
+        self.model = model
+        self.mode = mode
+        self.template = template
+        self.verbalizer = verbalizer
+        self.label_score = label_score
+        self.calibrate = calibrate
+        self.icl_k = icl_k
+        self.lora_r = lora_r
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.target_modules = target_modules
+        self.lora_layers = lora_layers
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.class_weight = class_weight
+        self.max_length = max_length
+        self.seed = seed
+        self.show_progress = show_progress
+
+    # ------------------------------------------------------------------ validation
+    def _validate_params(self) -> None:
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError(f"model must be a model alias, folder or hub id (a non-empty string); got {self.model!r}.")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}.")
+        if self.label_score not in SCORES:
+            raise ValueError(f"label_score must be 'sum' or 'mean'; got {self.label_score!r}.")
+        if self.template is not None:
+            _template_fields(self.template)
+        if self.verbalizer is not None:
+            if not isinstance(self.verbalizer, dict) or not self.verbalizer:
+                raise ValueError(
+                    f"verbalizer must be a non-empty dict label -> words (str or list of str); got {self.verbalizer!r}."
+                )
+            for label, words in self.verbalizer.items():
+                alts = [words] if isinstance(words, str) else words
+                if not isinstance(alts, (list, tuple)) or not alts or not all(isinstance(w, str) for w in alts):
+                    raise ValueError(
+                        f"verbalizer[{label!r}] is {words!r}; give the label's words as a string or a non-empty "
+                        "list of strings."
+                    )
+        calib = self.calibrate
+        if not isinstance(calib, (bool, str)) and not (
+            isinstance(calib, (list, tuple)) and calib and all(isinstance(c, str) for c in calib)
+        ):
+            raise ValueError(
+                f"calibrate must be True/False, a content-free string or a list of them; got {calib!r}."
+            )
+        _check_int("icl_k", self.icl_k, 1)
+        _check_int("lora_r", self.lora_r, 1)
+        _check_int("epochs", self.epochs, 1)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("seed", self.seed, 0)
+        if self.lora_layers is not None:
+            _check_int("lora_layers", self.lora_layers, 1)
+        if self.max_length is not None:
+            _check_int("max_length", self.max_length, 8)
+        if not _is_number(self.lora_alpha) or self.lora_alpha <= 0:
+            raise ValueError(f"lora_alpha must be a positive number; got {self.lora_alpha!r}.")
+        if not _is_number(self.lora_dropout) or not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}.")
+        if not _is_number(self.learning_rate) or not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate must be a positive number below 1 (e.g. 1e-3); got {self.learning_rate!r}.")
+        tm = self.target_modules
+        if tm is not None and not isinstance(tm, str) and not (
+            isinstance(tm, (list, tuple)) and tm and all(isinstance(m, str) for m in tm)
+        ):
+            raise ValueError(f"target_modules must be a module name, a list of names or 'all-linear'; got {tm!r}.")
+        cw = self.class_weight
+        if cw is not None and cw != "balanced" and not isinstance(cw, dict):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict label -> weight; got {cw!r}.")
+        if isinstance(cw, dict) and not all(_is_number(w) and w >= 0 for w in cw.values()):
+            raise ValueError(f"class_weight values must be non-negative numbers; got {cw!r}.")
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X: list, y: np.ndarray) -> None:
+        from ..compat import set_seed
+
+        set_seed(int(self.seed))
+        self.pairs_ = _data.is_pairs(X)
+        self.template_ = self._resolve_template(self.pairs_)
+        self.verbalizations_ = self._resolve_verbalizations()
+        self.max_length_ = int(self.max_length or DEFAULT_MAX_LENGTH[self.mode])
+        self._load_model(adapter=None)
+        self.demonstrations_ = []
+        self.loss_history_ = []
+        self._prefix = None
+        if self.mode == "icl":
+            self.demonstrations_ = self._choose_demonstrations(X, y)
+            self._prepare_prefix()
+        elif self.mode == "lora":
+            self._train_lora(X, y)
+        self.prior_ = self._content_free_prior() if self._calibration_inputs() else None
+
+    def _resolve_template(self, pairs: bool) -> str:
+        template = self.template if self.template is not None else DEFAULT_TEMPLATES["pair" if pairs else "text"]
+        fields = _template_fields(template)
+        if pairs and "text_pair" not in fields:
+            raise ValueError(
+                f"X holds (text, text_pair) pairs but the template {template!r} has no {{text_pair}}; add it, "
+                "e.g. 'Question: {text}\\nAnswer: {text_pair}\\nLabel:'."
+            )
+        if not pairs and "text_pair" in fields:
+            raise ValueError(
+                f"the template {template!r} uses {{text_pair}} but X holds single texts; remove it or pass "
+                "(text, text_pair) pairs."
+            )
+        return template
+
+    def _resolve_verbalizations(self) -> list[list[str]]:
+        """The words of each class (alternatives), as they follow the template's trailing whitespace."""
+        classes = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
+        if self.verbalizer is None:
+            lead = "" if _trailing_space(self.template_) else " "
+            return [[lead + str(c)] for c in classes]
+        given = dict(self.verbalizer)
+        out, used = [], set()
+        for c in classes:
+            key = c if c in given else str(c) if str(c) in given else None
+            if key is None:
+                missing = [repr(k) for k in classes if k not in given and str(k) not in given]
+                raise ValueError(
+                    f"the verbalizer has no words for label(s) {', '.join(missing)}; give every label its words, "
+                    f"e.g. verbalizer={{{missing[0]}: ' word', ...}}."
+                )
+            used.add(key)
+            words = given[key]
+            out.append([words] if isinstance(words, str) else list(words))
+        extra = [k for k in given if k not in used]
+        if extra:
+            raise ValueError(
+                f"the verbalizer names label(s) {extra} that are not in y (labels: {classes}); fix the keys "
+                "or drop them."
+            )
+        return out
+
+    # ------------------------------------------------------------------ model and tokens
+    def _load_model(self, adapter: Path | None) -> None:
+        from ..compat import load_causal_lm
+        from ..models import resolve_model
+
+        path = resolve_model(self.model, show_progress=bool(self.show_progress))
+        lm, tokenizer = load_causal_lm(path, show_progress=bool(self.show_progress))
+        self.tokenizer_ = tokenizer
+        self.peft_model_ = None
+        if adapter is not None:
+            from peft import PeftModel
+
+            self.peft_model_ = PeftModel.from_pretrained(lm, str(adapter), is_trainable=False)
+            self.peft_model_.eval()
+        self.lm_ = lm  # LoRA layers, when any, are injected into this model in place
+        self._prepare_tokens()
+
+    def _prepare_tokens(self) -> None:
+        """Token ids of the special prefix, the label continuations and their tree."""
+        from ._scoring import ContinuationTree
+
+        tok = self.tokenizer_
+        self._bos = _special_prefix(tok)
+        self._pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+        tail = self.template_[len(self.template_.rstrip()):]
+        seqs, owner, seen = [], [], {}
+        unk = tok.unk_token_id
+        classes = self.classes_.tolist()
+        for cls_idx, alternatives in enumerate(self.verbalizations_):
+            for words in alternatives:
+                ids = tok(tail + words, add_special_tokens=False)["input_ids"]
+                label = classes[cls_idx]
+                if not ids:
+                    raise ValueError(
+                        f"label {label!r} has words {words!r} that encode to no tokens; give it non-empty words in "
+                        "the verbalizer."
+                    )
+                if unk is not None and unk in ids:
+                    raise ValueError(
+                        f"the tokenizer cannot express the words {words!r} of label {label!r} (they encode to the "
+                        f"unknown token {tok.unk_token!r}); choose other words in the verbalizer."
+                    )
+                key = tuple(ids)
+                if key in seen:
+                    other = classes[seen[key]]
+                    raise ValueError(
+                        f"labels {other!r} and {label!r} have the same words ({words!r} -> tokens {list(ids)}); "
+                        "give each label distinct words in the verbalizer."
+                    )
+                seen[key] = cls_idx
+                seqs.append(list(ids))
+                owner.append(cls_idx)
+        self._tree = ContinuationTree.build(seqs)
+        self._owner = np.asarray(owner)
+        self._label_budget = max(len(s) for s in seqs)
+        prompt_budget = self.max_length_ - self._label_budget
+        stem_ids = self._encode([self._render(("", "") if self.pairs_ else "")])[0]
+        if len(stem_ids) + 1 > prompt_budget:
+            raise ValueError(
+                f"max_length={self.max_length_} is too small: the template takes {len(stem_ids)} tokens and the "
+                f"longest label {self._label_budget}; raise max_length or shorten the template."
+            )
+
+    def _render(self, x) -> str:
+        """The prompt for one input, without the template's trailing whitespace."""
+        stem = self.template_.rstrip()
+        text, pair = (x if isinstance(x, tuple) else (x, None))
+        values = {"text": text, "text_pair": pair}
+        for name in _FIELDS:
+            if values[name] is not None and stem.endswith("{" + name + "}"):
+                values[name] = values[name].rstrip()
+        return stem.format(**values)
+
+    def _encode(self, prompts: list[str]) -> list[list[int]]:
+        if not prompts:
+            return []
+        ids = self.tokenizer_(prompts, add_special_tokens=False)["input_ids"]
+        return [self._bos + list(p) for p in ids]
+
+    def _prompt_ids(self, X: list, *, budget: int | None = None, with_bos: bool = True) -> list[list[int]]:
+        """Token ids of each input's prompt, its text truncated to fit ``budget`` tokens."""
+        budget = budget or (self.max_length_ - self._label_budget)
+        ids = self._encode([self._render(x) for x in X])
+        for i, x in enumerate(X):
+            if len(ids[i]) > budget:
+                ids[i] = self._truncate(x, budget)
+        if not with_bos and self._bos:
+            ids = [p[len(self._bos):] for p in ids]
+        return ids
+
+    def _truncate(self, x, budget: int) -> list[int]:
+        tok = self.tokenizer_
+        parts = list(x) if isinstance(x, tuple) else [x]
+        for _ in range(8):
+            ids = self._encode([self._render(tuple(parts) if len(parts) == 2 else parts[0])])[0]
+            over = len(ids) - budget
+            if over <= 0:
+                return ids
+            longest = max(range(len(parts)), key=lambda j: len(parts[j]))
+            part_ids = tok(parts[longest], add_special_tokens=False)["input_ids"]
+            keep = max(0, len(part_ids) - over - 1)
+            parts[longest] = tok.decode(part_ids[:keep])
+        return ids[:budget]  # pragma: no cover - tokenizers that do not round-trip
+
+    # ------------------------------------------------------------------ in-context learning
+    def _choose_demonstrations(self, X: list, y: np.ndarray) -> list[list]:
+        """``icl_k`` examples per class (seeded), interleaved by class, fitted to the context length."""
+        idx = _data.k_shot_indices(y.tolist(), int(self.icl_k), int(self.seed), warn=False)
+        rng = np.random.RandomState(int(self.seed))
+        by_class: dict[int, list[int]] = {}
+        for i in idx:
+            by_class.setdefault(int(y[i]), []).append(int(i))
+        class_order = [int(c) for c in rng.permutation(sorted(by_class))]
+        order = [by_class[c][r] for r in range(int(self.icl_k)) for c in class_order if r < len(by_class[c])]
+        query = self._prompt_ids(X, budget=self.max_length_ // 2)
+        reserve = max(len(q) for q in query) + self._label_budget
+        budget = self.max_length_ - reserve
+        chosen, used = [], len(self._bos)
+        for i in order:
+            cost = len(self.tokenizer_(self._demo_text(X[i], int(y[i])), add_special_tokens=False)["input_ids"])
+            if used + cost > budget:
+                break
+            chosen.append(i)
+            used += cost
+        return [[list(X[i]) if isinstance(X[i], tuple) else X[i], int(y[i])] for i in chosen]
+
+    def _demo_text(self, x, cls_idx: int) -> str:
+        tail = self.template_[len(self.template_.rstrip()):]
+        return self._render(x) + tail + self.verbalizations_[cls_idx][0] + "\n\n"
+
+    def _prepare_prefix(self) -> None:
+        if not self.demonstrations_:
+            self._prefix = None
+            return
+        text = "".join(self._demo_text(tuple(x) if isinstance(x, list) else x, c) for x, c in self.demonstrations_)
+        self._prefix = self._bos + list(self.tokenizer_(text, add_special_tokens=False)["input_ids"])
+
+    # ------------------------------------------------------------------ LoRA
+    def _train_lora(self, X: list, y: np.ndarray) -> None:
+        import torch
+        from peft import LoraConfig, get_peft_model
+        from tqdm.auto import tqdm
+
+        from ..compat import set_seed
+        from ._scoring import continuation_nll
+
+        target = self.target_modules or list(DEFAULT_TARGET_MODULES)
+        layers = None
+        if self.lora_layers is not None:
+            n_layers = int(self.lm_.config.get_text_config().num_hidden_layers)
+            layers = list(range(max(0, n_layers - int(self.lora_layers)), n_layers))
+        config = LoraConfig(r=int(self.lora_r), lora_alpha=self.lora_alpha, lora_dropout=float(self.lora_dropout),
+                            target_modules=target if isinstance(target, str) else list(target),
+                            layers_to_transform=layers, bias="none", task_type="CAUSAL_LM")
+        set_seed(int(self.seed))
+        try:
+            self.peft_model_ = get_peft_model(self.lm_, config)
+        except ValueError as exc:
+            raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
+        weights = self._example_weights(y)
+        prompts = self._prompt_ids(X)
+        labels = [self._tree.sequences[self._first_seq(int(c))] for c in y]
+        params = [p for p in self.peft_model_.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=float(self.learning_rate), weight_decay=0.0)
+        bs = int(self.batch_size)
+        steps = int(self.epochs) * math.ceil(len(X) / bs)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / steps))
+        rng = np.random.RandomState(int(self.seed))
+        self.peft_model_.train()
+        bar = tqdm(total=steps, desc="LoRA", disable=not self.show_progress)
+        try:
+            for _ in range(int(self.epochs)):
+                order = rng.permutation(len(X))
+                total, count = 0.0, 0
+                for start in range(0, len(X), bs):
+                    rows = order[start:start + bs]
+                    ids, mask, targets = _pack([prompts[i] for i in rows], [labels[i] for i in rows], self._pad)
+                    nll = continuation_nll(self.lm_, ids, mask, targets)
+                    per_example = torch.stack([t.mean() if self.label_score == "mean" else t.sum() for t in nll])
+                    w = torch.tensor(weights[rows], dtype=per_example.dtype)
+                    loss = (per_example * w).sum() / w.sum().clamp_min(1e-12)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    total += float(per_example.detach().sum())
+                    count += len(rows)
+                    bar.update(1)
+                self.loss_history_.append(total / count)
+        finally:
+            bar.close()
+            self.peft_model_.eval()
+
+    def _first_seq(self, cls_idx: int) -> int:
+        return int(np.flatnonzero(self._owner == cls_idx)[0])
+
+    def _example_weights(self, y: np.ndarray) -> np.ndarray:
+        n_classes = len(self.classes_)
+        if self.class_weight is None:
+            per_class = np.ones(n_classes)
+        elif self.class_weight == "balanced":
+            counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+            per_class = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
+        else:
+            given = self.class_weight
+            per_class = np.ones(n_classes)
+            known = {str(c) for c in self.classes_.tolist()}
+            unknown = [k for k in given if str(k) not in known]
+            if unknown:
+                raise ValueError(f"class_weight names label(s) {unknown} that are not in y ({self.classes_.tolist()}).")
+            for j, c in enumerate(self.classes_.tolist()):
+                key = c if c in given else str(c) if str(c) in given else None
+                if key is not None:
+                    per_class[j] = float(given[key])
+        return per_class[y]
+
+    # ------------------------------------------------------------------ scoring
+    def _calibration_inputs(self) -> list[str]:
+        if self.calibrate is True:
+            return list(CONTENT_FREE)
+        if isinstance(self.calibrate, str):
+            return [self.calibrate]
+        if isinstance(self.calibrate, (list, tuple)):
+            return list(self.calibrate)
+        return []
+
+    def _content_free_prior(self) -> list[float]:
+        inputs = self._calibration_inputs()
+        X = [(c, c) for c in inputs] if self.pairs_ else inputs
+        proba = self._softmax(self.label_log_likelihood(X, _checked=True))
+        prior = proba.mean(axis=0)
+        return (prior / prior.sum()).tolist()
+
+    def label_log_likelihood(self, X, *, _checked: bool = False) -> np.ndarray:
+        """Per-class log-likelihood of the label words after each prompt, ``(n, n_classes)``.
+
+        The ``label_score`` rule applies (sum or mean over tokens); alternatives of a label add up as
+        probabilities. No softmax over labels, no calibration: ``predict_proba`` builds on this.
+        """
+        from tqdm.auto import tqdm
+
+        from ._scoring import score_continuations
+
+        check_is_fitted(self, "classes_")
+        texts = X if _checked else _data.as_inputs(X, allow_pairs=True)
+        if bool(_data.is_pairs(texts)) != self.pairs_:
+            kind = "(text, text_pair) pairs" if self.pairs_ else "single texts"
+            raise DataError(f"this classifier was fitted on {kind}; pass the same kind of input.")
+        prefix = getattr(self, "_prefix", None)
+        prompts = self._prompt_ids(texts, with_bos=prefix is None)
+        bar = tqdm(total=len(prompts), desc="scoring", disable=not self.show_progress)
+        try:
+            seq = score_continuations(self.lm_, prompts, self._tree, prefix=prefix,
+                                      batch_size=4 * int(self.batch_size), max_tokens=_SCORING_TOKENS,
+                                      pad_id=self._pad, progress=bar.update)
+        finally:
+            bar.close()
+        if self.label_score == "mean":
+            seq = seq / self._tree.lengths.numpy()[None, :]
+        out = np.full((len(texts), len(self.classes_)), -np.inf)
+        for j in range(len(self.classes_)):
+            cols = seq[:, self._owner == j]
+            top = cols.max(axis=1, keepdims=True)
+            out[:, j] = (top + np.log(np.exp(cols - top).sum(axis=1, keepdims=True)))[:, 0]
+        return out
+
+    @staticmethod
+    def _softmax(scores: np.ndarray) -> np.ndarray:
+        z = scores - scores.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def _predict_scores(self, X: list) -> np.ndarray:
+        proba = self._softmax(self.label_log_likelihood(X, _checked=True))
+        if self.prior_ is not None:
+            proba = proba / np.asarray(self.prior_)[None, :]
+            proba = proba / proba.sum(axis=1, keepdims=True)
+        return proba
+
+    # ------------------------------------------------------------------ save / load
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        adapter = None
+        if self.peft_model_ is not None:
+            self.peft_model_.save_pretrained(str(folder / _ADAPTER_DIR), safe_serialization=True)
+            adapter = _ADAPTER_DIR
+        return {
+            "base_model": self.model,
+            "mode": self.mode,
+            "template": self.template_,
+            "verbalizations": self.verbalizations_,
+            "pairs": self.pairs_,
+            "max_length": self.max_length_,
+            "demonstrations": self.demonstrations_,
+            "prior": self.prior_,
+            "adapter": adapter,
+            "loss_history": self.loss_history_,
+        }
+
+    def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
+        self.template_ = state["template"]
+        self.verbalizations_ = [list(v) for v in state["verbalizations"]]
+        self.pairs_ = bool(state["pairs"])
+        self.max_length_ = int(state["max_length"])
+        self.demonstrations_ = state.get("demonstrations") or []
+        self.prior_ = state.get("prior")
+        self.loss_history_ = state.get("loss_history") or []
+        adapter = state.get("adapter")
+        if adapter and not (Path(folder) / adapter / "adapter_model.safetensors").is_file():
+            raise DataError(f"{folder} lacks the LoRA adapter {adapter}/adapter_model.safetensors; save it again.")
+        self._load_model(adapter=Path(folder) / adapter if adapter else None)
+        if self.mode == "icl":
+            self._prepare_prefix()
+
+
+# ---------------------------------------------------------------------- helpers
+def _pack(prompts: list[list[int]], labels: list[list[int]], pad: int):
+    """Right-padded ``prompt + label`` rows, their mask and ``(label start, label tokens)`` per row."""
+    import torch
+
+    rows = [p + lab for p, lab in zip(prompts, labels, strict=True)]
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, :len(r)] = 1
+    return ids, mask, [(len(p), lab) for p, lab in zip(prompts, labels, strict=True)]
+
+
+def _template_fields(template: Any) -> set[str]:
+    if not isinstance(template, str):
+        raise ValueError(f"template must be a string with {{text}}; got {template!r}.")
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"template {template!r} is not a valid format string ({exc}); double literal braces: {{{{ }}}}.") from exc
+    fields = {name for _, name, _, _ in parsed if name is not None}
+    unknown = sorted(fields - set(_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"template {template!r} has unknown placeholder(s) {unknown}; only {{text}} and {{text_pair}} are "
+            "filled (double literal braces: {{ }})."
+        )
+    if "text" not in fields:
+        raise ValueError(f"template {template!r} has no {{text}} placeholder; add one, e.g. 'Review: {{text}}\\nSentiment:'.")
+    return fields
+
+
+def _trailing_space(template: str) -> bool:
+    return template != template.rstrip()
+
+
+def _special_prefix(tokenizer) -> list[int]:
+    """Special tokens the tokenizer puts before a text (a BOS token, or nothing)."""
+    plain = tokenizer("hello", add_special_tokens=False)["input_ids"]
+    full = tokenizer("hello", add_special_tokens=True)["input_ids"]
+    for start in range(len(full) - len(plain) + 1):
+        if full[start:start + len(plain)] == plain:
+            return list(full[:start])
+    return []
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)

@@ -1,0 +1,367 @@
+"""PromptClassifier: label scoring, LoRA, in-context learning, calibration, saving.
+
+Unit tests run on a tiny Llama built in the test process (seconds). Integration tests use the
+shipped SmolLM2-135M on fixed, seeded 300-sentence samples of the sst2 and emotion test splits.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fewshot
+from fewshot.data import load_dataset_folder, sample_k_shot, subsample
+from fewshot.errors import DataError, UnknownModelError
+from fewshot.strategies.prompt import CONTENT_FREE, PromptClassifier
+
+TEMPLATE = "Message: {text}\nTopic:"
+KEEP = ("billing", "delivery", "account")
+
+
+@pytest.fixture(scope="module")
+def intent():
+    """Three demo intents: 6 training and 4 test messages each."""
+    ds = fewshot.load_demo("intent")
+
+    def take(split, n):
+        rows = [(x, t) for lab in KEEP for x, t in [r for r in zip(split.X, split.y) if r[1] == lab][:n]]
+        return [x for x, _ in rows], [t for _, t in rows]
+
+    return take(ds.train, 6), take(ds.test, 4)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread_for_tiny_models(request):
+    """Tiny models run faster on one thread when the cores are shared; real models keep them all."""
+    from fewshot.compat import torch_threads
+
+    with torch_threads(None if "integration" in request.keywords else 1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_llama_dir):
+    return str(tiny_llama_dir)
+
+
+@pytest.fixture(scope="module")
+def sharp(tiny_llama_dir, tmp_path_factory):
+    """The tiny Llama with its (tied) embeddings scaled up, so its logits can move far from uniform
+    within a few LoRA steps (the randomly initialised one is stuck near log(vocab))."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("sharp") / "llama"
+    lm = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    with torch.no_grad():
+        lm.get_input_embeddings().weight.mul_(20.0)
+    lm.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_llama_dir).save_pretrained(folder)
+    return str(folder)
+
+
+LORA = dict(template=TEMPLATE, mode="lora", epochs=8, learning_rate=5e-2, batch_size=6, target_modules="all-linear")
+
+
+@pytest.fixture(scope="module")
+def lora_clf(sharp, intent):
+    """A LoRA classifier on the sharpened tiny Llama, fitted once for the module."""
+    (X, y), _ = intent
+    return PromptClassifier(model=sharp, seed=0, **LORA).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def zero_clf(sharp, intent):
+    (X, y), _ = intent
+    return PromptClassifier(model=sharp, template=TEMPLATE, mode="zero").fit(X, y)
+
+
+def brute_force(clf, X, words_per_class, *, prefix_text="", mean=False):
+    """log p(words | prompt) by one plain full forward per (input, label), logits at every position."""
+    import torch
+
+    tok, lm = clf.tokenizer_, clf.lm_
+    out = np.zeros((len(X), len(words_per_class)))
+    with torch.no_grad():
+        for i, x in enumerate(X):
+            text, pair = x if isinstance(x, tuple) else (x, None)
+            prompt = prefix_text + clf.template_.format(text=text, text_pair=pair)
+            p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+            for j, words in enumerate(words_per_class):
+                w_ids = tok(words, add_special_tokens=False)["input_ids"]
+                ids = torch.tensor([p_ids + w_ids])
+                logp = torch.log_softmax(lm(input_ids=ids).logits[0].float(), dim=-1)
+                token_lp = [logp[len(p_ids) - 1 + k, w_ids[k]].item() for k in range(len(w_ids))]
+                out[i, j] = np.mean(token_lp) if mean else np.sum(token_lp)
+    return out
+
+
+# ----------------------------------------------------------------------------- scoring
+@pytest.mark.parametrize("label_score", ["sum", "mean"])
+def test_multi_token_labels_match_brute_force(tiny, intent, label_score):
+    (X, y), (Xt, _) = intent
+    # shared first tokens ("the") and different lengths exercise the prefix tree
+    verbalizer = {"billing": " the bill is wrong", "delivery": " the parcel", "account": " my account login"}
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", verbalizer=verbalizer,
+                           label_score=label_score).fit(X, y)
+    words = [verbalizer[c] for c in clf.classes_]
+    assert max(len(clf.tokenizer_(w, add_special_tokens=False)["input_ids"]) for w in words) >= 3
+    fast = clf.label_log_likelihood(Xt)
+    np.testing.assert_allclose(fast, brute_force(clf, Xt, words, mean=label_score == "mean"), atol=2e-4)
+
+
+def test_single_token_labels_and_lora_model_match_brute_force(lora_clf, intent):
+    _, (Xt, _) = intent
+    words = [v[0] for v in lora_clf.verbalizations_]
+    np.testing.assert_allclose(lora_clf.label_log_likelihood(Xt), brute_force(lora_clf, Xt, words), atol=2e-4)
+
+
+def test_icl_prefix_scoring_matches_brute_force(tiny, intent):
+    (X, y), (Xt, _) = intent
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="icl", icl_k=1, seed=3).fit(X, y)
+    assert len(clf.demonstrations_) == 3
+    prefix = "".join(f"{clf.template_.format(text=x)} {clf.classes_[c]}\n\n" for x, c in clf.demonstrations_)
+    words = [v[0] for v in clf.verbalizations_]
+    np.testing.assert_allclose(clf.label_log_likelihood(Xt[:6]), brute_force(clf, Xt[:6], words, prefix_text=prefix),
+                               atol=2e-4)
+
+
+def test_alternative_words_add_up_as_probabilities(tiny, intent):
+    (X, y), (Xt, _) = intent
+    verbalizer = {"billing": [" bill", " payment"], "delivery": " parcel", "account": " login"}
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", verbalizer=verbalizer).fit(X, y)
+    bf = brute_force(clf, Xt, [" bill", " payment", " parcel", " login"])
+    expected = np.column_stack([np.logaddexp(bf[:, 1], bf[:, 0]), bf[:, 2], bf[:, 3]])
+    order = [list(clf.classes_).index(c) for c in ("billing", "delivery", "account")]
+    np.testing.assert_allclose(clf.label_log_likelihood(Xt)[:, order], expected, atol=2e-4)
+
+
+def test_pairs_use_text_pair(tiny):
+    ds = fewshot.load_demo("pairs")
+    X, y = ds.train.X[:12], ds.train.y[:12]
+    clf = PromptClassifier(model=tiny, mode="zero", template="Q: {text}\nA: {text_pair}\nVerdict:").fit(X, y)
+    words = [v[0] for v in clf.verbalizations_]
+    np.testing.assert_allclose(clf.label_log_likelihood(X[:4]), brute_force(clf, X[:4], words), atol=2e-4)
+    with pytest.raises(DataError, match="fitted on .text, text_pair. pairs"):
+        clf.predict(["a single text"])
+
+
+def test_long_texts_are_truncated_keeping_the_template(tiny, intent):
+    (X, y), _ = intent
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", max_length=40).fit(X, y)
+    long_text = " ".join(X) * 3
+    ids = clf._prompt_ids([long_text])[0]
+    assert len(ids) <= 40 - clf._label_budget
+    tail = clf.tokenizer_("\nTopic:", add_special_tokens=False)["input_ids"]
+    assert ids[-len(tail):] == tail
+    assert clf.predict_proba([long_text]).shape == (1, 3)
+
+
+# ----------------------------------------------------------------------------- training
+def test_lora_training_lowers_the_loss_on_label_tokens(lora_clf, zero_clf, intent):
+    (X, y), _ = intent
+    assert lora_clf.loss_history_[-1] < 0.5 * lora_clf.loss_history_[0]
+    cols = [list(lora_clf.classes_).index(t) for t in y]
+    rows = np.arange(len(y))
+    before = zero_clf.label_log_likelihood(X)[rows, cols].mean()
+    after = lora_clf.label_log_likelihood(X)[rows, cols].mean()
+    assert after > before + 3.0, (before, after)
+
+
+def test_deterministic_for_a_seed(sharp, intent):
+    (X, y), (Xt, _) = intent
+    params = dict(LORA, model=sharp, epochs=2, lora_dropout=0.1)
+    first = PromptClassifier(**params, seed=0).fit(X, y).predict_proba(Xt)
+    again = PromptClassifier(**params, seed=0).fit(X, y).predict_proba(Xt)
+    np.testing.assert_array_equal(again, first)
+    other = PromptClassifier(**params, seed=1).fit(X, y).predict_proba(Xt)
+    assert not np.allclose(other, first)
+
+
+def test_class_weight_shifts_training_toward_weighted_class(sharp, intent):
+    (X, y), _ = intent
+    base = dict(LORA, model=sharp, epochs=4)
+    only_billing = PromptClassifier(**base, class_weight={"billing": 1.0, "delivery": 0.0, "account": 0.0}).fit(X, y)
+    assert np.all(only_billing.predict(X) == "billing")
+    Xi, yi = X[:14], y[:14]  # 6 billing, 6 delivery, 2 account
+    rare = [i for i, t in enumerate(yi) if t == "account"]
+    plain = PromptClassifier(**base).fit(Xi, yi).predict_proba(Xi)[rare, 0].mean()
+    balanced = PromptClassifier(**base, class_weight="balanced").fit(Xi, yi).predict_proba(Xi)[rare, 0].mean()
+    assert balanced > plain, (plain, balanced)
+
+
+def test_fit_writes_nothing_to_cwd(clean_cwd, tiny, intent, tmp_path):
+    (X, y), (Xt, _) = intent
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, epochs=1, batch_size=6, show_progress=True).fit(X, y)
+    clf.save(tmp_path / "saved")
+    fewshot.load(tmp_path / "saved").predict(Xt[:2])
+
+
+def test_show_progress_draws_bars(tiny, intent, capsys):
+    (X, y), (Xt, _) = intent
+    PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", show_progress=True).fit(X, y).predict(Xt)
+    assert "scoring" in capsys.readouterr().err
+    PromptClassifier(model=tiny, template=TEMPLATE, mode="zero").fit(X, y).predict(Xt)
+    assert "scoring" not in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- calibration
+def test_calibration_divides_by_the_content_free_prior(tiny, intent):
+    (X, y), (Xt, _) = intent
+    plain = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero").fit(X, y)
+    calibrated = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", calibrate="N/A").fit(X, y)
+    prior = plain.predict_proba(["N/A"])[0]
+    np.testing.assert_allclose(calibrated.prior_, prior, rtol=1e-6)
+    # the content-free input itself becomes uniform: the prior is removed
+    np.testing.assert_allclose(calibrated.predict_proba(["N/A"])[0], np.full(3, 1 / 3), atol=1e-6)
+    expected = plain.predict_proba(Xt) / prior
+    np.testing.assert_allclose(calibrated.predict_proba(Xt), expected / expected.sum(1, keepdims=True), rtol=1e-6)
+    default = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", calibrate=True).fit(X, y)
+    np.testing.assert_allclose(default.prior_, plain.predict_proba(list(CONTENT_FREE)).mean(0), rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- ICL
+def test_icl_demonstrations_are_balanced_seeded_and_fit_the_context(tiny, intent):
+    (X, y), _ = intent
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="icl", icl_k=2, seed=0).fit(X, y)
+    demo_classes = [c for _, c in clf.demonstrations_]
+    assert sorted(demo_classes) == [0, 0, 1, 1, 2, 2]
+    assert sorted(demo_classes[:3]) == [0, 1, 2]  # interleaved by class
+    assert all(x in X for x, _ in clf.demonstrations_)
+    same = PromptClassifier(model=tiny, template=TEMPLATE, mode="icl", icl_k=2, seed=0).fit(X, y)
+    assert same.demonstrations_ == clf.demonstrations_
+    short = PromptClassifier(model=tiny, template=TEMPLATE, mode="icl", icl_k=2, max_length=160).fit(X, y)
+    assert 0 < len(short.demonstrations_) < 6
+    assert len(short._prefix) + max(len(p) for p in short._prompt_ids(X, with_bos=False)) + short._label_budget <= 160
+
+
+def test_int_labels_are_verbalized_as_strings(tiny, intent):
+    (X, y), (Xt, _) = intent
+    ids = [KEEP.index(t) for t in y]
+    clf = PromptClassifier(model=tiny, template="Message: {text}\nClass number:", mode="zero").fit(X, ids)
+    assert clf.verbalizations_ == [[" 0"], [" 1"], [" 2"]]
+    assert set(clf.predict(Xt).tolist()) <= {0, 1, 2}
+
+
+# ----------------------------------------------------------------------------- saving
+@pytest.mark.parametrize("mode", ["lora", "icl"])
+def test_save_load_round_trip(tiny, intent, lora_clf, tmp_path, mode):
+    (X, y), (Xt, _) = intent
+    clf = lora_clf if mode == "lora" else PromptClassifier(model=tiny, template=TEMPLATE, mode="icl", icl_k=1,
+                                                            calibrate=True, label_score="mean").fit(X, y)
+    path = clf.save(tmp_path / "clf")
+    meta = json.loads((path / "fewshot.json").read_text())
+    state = meta["state"]
+    assert state["template"] == TEMPLATE and state["base_model"] == clf.model and state["mode"] == mode
+    files = sorted(p.name for p in path.rglob("*") if p.is_file())
+    if mode == "lora":
+        assert "adapter_model.safetensors" in files
+    else:
+        assert len(state["demonstrations"]) == 3 and state["prior"] is not None and state["adapter"] is None
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pkl", ".pickle", ".joblib"))]
+    loaded = fewshot.load(path)
+    assert isinstance(loaded, PromptClassifier)
+    np.testing.assert_allclose(loaded.predict_proba(Xt), clf.predict_proba(Xt), atol=1e-6)
+    np.testing.assert_array_equal(loaded.predict(Xt), clf.predict(Xt))
+
+
+# ----------------------------------------------------------------------------- bad input
+BAD = [
+    (dict(template="Classify this:"), ValueError, "has no {text} placeholder"),
+    (dict(template="Text: {text} {label}"), ValueError, r"unknown placeholder\(s\) \['label'\]"),
+    (dict(template="Text: {text"), ValueError, "not a valid format string"),
+    (dict(template="A: {text}\nB: {text_pair}\nLabel:"), ValueError, "uses {text_pair} but X holds single texts"),
+    (dict(verbalizer={"billing": " money", "delivery": " money", "account": " login"}), ValueError,
+     "'billing' and 'delivery' have the same words"),
+    (dict(verbalizer={"billing": " money", "delivery": " parcel"}), ValueError, "has no words for label.*'account'"),
+    (dict(verbalizer={"billing": " a", "delivery": " b", "account": " c", "refund": " d"}), ValueError,
+     r"names label\(s\) \['refund'\] that are not in y"),
+    (dict(verbalizer={"billing": "", "delivery": " parcel", "account": " login"}), ValueError, "encode to no tokens"),
+    (dict(verbalizer={"billing": 3}), ValueError, "verbalizer.'billing'. is 3"),
+    (dict(mode="generate"), ValueError, "mode must be one of lora, icl, zero"),
+    (dict(label_score="max"), ValueError, "label_score must be 'sum' or 'mean'"),
+    (dict(calibrate=3), ValueError, "calibrate must be"),
+    (dict(lora_r=0), ValueError, "lora_r must be an integer >= 1"),
+    (dict(epochs=1.5), ValueError, "epochs must be an integer"),
+    (dict(learning_rate=0), ValueError, "learning_rate must be a positive number"),
+    (dict(lora_dropout=1.0), ValueError, r"lora_dropout must be in \[0, 1\)"),
+    (dict(target_modules=["no_such_proj"]), ValueError, "cannot add LoRA adapters with target_modules"),
+    (dict(class_weight="inverse"), ValueError, "class_weight must be None, 'balanced' or a dict"),
+    (dict(class_weight={"refund": 2.0}), ValueError, r"class_weight names label\(s\) \['refund'\]"),
+    (dict(max_length=10), ValueError, "max_length=10 is too small"),
+    (dict(model="no-such-model"), UnknownModelError, "unknown model 'no-such-model'"),
+]
+
+
+@pytest.mark.parametrize("params, error, message", BAD, ids=[m for _, _, m in BAD])
+def test_bad_input_fails_with_a_clear_message(tiny, intent, params, error, message):
+    (X, y), _ = intent
+    kwargs = {"model": tiny, "template": TEMPLATE, "epochs": 1, **params}
+    with pytest.raises(error, match=message):
+        PromptClassifier(**kwargs).fit(X, y)
+
+
+def test_pairs_without_text_pair_in_template(tiny):
+    ds = fewshot.load_demo("pairs")
+    with pytest.raises(ValueError, match="has no {text_pair}"):
+        PromptClassifier(model=tiny, mode="zero", template="Q: {text}\nVerdict:").fit(ds.train.X[:6], ds.train.y[:6])
+
+
+# ----------------------------------------------------------------------------- integration: SmolLM2-135M
+N_TEST = 300
+PLAIN = {"sst2": "Review: {text}\nSentiment:", "emotion": "Text: {text}\nEmotion:"}
+
+
+@pytest.fixture(scope="module")
+def real(data_dir):
+    """Seeded 300-sentence test samples and the k=8 emotion training sample; results cached per module."""
+    out = {"results": {}}
+    for name in ("sst2", "emotion"):
+        ds = load_dataset_folder(data_dir / name)
+        out[name] = {"train": ds.train, "test": subsample(ds.test.X, ds.test.y, N_TEST, seed=0)}
+    out["emotion"]["k8"] = sample_k_shot(out["emotion"]["train"].X, out["emotion"]["train"].y, k=8, seed=0)
+    return out
+
+
+def _accuracy(real, name, key, make, fit_data):
+    if key not in real["results"]:
+        X, y = real[name]["test"]
+        clf = make().fit(*fit_data)
+        real["results"][key] = float(np.mean(clf.predict(X) == np.asarray(y)))
+        print(f"\n{key}: accuracy {real['results'][key]:.3f} on {N_TEST} {name} test sentences")
+    return real["results"][key]
+
+
+def _emotion_zero(real, smollm_path):
+    return _accuracy(real, "emotion", "emotion zero-shot",
+                     lambda: PromptClassifier(model=smollm_path, mode="zero", template=PLAIN["emotion"]),
+                     real["emotion"]["k8"])
+
+
+@pytest.mark.integration
+def test_sst2_zero_shot(real, smollm_path):
+    train = real["sst2"]["train"]
+    acc = _accuracy(real, "sst2", "sst2 zero-shot",
+                    lambda: PromptClassifier(model=smollm_path, mode="zero", template=PLAIN["sst2"]),
+                    (train.X[:8], train.y[:8]))
+    assert acc >= 0.78
+
+
+@pytest.mark.integration
+def test_emotion_lora_k8_beats_zero_shot(real, smollm_path):
+    zero = _emotion_zero(real, smollm_path)
+    lora = _accuracy(real, "emotion", "emotion LoRA k=8",
+                     lambda: PromptClassifier(model=smollm_path, mode="lora", template=PLAIN["emotion"], seed=0),
+                     real["emotion"]["k8"])
+    assert lora >= 0.48
+    assert lora >= zero + 0.10, (zero, lora)
+
+
+@pytest.mark.integration
+def test_emotion_icl_k8_beats_chance(real, smollm_path):
+    acc = _accuracy(real, "emotion", "emotion ICL k=8",
+                    lambda: PromptClassifier(model=smollm_path, mode="icl", icl_k=8, template=PLAIN["emotion"]),
+                    real["emotion"]["k8"])
+    assert acc > 1 / 6 + 0.05
