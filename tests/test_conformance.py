@@ -18,7 +18,7 @@ from fewshot.registry import get_strategy
 # name -> (factory(request) -> estimator, param grid for GridSearchCV)
 CASES = {
     "majority": (lambda request: get_strategy("majority")(), {"threshold": [0.3, 0.6]}),
-    "setfit": (lambda request: get_strategy("setfit")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=2), {"head_c": [0.5, 1.0]}),
+    "setfit": (lambda request: get_strategy("setfit")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=2, epochs=1), {"head_c": [0.5, 1.0]}),
     "setfit-upstream": (lambda request: get_strategy("setfit-upstream")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=1, batch_size=8), {"seed": [0, 1]}),
 }
 

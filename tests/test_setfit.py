@@ -45,6 +45,7 @@ def tags_data():
 
 def tiny(tiny_st_dir, **params) -> SetFitClassifier:
     params.setdefault("num_iterations", 2)
+    params.setdefault("epochs", 1)
     return SetFitClassifier(model=str(tiny_st_dir), **params)
 
 
