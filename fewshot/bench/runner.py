@@ -11,8 +11,8 @@ For each (dataset, k, seed) one k-shot training sample is drawn (``fewshot.data.
 and shared by every strategy, so strategies are compared on the same examples. The test split is
 the dataset's, or a fixed seeded subsample of ``max_test`` rows, the same for every cell.
 
-Each cell runs in a fresh process started with the ``spawn`` method, so its peak resident memory
-(``ru_maxrss`` of that process) is the cell's own: Python, the libraries it imported, the model,
+Each cell runs in a fresh Python process (``python -m fewshot.bench._child``), so its peak resident
+memory (``ru_maxrss`` of that process) is the cell's own: Python, the libraries it imported, the model,
 training and prediction. A cell file is written atomically (temporary file, then ``os.replace``),
 so an interrupted run leaves only whole cells; a rerun skips finished cells whose configuration and
 data are unchanged (``force=True`` redoes them). A cell that raises is recorded with its error and
@@ -44,7 +44,7 @@ SUITE_FILE = "suite.json"
 CELLS_DIR = "cells"
 LOGS_DIR = "logs"
 MEMORY_METHOD = (
-    "peak resident set size (getrusage ru_maxrss) of the spawned child process that ran the cell: "
+    "peak resident set size (getrusage ru_maxrss) of the fresh child process that ran the cell: "
     "Python, imported libraries, the test data, the model, training and prediction"
 )
 
@@ -181,10 +181,10 @@ def _traceback_tail(exc: BaseException, lines: int = 15) -> str:
 
 # --------------------------------------------------------------------------- the child process
 def _cell_main(payload: dict, out_path: str) -> None:
-    """Run one cell in this (fresh, spawned) process and write its JSON file.
+    """Run one cell in this fresh process (see ``fewshot.bench._child``) and write its JSON file.
 
-    ``payload`` is plain Python (lists, dicts, str) so unpickling it imports nothing heavy and the
-    thread settings below precede the first torch/numpy import.
+    Nothing heavy is imported before this point, so the thread settings below precede the first
+    torch/numpy import.
     """
     log_file = Path(payload["log_path"])
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -370,8 +370,9 @@ def run_suite(
 
     Everything is checked (:func:`fewshot.bench.suite.check_suite`) before the first cell runs.
     """
-    import multiprocessing
-    from multiprocessing.connection import wait
+    import shutil
+    import subprocess
+    import tempfile
 
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise SuiteError(f"jobs must be a positive integer (parallel cells); got {jobs!r}.")
@@ -459,30 +460,35 @@ def run_suite(
     if tasks:
         log(f"running {len(tasks)} cell(s) with {jobs} job(s), {threads} torch thread(s) each -> {out_dir}")
 
-    ctx = multiprocessing.get_context("spawn")
-    running: dict[Any, tuple[Any, _Task, float]] = {}
+    env = _child_env(threads)
+    tmp = Path(tempfile.mkdtemp(prefix="fewshot-bench-"))
+    running: list[tuple[subprocess.Popen, _Task, float]] = []
     done = 0
     total = len(tasks)
     try:
         while tasks or running:
             while tasks and len(running) < jobs:
                 task = tasks.popleft()
-                proc = ctx.Process(
-                    target=_cell_main,
-                    args=(task.payload, str(task.path)),
-                    name=f"fewshot-cell-{task.key.strategy}",
-                    daemon=False,
+                payload_file = tmp / f"{task.payload['record']['run_id']}.json"
+                payload_file.write_text(json.dumps(task.payload, ensure_ascii=False), encoding="utf-8")
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "fewshot.bench._child", str(payload_file), str(task.path)],
+                    stdin=subprocess.DEVNULL,
+                    env=env,
                 )
-                proc.start()
-                running[proc.sentinel] = (proc, task, time.time())
+                running.append((proc, task, time.time()))
                 result.max_parallel = max(result.max_parallel, len(running))
-            for sentinel in wait(list(running)):
-                proc, task, t_start = running.pop(sentinel)
-                proc.join()
+            finished = [r for r in running if r[0].poll() is not None]
+            if not finished:
+                time.sleep(0.1)
+                continue
+            for item in finished:
+                running.remove(item)
+                proc, task, t_start = item
                 done += 1
                 record = read_json(task.path)
                 if record is None or record.get("run_id") != task.payload["record"]["run_id"]:
-                    record = _dead_child_record(task, proc.exitcode, time.time() - t_start)
+                    record = _dead_child_record(task, proc.returncode, time.time() - t_start)
                     write_json_atomic(task.path, record)
                 result.ran += 1
                 line = f"[{done}/{total}] {_describe(task.key)}: {_outcome(record)}"
@@ -491,13 +497,30 @@ def run_suite(
                     line += f"  (log: {task.payload['log_path']})"
                 log(line)
     except BaseException:
-        for proc, _task, _t in running.values():
+        for proc, _task, _t in running:
             proc.terminate()
-        for proc, _task, _t in running.values():
-            proc.join(5)
+        for proc, _task, _t in running:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     result.seconds = time.time() - started
     return result
+
+
+def _child_env(threads: int) -> dict[str, str]:
+    """The environment of a cell's process: this one's, with the thread share set before any
+    library starts its thread pools, and this fewshot importable."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
 
 
 def _dead_child_record(task: _Task, exitcode: int | None, seconds: float) -> dict:
