@@ -109,12 +109,13 @@ class Suite:
         raise KeyError(label)
 
     def cells(self) -> list[CellKey]:
-        """The grid in run order: seed by seed, so a partial run covers every dataset and strategy
-        early (the mean over seeds fills in as later seeds finish)."""
+        """The grid in run order: seed by seed, and within a seed k by k (smallest first), so a
+        partial run soon holds a complete comparison of every strategy on every dataset at the
+        smallest budget; later seeds and larger budgets fill in as the run goes on."""
         out = []
         for seed in self.seeds:
-            for dataset in self.datasets:
-                for k in self.all_k:
+            for k in self.all_k:
+                for dataset in self.datasets:
                     for spec in self.strategies:
                         if k in spec.k:
                             out.append(CellKey(dataset, spec.label, k, seed))
