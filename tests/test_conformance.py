@@ -20,6 +20,7 @@ CASES = {
     "majority": (lambda request: get_strategy("majority")(), {"threshold": [0.3, 0.6]}),
     "setfit": (lambda request: get_strategy("setfit")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=2, epochs=1), {"head_c": [0.5, 1.0]}),
     "setfit-upstream": (lambda request: get_strategy("setfit-upstream")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=1, batch_size=8), {"seed": [0, 1]}),
+    "prompt": (lambda request: get_strategy("prompt")(model=str(request.getfixturevalue("tiny_llama_dir")), mode="lora", epochs=1, batch_size=6, max_length=64), {"label_score": ["sum", "mean"]}),
 }
 
 

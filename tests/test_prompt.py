@@ -68,14 +68,20 @@ LORA = dict(template=TEMPLATE, mode="lora", epochs=8, learning_rate=5e-2, batch_
 @pytest.fixture(scope="module")
 def lora_clf(sharp, intent):
     """A LoRA classifier on the sharpened tiny Llama, fitted once for the module."""
+    from fewshot.compat import torch_threads
+
     (X, y), _ = intent
-    return PromptClassifier(model=sharp, seed=0, **LORA).fit(X, y)
+    with torch_threads(1):
+        return PromptClassifier(model=sharp, seed=0, **LORA).fit(X, y)
 
 
 @pytest.fixture(scope="module")
 def zero_clf(sharp, intent):
+    from fewshot.compat import torch_threads
+
     (X, y), _ = intent
-    return PromptClassifier(model=sharp, template=TEMPLATE, mode="zero").fit(X, y)
+    with torch_threads(1):
+        return PromptClassifier(model=sharp, template=TEMPLATE, mode="zero").fit(X, y)
 
 
 def brute_force(clf, X, words_per_class, *, prefix_text="", mean=False):
@@ -192,6 +198,13 @@ def test_class_weight_shifts_training_toward_weighted_class(sharp, intent):
     assert balanced > plain, (plain, balanced)
 
 
+def test_lora_layers_adapts_only_the_top_layers(tiny, intent):
+    (X, y), _ = intent
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, epochs=1, lora_layers=1, target_modules=["q_proj"]).fit(X, y)
+    names = [n for n, p in clf.peft_model_.named_parameters() if p.requires_grad]
+    assert names and all(".layers.1.self_attn.q_proj.lora_" in n for n in names), names
+
+
 def test_fit_writes_nothing_to_cwd(clean_cwd, tiny, intent, tmp_path):
     (X, y), (Xt, _) = intent
     clf = PromptClassifier(model=tiny, template=TEMPLATE, epochs=1, batch_size=6, show_progress=True).fit(X, y)
@@ -235,6 +248,16 @@ def test_icl_demonstrations_are_balanced_seeded_and_fit_the_context(tiny, intent
     short = PromptClassifier(model=tiny, template=TEMPLATE, mode="icl", icl_k=2, max_length=160).fit(X, y)
     assert 0 < len(short.demonstrations_) < 6
     assert len(short._prefix) + max(len(p) for p in short._prompt_ids(X, with_bos=False)) + short._label_budget <= 160
+
+
+def test_default_templates_follow_the_kind_of_task(tiny, intent):
+    (X, y), _ = intent
+    assert PromptClassifier(model=tiny, mode="zero").fit(X, y).template_ == "Text: {text}\nLabel:"
+    sentiment = PromptClassifier(model=tiny, mode="zero").fit(X[:4], ["positive", "negative"] * 2)
+    assert sentiment.template_ == "Review: {text}\nSentiment:"
+    assert sentiment.verbalizations_ == [[" negative"], [" positive"]]
+    pairs = fewshot.load_demo("pairs").train
+    assert "{text_pair}" in PromptClassifier(model=tiny, mode="zero").fit(pairs.X[:6], pairs.y[:6]).template_
 
 
 def test_int_labels_are_verbalized_as_strings(tiny, intent):
@@ -288,6 +311,7 @@ BAD = [
     (dict(learning_rate=0), ValueError, "learning_rate must be a positive number"),
     (dict(lora_dropout=1.0), ValueError, r"lora_dropout must be in \[0, 1\)"),
     (dict(target_modules=["no_such_proj"]), ValueError, "cannot add LoRA adapters with target_modules"),
+    (dict(lora_layers=2, target_modules="all-linear"), ValueError, "lora_layers=2 needs target_modules as a list"),
     (dict(class_weight="inverse"), ValueError, "class_weight must be None, 'balanced' or a dict"),
     (dict(class_weight={"refund": 2.0}), ValueError, r"class_weight names label\(s\) \['refund'\]"),
     (dict(max_length=10), ValueError, "max_length=10 is too small"),

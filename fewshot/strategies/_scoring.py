@@ -167,7 +167,8 @@ def score_continuations(
     decoder, head = decoder_and_head(model)
     prefix_kv, prefix_len = encode_prefix(model, prefix) if prefix else (None, 0)
     out = np.zeros((len(prompts), len(tree.sequences)), dtype=np.float64)
-    for rows in length_batches([len(p) for p in prompts], batch_size, max_tokens):
+    # the shared prefix counts: every row of a batch carries its own copy of the prefix's keys/values
+    for rows in length_batches([prefix_len + len(p) for p in prompts], batch_size, max_tokens):
         batch = [prompts[i] for i in rows]
         out[rows] = _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_id).numpy()
         if progress is not None:

@@ -23,8 +23,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import string
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +41,15 @@ MODES = ("lora", "icl", "zero")
 SCORES = ("sum", "mean")
 #: Content-free inputs of contextual calibration (Zhao et al. 2021); their label probabilities are averaged.
 CONTENT_FREE = ("N/A", "", "[MASK]")
-#: Default templates per kind of input (single texts, text pairs); any template with ``{text}`` works.
+#: Default templates per kind of task (sentiment labels, other single texts, text pairs); any template
+#: with ``{text}`` works, and a template that names the task usually works better.
 DEFAULT_TEMPLATES = {
+    "sentiment": "Review: {text}\nSentiment:",
     "text": "Text: {text}\nLabel:",
     "pair": "Text: {text}\nSecond text: {text_pair}\nLabel:",
 }
+#: Label names that make a task a sentiment task for the default template.
+SENTIMENT_LABELS = {"positive", "negative", "neutral", "mixed", "very positive", "very negative"}
 DEFAULT_TARGET_MODULES = ("q_proj", "v_proj")
 DEFAULT_MAX_LENGTH = {"lora": 256, "zero": 256, "icl": 1024}
 _ADAPTER_DIR = "adapter"
@@ -64,8 +70,8 @@ class PromptClassifier(BaseClassifier):
         demonstrations per class (seeded) in the prompt; ``"zero"`` uses the template alone.
     template : str or None
         The prompt, with ``{text}`` (and ``{text_pair}`` for pair inputs); literal braces are doubled
-        (``{{``). The label words follow it directly. None picks :data:`DEFAULT_TEMPLATES` for the
-        kind of input. Trailing whitespace of the template is scored as part of the label words.
+        (``{{``). The label words follow it directly. None picks one of :data:`DEFAULT_TEMPLATES`:
+        for pairs, for sentiment labels (positive/negative/neutral) or for any other labels. Trailing whitespace of the template is scored as part of the label words.
     verbalizer : dict or None
         Label -> the words the model should produce for it: a string, or a list of alternative
         strings (their probabilities add up). Keys are the labels (or ``str(label)``). None: the label
@@ -200,6 +206,11 @@ class PromptClassifier(BaseClassifier):
             isinstance(tm, (list, tuple)) and tm and all(isinstance(m, str) for m in tm)
         ):
             raise ValueError(f"target_modules must be a module name, a list of names or 'all-linear'; got {tm!r}.")
+        if isinstance(tm, str) and self.lora_layers is not None:
+            raise ValueError(
+                f"lora_layers={self.lora_layers} needs target_modules as a list of module names (peft cannot "
+                f"restrict {tm!r} to some layers); pass e.g. ['q_proj', 'v_proj'] or lora_layers=None."
+            )
         cw = self.class_weight
         if cw is not None and cw != "balanced" and not isinstance(cw, dict):
             raise ValueError(f"class_weight must be None, 'balanced' or a dict label -> weight; got {cw!r}.")
@@ -227,7 +238,10 @@ class PromptClassifier(BaseClassifier):
         self.prior_ = self._content_free_prior() if self._calibration_inputs() else None
 
     def _resolve_template(self, pairs: bool) -> str:
-        template = self.template if self.template is not None else DEFAULT_TEMPLATES["pair" if pairs else "text"]
+        template = self.template
+        if template is None:
+            sentiment = {str(c).lower() for c in self.classes_.tolist()} <= SENTIMENT_LABELS
+            template = DEFAULT_TEMPLATES["pair" if pairs else "sentiment" if sentiment else "text"]
         fields = _template_fields(template)
         if pairs and "text_pair" not in fields:
             raise ValueError(
@@ -280,7 +294,8 @@ class PromptClassifier(BaseClassifier):
         if adapter is not None:
             from peft import PeftModel
 
-            self.peft_model_ = PeftModel.from_pretrained(lm, str(adapter), is_trainable=False)
+            with _quiet_peft():
+                self.peft_model_ = PeftModel.from_pretrained(lm, str(adapter), is_trainable=False)
             self.peft_model_.eval()
         self.lm_ = lm  # LoRA layers, when any, are injected into this model in place
         self._prepare_tokens()
@@ -424,7 +439,8 @@ class PromptClassifier(BaseClassifier):
                             layers_to_transform=layers, bias="none", task_type="CAUSAL_LM")
         set_seed(int(self.seed))
         try:
-            self.peft_model_ = get_peft_model(self.lm_, config)
+            with _quiet_peft():
+                self.peft_model_ = get_peft_model(self.lm_, config)
         except ValueError as exc:
             raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
         weights = self._example_weights(y)
@@ -440,10 +456,8 @@ class PromptClassifier(BaseClassifier):
         bar = tqdm(total=steps, desc="LoRA", disable=not self.show_progress)
         try:
             for _ in range(int(self.epochs)):
-                order = rng.permutation(len(X))
                 total, count = 0.0, 0
-                for start in range(0, len(X), bs):
-                    rows = order[start:start + bs]
+                for rows in _bucketed_batches([len(p) + len(t) for p, t in zip(prompts, labels)], bs, rng):
                     ids, mask, targets = _pack([prompts[i] for i in rows], [labels[i] for i in rows], self._pad)
                     nll = continuation_nll(self.lm_, ids, mask, targets)
                     per_example = torch.stack([t.mean() if self.label_score == "mean" else t.sum() for t in nll])
@@ -584,6 +598,29 @@ class PromptClassifier(BaseClassifier):
 
 
 # ---------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _quiet_peft():
+    """Scoped: hide the FutureWarning peft 0.21 triggers by reading a property transformers 5 deprecated."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
+
+
+def _bucketed_batches(lengths: list[int], batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
+    """One epoch of shuffled batches whose members have similar lengths (less padding to compute).
+
+    The examples are shuffled, cut into pools of ``4 * batch_size``, each pool sorted by length and cut
+    into batches; the batches are shuffled again.
+    """
+    order = rng.permutation(len(lengths))
+    batches = []
+    pool = 4 * batch_size
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool], key=lambda i: lengths[i])
+        batches += [np.asarray(chunk[b:b + batch_size]) for b in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def _pack(prompts: list[list[int]], labels: list[list[int]], pad: int):
     """Right-padded ``prompt + label`` rows, their mask and ``(label start, label tokens)`` per row."""
     import torch
