@@ -469,8 +469,9 @@ def test_smoke_suite_runs_every_available_strategy(tmp_path):
     failed = {c["strategy"]: c.get("error") for c in cells if c["status"] != "ok"}
     assert not failed and not result.errors, failed
     for c in cells:
-        if c["strategy_name"] != "majority":  # a real model was loaded, trained and saved
-            assert c["peak_rss_mb"] > c["rss_before_fit_mb"] + 50 and c["model_size_mb"] > 1, c["strategy"]
+        if c["strategy_name"] != "majority":  # a real model was loaded, used and saved
+            # (a zero-shot prompt saves only its template and verbalizer: the base model is found offline)
+            assert c["peak_rss_mb"] > c["rss_before_fit_mb"] + 50 and c["model_size_mb"] > 0, c["strategy"]
             assert c["train_seconds"] > 0 and c["predictions_per_second"] > 0
     paths = write_report(out)
     rows = list(csv.DictReader(open(paths["summary.csv"])))

@@ -326,6 +326,8 @@ def verdict(res: Results, k: int) -> str:
     lo, hi = min(seeds), max(seeds)
     planned = f" of {res.planned_seeds} planned" if res.planned_seeds else ""
     parts.append(f"Based on {lo if lo == hi else f'{lo}–{hi}'} seed(s){planned} per dataset.")
+    if lo == 1 and len(strategies) > 1:
+        parts.append("With a single seed, differences of a few points can be sampling noise of the k-shot draw.")
     return " ".join(parts)
 
 
@@ -506,6 +508,7 @@ def markdown(res: Results) -> str:
         )
         for label, key, fmt in (
             ("median train s", "train_seconds", _secs),
+            ("median train CPU s", "train_cpu_seconds", _secs),
             ("predictions / s", "predictions_per_second", _num),
             ("peak memory MB", "peak_rss_mb", _num),
             ("model size MB", "model_size_mb", _num),
