@@ -227,7 +227,12 @@ def _run_cell(payload: dict) -> dict:
     from ..registry import make_classifier
 
     rec = payload["record"]
-    out: dict[str, Any] = {"libraries": library_versions(), "fewshot_version": fewshot_version()}
+    # the code this process runs (taken here, not in the parent: files may change during a long run)
+    out: dict[str, Any] = {
+        "libraries": library_versions(),
+        "fewshot_version": fewshot_version(),
+        "code": code_version(),
+    }
     X_train = [tuple(x) if isinstance(x, list) else x for x in payload["X_train"]]
     X_test = [tuple(x) if isinstance(x, list) else x for x in payload["X_test"]]
     y_train, y_test = payload["y_train"], payload["y_test"]
@@ -386,7 +391,6 @@ def run_suite(
     from ..registry import make_classifier
 
     cores = available_cores()
-    code = code_version()
     threads = max(1, cores // jobs)
     accepts_seed = {
         s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies
@@ -438,7 +442,6 @@ def run_suite(
             **sample["info"],
             "fingerprint": fingerprint,
             "run_id": uuid.uuid4().hex,
-            "code": code,
             "jobs": jobs,
             "torch_threads": threads,
             "cores": cores,
