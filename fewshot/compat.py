@@ -68,6 +68,47 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs):
+    """``AutoModelForSequenceClassification.from_pretrained`` without the loading chatter.
+
+    Returns ``(model, info)`` where ``info`` holds the sets ``missing_keys``,
+    ``unexpected_keys`` and ``mismatched_keys``, so the caller decides what deserves a warning.
+    transformers 5 logs a "LOAD REPORT" table (e.g. the newly initialized classification head,
+    which is expected here) and shows a "Loading weights" bar. While this call runs, a filter on
+    the ``transformers.modeling_utils`` logger drops that one report and the bar is hidden
+    unless ``show_progress``; both are restored afterwards. Other log records pass through.
+    """
+    import logging
+
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    class _DropLoadReport(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "LOAD REPORT" not in str(record.msg)
+
+    report_filter = _DropLoadReport()
+    report_logger = logging.getLogger("transformers.modeling_utils")
+    bar_was_enabled = hf_logging.is_progress_bar_enabled()
+    report_logger.addFilter(report_filter)
+    if not show_progress:
+        hf_logging.disable_progress_bar()
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            str(path), output_loading_info=True, **kwargs
+        )
+    finally:
+        report_logger.removeFilter(report_filter)
+        if bar_was_enabled and not show_progress:
+            hf_logging.enable_progress_bar()
+    info = {
+        "missing_keys": set(info.get("missing_keys", ())),
+        "unexpected_keys": set(info.get("unexpected_keys", ())),
+        "mismatched_keys": {k[0] if isinstance(k, tuple) else k for k in info.get("mismatched_keys", ())},
+    }
+    return model, info
+
+
 def quantize_linear_int8(module):
     """``module`` with its ``nn.Linear`` layers as int8 dynamic quantization (CPU inference only).
 
@@ -96,24 +137,6 @@ def cosine_similarity_loss():
     except ImportError:  # sentence-transformers < 6
         from sentence_transformers.losses import CosineSimilarityLoss
     return CosineSimilarityLoss
-
-
-def load_sentence_transformer(path: str, *, show_progress: bool = False):
-    """A ``SentenceTransformer`` on CPU, with transformers' "Loading weights" bar hidden unless ``show_progress``.
-
-    The bar setting is restored afterwards.
-    """
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
-
-    bar_was_enabled = hf_logging.is_progress_bar_enabled()
-    if not show_progress:
-        hf_logging.disable_progress_bar()
-    try:
-        return SentenceTransformer(str(path), device="cpu")
-    finally:
-        if bar_was_enabled and not show_progress:
-            hf_logging.enable_progress_bar()
 
 
 def load_causal_lm(path: str, *, show_progress: bool = False):
@@ -150,3 +173,21 @@ def kv_cache_tensors(cache) -> list:
     if hasattr(cache, "layers"):  # transformers >= 4.56
         return [(layer.keys, layer.values) for layer in cache.layers]
     return list(zip(cache.key_cache, cache.value_cache, strict=True))  # older releases
+
+
+def load_sentence_transformer(path: str, *, show_progress: bool = False):
+    """A ``SentenceTransformer`` on CPU, with transformers' "Loading weights" bar hidden unless ``show_progress``.
+
+    The bar setting is restored afterwards.
+    """
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    bar_was_enabled = hf_logging.is_progress_bar_enabled()
+    if not show_progress:
+        hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    finally:
+        if bar_was_enabled and not show_progress:
+            hf_logging.enable_progress_bar()

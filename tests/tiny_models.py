@@ -30,7 +30,9 @@ def make_tiny_bert(folder: Path, corpus: list[str], seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     vocab = SPECIALS + _words(corpus)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # transformers 5 takes the vocabulary as `vocab` (a `vocab_file` alone is ignored: every word -> [UNK])
+    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, vocab_file=str(folder / "vocab.txt"),
+                                  do_lower_case=True)
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=128)

@@ -1,0 +1,457 @@
+"""HeadClassifier: a pretrained transformer with a classification or regression head, fine-tuned.
+
+The classic recipe: load an encoder (BERT-style) or a decoder LM with
+``AutoModelForSequenceClassification``, put a fresh linear head on it and train on the labeled
+examples. Encoders classify from their ``[CLS]`` pooler; decoders from the last non-padding token
+(the pad token is set from EOS when the tokenizer has none).
+
+Example::
+
+    from fewshot import HeadClassifier
+    clf = HeadClassifier(model="minilm").fit(texts, labels)
+    clf.predict(["where is my parcel?"])
+    clf.save("models/intent-head")
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..base import PROBLEMS, BaseClassifier
+from ..data import is_pairs
+from ..losses import CLASS_WEIGHT_SCHEMES, class_weights, positive_weights, sample_weights
+
+LOSSES = ("ce", "weighted", "focal")
+MODEL_DIR = "model"
+_PROBLEM_TYPES = {
+    "single_label": "single_label_classification",
+    "multi_label": "multi_label_classification",
+    "regression": "regression",
+}
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+class HeadClassifier(BaseClassifier):
+    """Fine-tune a pretrained transformer with a classification (or regression) head.
+
+    Parameters
+    ----------
+    model : str
+        An alias (``"minilm"``, ``"smollm2-135m"``), a local folder or a hub id. Encoders use their
+        pooled ``[CLS]`` output; decoders the last non-padding token.
+    problem : {"single_label", "multi_label", "regression"}
+        ``single_label``: softmax + cross-entropy. ``multi_label``: ``y`` is a list of label lists,
+        independent sigmoids + binary cross-entropy, ``predict`` returns the labels whose
+        probability reaches ``threshold``. ``regression``: ordinal scores such as CSAT 1-5, one
+        output trained with MSE on standardised targets; ``predict`` rounds to the nearest allowed
+        value and clips to the seen range, ``predict_values`` gives the continuous value.
+    epochs, learning_rate, batch_size, warmup_ratio, weight_decay : training schedule
+        AdamW with a linear warm-up then linear decay. Few-shot data needs more epochs and a larger
+        learning rate than full-data fine-tuning; the defaults were measured at 8-64 examples per
+        class with ``minilm`` (see ``benchmarks/results/head_imbalance.md``).
+    max_length : int
+        Token limit per input (pairs are truncated together).
+    loss : {"ce", "weighted", "focal"}
+        ``"ce"``: the problem's plain loss (cross-entropy; binary cross-entropy for multi-label; MSE
+        for regression). ``"weighted"``: cross-entropy with class weights (``class_weight``,
+        default ``"inverse"``); for multi-label a per-label ``pos_weight``. ``"focal"``: focal loss
+        ``-α_t (1 - p_t) ** focal_gamma log p_t``, with ``α`` from ``class_weight`` when given.
+    focal_gamma : float
+        Focusing parameter of the focal loss (0 gives cross-entropy).
+    class_weight : {None, "inverse", "sqrt_inverse", "effective"}
+        How class weights are computed from the training counts (see :mod:`fewshot.losses`).
+    class_weight_beta : float
+        β of the ``"effective"`` scheme (Cui et al. 2019), in ``[0, 1)``.
+    oversample : bool
+        Draw each epoch's batches with a seeded weighted sampler (with replacement) so classes are
+        seen equally often in expectation.
+    freeze_encoder : bool
+        Train only the head; the pretrained body stays as it is.
+    lora : bool
+        Train LoRA adapters (peft, task type ``SEQ_CLS``) plus the whole head (named in
+        ``modules_to_save``). The adapters are merged into the weights after training, so the
+        saved folder is a plain transformers model.
+    lora_r, lora_alpha, lora_dropout : LoRA rank, scaling and dropout.
+    threshold : float
+        Multi-label decision threshold.
+    seed : int
+        Seeds the head initialisation, dropout and the batch order: a fixed seed gives the same
+        model on CPU.
+    device : str or None
+        ``"cpu"``, ``"cuda"``, ...; None picks CUDA when available.
+    show_progress : bool
+        Show progress bars while loading and training.
+
+    Example::
+
+        clf = HeadClassifier(loss="focal", class_weight="sqrt_inverse").fit(texts, labels)
+        reg = HeadClassifier(problem="regression").fit(texts, [1, 5, 3, 4])
+        reg.predict(["It works, more or less."])   # e.g. array([3])
+    """
+
+    strategy_name = "head"
+
+    def __init__(
+        self,
+        *,
+        model: str = "minilm",
+        problem: str = "single_label",
+        epochs: int = 10,
+        learning_rate: float = 5e-5,
+        batch_size: int = 8,
+        warmup_ratio: float = 0.1,
+        weight_decay: float = 0.01,
+        max_length: int = 128,
+        loss: str = "ce",
+        focal_gamma: float = 2.0,
+        class_weight: str | None = None,
+        class_weight_beta: float = 0.99,
+        oversample: bool = False,
+        freeze_encoder: bool = False,
+        lora: bool = False,
+        lora_r: int = 8,
+        lora_alpha: int = 16,
+        lora_dropout: float = 0.1,
+        threshold: float = 0.5,
+        seed: int = 0,
+        device: str | None = None,
+        show_progress: bool = False,
+    ):
+        self.model = model
+        self.problem = problem
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.max_length = max_length
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.class_weight = class_weight
+        self.class_weight_beta = class_weight_beta
+        self.oversample = oversample
+        self.freeze_encoder = freeze_encoder
+        self.lora = lora
+        self.lora_r = lora_r
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.threshold = threshold
+        self.seed = seed
+        self.device = device
+        self.show_progress = show_progress
+
+    # ----------------------------------------------------------------- hooks
+    def _problem(self) -> str:
+        return self.problem
+
+    def _validate_params(self) -> None:
+        if self.problem not in PROBLEMS:
+            raise ValueError(f"problem={self.problem!r} is not supported; choose one of {', '.join(PROBLEMS)}.")
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError(f"model must be a model alias, folder or hub id (a string); got {self.model!r}.")
+        for name in ("epochs", "batch_size", "max_length", "lora_r"):
+            value = getattr(self, name)
+            if not _positive_int(value):
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not _number(self.learning_rate) or not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be a positive number (e.g. 1e-4); got {self.learning_rate!r}.")
+        if not _number(self.warmup_ratio) or not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError(f"warmup_ratio must be in [0, 1) (a fraction of the training steps); got {self.warmup_ratio!r}.")
+        if not _number(self.weight_decay) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be a non-negative number; got {self.weight_decay!r}.")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss={self.loss!r} is not supported; choose one of {', '.join(LOSSES)}.")
+        if not _number(self.focal_gamma) or self.focal_gamma < 0:
+            raise ValueError(f"focal_gamma must be a non-negative number (0 gives cross-entropy); got {self.focal_gamma!r}.")
+        if self.class_weight is not None and self.class_weight not in CLASS_WEIGHT_SCHEMES:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} is not supported; choose None or one of "
+                f"{', '.join(CLASS_WEIGHT_SCHEMES)}."
+            )
+        if not _number(self.class_weight_beta) or not 0.0 <= self.class_weight_beta < 1.0:
+            raise ValueError(f"class_weight_beta must be in [0, 1); got {self.class_weight_beta!r}.")
+        if self.loss == "ce" and self.class_weight is not None:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} has no effect with loss='ce'; use loss='weighted' (or "
+                "loss='focal') to weight classes, or drop class_weight."
+            )
+        if self.problem == "regression":
+            if self.loss != "ce":
+                raise ValueError(
+                    f"loss={self.loss!r} applies to classification; problem='regression' trains with MSE. "
+                    "Use loss='ce' (the default) for regression."
+                )
+            if self.oversample:
+                raise ValueError("oversample=True balances classes; it does not apply to problem='regression'.")
+        if not _number(self.threshold) or not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be between 0 and 1; got {self.threshold!r}.")
+        if not _number(self.lora_alpha) or self.lora_alpha <= 0:
+            raise ValueError(f"lora_alpha must be a positive number; got {self.lora_alpha!r}.")
+        if not _number(self.lora_dropout) or not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}.")
+        if self.lora and self.freeze_encoder:
+            raise ValueError(
+                "lora=True and freeze_encoder=True both choose what to train; pick one (LoRA already keeps "
+                "the pretrained weights frozen and trains small adapters plus the head)."
+            )
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
+            raise ValueError(f"seed must be an integer; got {self.seed!r}.")
+
+    def _fit(self, X: list, y: np.ndarray) -> None:
+        import torch
+
+        from ..compat import set_seed
+        from ..models import resolve_model
+
+        path = resolve_model(self.model, show_progress=self.show_progress)
+        device = self._device()
+        set_seed(int(self.seed))
+        n_out = 1 if self.problem_ == "regression" else len(self.classes_)
+        model, tokenizer, head = _load_model(path, n_out, self.classes_, self.problem_, self.show_progress)
+        self.head_modules_ = head
+        self.pairs_ = is_pairs(X)
+
+        if self.problem_ == "regression":
+            self.target_mean_ = float(np.mean(y))
+            self.target_std_ = float(np.std(y)) or 1.0
+            targets = torch.tensor((y - self.target_mean_) / self.target_std_, dtype=torch.float32)
+        elif self.problem_ == "multi_label":
+            targets = torch.tensor(y, dtype=torch.float32)
+        else:
+            targets = torch.tensor(y, dtype=torch.long)
+
+        if self.lora:
+            model = _add_lora(model, head, self)
+        elif self.freeze_encoder:
+            for name, param in model.named_parameters():
+                param.requires_grad = name.split(".")[0] in head
+        model.to(device)
+
+        loss_fn = self._make_loss(y, device)
+        encodings = _tokenize(tokenizer, X, self.max_length)
+        self._train(model, tokenizer, encodings, targets, loss_fn, device)
+
+        if self.lora:
+            model = model.merge_and_unload()
+        model.eval()
+        self.model_ = model
+        self.tokenizer_ = tokenizer
+        self.device_ = device
+
+    def _predict_scores(self, X: list) -> np.ndarray:
+        import torch
+
+        if bool(is_pairs(X)) != bool(self.pairs_):
+            kind = "(text, text_pair) pairs" if self.pairs_ else "single texts"
+            raise ValueError(f"this classifier was trained on {kind}; pass the same kind of input to predict.")
+        model, tokenizer = self.model_, self.tokenizer_
+        encodings = _tokenize(tokenizer, X, self.max_length)
+        order = np.argsort([len(ids) for ids in encodings["input_ids"]], kind="stable")
+        out = np.zeros((len(X), 1 if self.problem_ == "regression" else len(self.classes_)), dtype=np.float64)
+        step = max(32, self.batch_size)
+        model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(order), step):
+                idx = order[start:start + step]
+                batch = _collate(tokenizer, encodings, idx, self.device_)
+                logits = model(**batch).logits.float()
+                if self.problem_ == "single_label":
+                    scores = torch.softmax(logits, dim=-1)
+                elif self.problem_ == "multi_label":
+                    scores = torch.sigmoid(logits)
+                else:
+                    scores = logits * self.target_std_ + self.target_mean_
+                out[idx] = scores.cpu().double().numpy()
+        return out[:, 0] if self.problem_ == "regression" else out
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        target = folder / MODEL_DIR
+        self.model_.save_pretrained(target)
+        self.tokenizer_.save_pretrained(target)
+        state: dict[str, Any] = {"model_dir": MODEL_DIR, "head_modules": list(self.head_modules_),
+                                 "pairs": bool(self.pairs_)}
+        if self.problem_ == "regression":
+            state.update(target_mean=self.target_mean_, target_std=self.target_std_)
+        return state
+
+    def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
+        from transformers import AutoTokenizer
+
+        from ..compat import load_sequence_classifier
+
+        path = folder / state.get("model_dir", MODEL_DIR)
+        model, _ = load_sequence_classifier(str(path), show_progress=self.show_progress)
+        device = self._device()
+        self.model_ = model.to(device).eval()
+        self.tokenizer_ = AutoTokenizer.from_pretrained(str(path))
+        self.device_ = device
+        self.head_modules_ = list(state.get("head_modules", []))
+        self.pairs_ = bool(state.get("pairs", False))
+        if self.problem_ == "regression":
+            self.target_mean_ = float(state["target_mean"])
+            self.target_std_ = float(state["target_std"])
+
+    # ----------------------------------------------------------------- training
+    def _device(self):
+        import torch
+
+        if self.device:
+            return torch.device(self.device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def _make_loss(self, y: np.ndarray, device):
+        """The training loss as a function ``(logits, targets) -> scalar`` for this configuration."""
+        import torch
+        import torch.nn.functional as F
+
+        from ..losses import binary_focal_loss, focal_loss
+
+        problem, beta = self.problem_, float(self.class_weight_beta)
+        if problem == "regression":
+            return lambda logits, t: F.mse_loss(logits.squeeze(-1).float(), t)
+        scheme = self.class_weight or ("inverse" if self.loss == "weighted" else None)
+        gamma = float(self.focal_gamma)
+        if problem == "multi_label":
+            pw = None
+            if scheme is not None:
+                pw = torch.tensor(positive_weights(y, scheme, beta), dtype=torch.float32, device=device)
+            if self.loss == "focal":
+                return lambda logits, t: binary_focal_loss(logits, t, gamma, pos_weight=pw)
+            return lambda logits, t: F.binary_cross_entropy_with_logits(logits.float(), t, pos_weight=pw)
+        w = None
+        if scheme is not None:
+            w = torch.tensor(class_weights(y, scheme, len(self.classes_), beta), dtype=torch.float32, device=device)
+        if self.loss == "focal":
+            return lambda logits, t: focal_loss(logits, t, gamma, weight=w)
+        return lambda logits, t: F.cross_entropy(logits.float(), t, weight=w)
+
+    def _train(self, model, tokenizer, encodings, targets, loss_fn, device) -> None:
+        import torch
+        from torch.utils.data import RandomSampler, WeightedRandomSampler
+        from tqdm.auto import tqdm
+        from transformers import get_linear_schedule_with_warmup
+
+        n = len(targets)
+        generator = torch.Generator().manual_seed(int(self.seed))
+        if self.oversample:
+            weights = sample_weights(targets.numpy(), len(self.classes_))
+            sampler = WeightedRandomSampler(weights.tolist(), num_samples=n, replacement=True, generator=generator)
+        else:
+            sampler = RandomSampler(range(n), generator=generator)
+        params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for _, p in params if p.ndim >= 2], "weight_decay": float(self.weight_decay)},
+            {"params": [p for _, p in params if p.ndim < 2], "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=float(self.learning_rate))
+        steps_per_epoch = math.ceil(n / self.batch_size)
+        total = steps_per_epoch * int(self.epochs)
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total), total)
+        model.train()
+        bar = tqdm(total=total, desc="training", unit="step", disable=not self.show_progress)
+        try:
+            for epoch in range(int(self.epochs)):
+                order = np.fromiter(iter(sampler), dtype=np.int64, count=n)
+                for start in range(0, n, self.batch_size):
+                    idx = order[start:start + self.batch_size]
+                    batch = _collate(tokenizer, encodings, idx, device)
+                    logits = model(**batch).logits
+                    loss = loss_fn(logits, targets[torch.as_tensor(idx)].to(device))
+                    loss.backward()
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}")
+        finally:
+            bar.close()
+        model.eval()
+
+
+# --------------------------------------------------------------------------- model helpers
+def _load_model(path: str, n_out: int, classes, problem: str, show_progress: bool):
+    """The pretrained body with a fresh head of ``n_out`` outputs, its tokenizer, and the head's
+    top-level module names (what is newly initialized and what LoRA must keep trainable)."""
+    from transformers import AutoTokenizer
+
+    from ..compat import load_sequence_classifier
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError(
+                f"the tokenizer of {path} has neither a pad token nor an EOS token to pad with; "
+                "set tokenizer.pad_token in the model folder."
+            )
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "right"
+    if problem == "regression":
+        id2label = {0: "score"}
+    else:
+        id2label = {i: str(c) for i, c in enumerate(classes)}
+    model, info = load_sequence_classifier(
+        path, show_progress=show_progress, num_labels=n_out, id2label=id2label,
+        label2id={v: k for k, v in id2label.items()}, problem_type=_PROBLEM_TYPES[problem],
+        ignore_mismatched_sizes=True, pad_token_id=tokenizer.pad_token_id,
+    )
+    model.float()
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    head = _head_modules(model)
+    fresh = sorted(info["missing_keys"] | info["mismatched_keys"])
+    outside = [k for k in fresh if k.split(".")[0] not in head]
+    if outside:
+        shown = ", ".join(outside[:5]) + (" ..." if len(outside) > 5 else "")
+        warnings.warn(
+            f"{len(outside)} weight(s) of the pretrained body were not in {path} and start random: {shown}. "
+            "Check that the folder holds the model you meant.", stacklevel=3,
+        )
+    return model, tokenizer, head
+
+
+def _head_modules(model) -> list[str]:
+    """Top-level child modules outside the pretrained body (``classifier``, ``score``, ...)."""
+    body = getattr(model, "base_model_prefix", "")
+    names = [name for name, child in model.named_children()
+             if name != body and any(True for _ in child.parameters())]
+    if not names:
+        raise ValueError(f"could not find the classification head of {type(model).__name__}.")
+    return names
+
+
+def _add_lora(model, head: list[str], params: HeadClassifier):
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS, r=int(params.lora_r), lora_alpha=params.lora_alpha,
+        lora_dropout=float(params.lora_dropout), modules_to_save=list(head),
+    )
+    return get_peft_model(model, config)
+
+
+def _tokenize(tokenizer, X: list, max_length: int) -> dict:
+    if is_pairs(X):
+        first, second = [a for a, _ in X], [b for _, b in X]
+        return tokenizer(first, second, truncation=True, max_length=max_length)
+    return tokenizer(list(X), truncation=True, max_length=max_length)
+
+
+def _collate(tokenizer, encodings: dict, idx, device) -> dict:
+    features = [{key: values[i] for key, values in encodings.items()} for i in idx]
+    batch = tokenizer.pad(features, padding=True, return_tensors="pt")
+    return {key: value.to(device) for key, value in batch.items()}
+
+
+__all__ = ["HeadClassifier", "LOSSES"]
