@@ -336,6 +336,85 @@ def test_report_tables_and_plots(grid_run):
         assert img.shape[0] > 300 and img.shape[1] > 500 and img.std() > 0.01, f"{name} is not a real plot"
 
 
+def _cell_record(dataset, strategy, k, seed, headline=None, train=1.0, error=None) -> dict:
+    """A cell file as the runner writes it (the fields the report reads)."""
+    record = {
+        "status": "error" if error else "ok",
+        "dataset": dataset,
+        "dataset_name": dataset,
+        "strategy": strategy,
+        "strategy_name": strategy,
+        "k": k,
+        "seed": seed,
+        "metric": "accuracy",
+        "n_test": 100,
+        "test_full_size": 100,
+        "test_subsampled": False,
+        "n_train": 2 * k,
+        "wall_seconds": train + 2,
+    }
+    if error:
+        record["error"] = {"type": "RuntimeError", "message": error, "traceback": ""}
+    else:
+        record.update(
+            headline=headline,
+            metrics={"accuracy": headline},
+            train_seconds=train,
+            train_cpu_seconds=2 * train,
+            predictions_per_second=50.0,
+            peak_rss_mb=900.0,
+            model_size_mb=80.0,
+        )
+    return record
+
+
+def test_report_on_a_partial_uneven_run(tmp_path):
+    """A run stopped part-way: strategies finished on different datasets, one only failed, and a
+    dataset/k from the SetFit paper. The report still compares like with like and says so."""
+    from fewshot.bench.suite import StrategySpec, Suite
+
+    suite = Suite(
+        name="partial",
+        datasets=["emotion", "toy"],
+        k=[8],
+        seeds=[0, 1, 2],
+        strategies=[
+            StrategySpec("fast", "majority", {}, (8,)),
+            StrategySpec("slow", "majority", {}, (8,)),
+            StrategySpec("broken", "majority", {}, (8,)),
+        ],
+    )
+    write_json_atomic(tmp_path / "suite.json", suite.to_dict())
+    cells = [
+        _cell_record("emotion", "fast", 8, 0, 0.40, train=10),
+        _cell_record("emotion", "fast", 8, 1, 0.44, train=12),
+        _cell_record("toy", "slow", 8, 0, 0.90, train=300),
+        _cell_record("emotion", "broken", 8, 0, error="boom"),
+        _cell_record("toy", "stale-label", 8, 0, 0.99),
+    ]  # not in the suite any more: ignored
+    for c in cells:
+        write_json_atomic(cell_path(tmp_path, CellKey(c["dataset"], c["strategy"], c["k"], c["seed"])), c)
+    paths = write_report(tmp_path)
+    md = paths["summary.md"].read_text()
+    assert "stale-label" not in md
+    assert "42.0 ± 2.8 (2/3)" in md, "mean ± sample std with the seeds finished out of planned"
+    assert "error (1)" in md and "boom" in md
+    # no dataset has every strategy: the verdict compares on the dataset most strategies finished
+    assert (
+        "**k = 8.** No dataset has a finished cell of every strategy yet, so this compares on emotion only"
+        in md
+    )
+    assert "published: SetFit mpnet (paper)" in md and "48.8 ± 4.5" in md  # emotion at k = 8
+    rows = list(csv.DictReader(open(paths["summary.csv"])))
+    assert {(r["dataset"], r["strategy"]) for r in rows} == {
+        ("emotion", "fast"),
+        ("toy", "slow"),
+        ("emotion", "broken"),
+    }
+    assert float(next(r for r in rows if r["strategy"] == "fast")["published_setfit-mpnet"]) == 0.488
+    assert paths["cost.png"].stat().st_size > 10_000 and paths["curves.png"].stat().st_size > 10_000
+
+
 def test_report_without_cells_is_a_clear_error(tmp_path):
     with pytest.raises(SuiteError, match="does not exist"):
         write_report(tmp_path / "nothing")

@@ -247,17 +247,17 @@ def verdict(res: Results, k: int) -> str:
         return f"**k = {k}.** No finished cells yet: nothing to recommend."
     common = res.common_datasets(k, strategies)
     note = ""
-    if not common:  # fall back to the strategies that cover the most datasets
-        best_cover = max(
-            sum(1 for d in res.datasets if (g := res.group(d, s, k)) and g.ok) for s in strategies
+    if not common:  # compare on the dataset most strategies have finished, leaving the others out
+
+        def done_on(d):
+            return [s for s in strategies if (g := res.group(d, s, k)) and g.ok]
+
+        dataset = max(res.datasets, key=lambda d: len(done_on(d)))
+        strategies, common = done_on(dataset), [dataset]
+        note = (
+            f"No dataset has a finished cell of every strategy yet, so this compares on {dataset} only "
+            f"({', '.join(strategies)})."
         )
-        strategies = [
-            s
-            for s in strategies
-            if sum(1 for d in res.datasets if (g := res.group(d, s, k)) and g.ok) == best_cover
-        ]
-        common = res.common_datasets(k, strategies)
-        note = " (strategies without results on these datasets are left out)"
     avgs = {s: _average(res, k, s, common) for s in strategies}
     ranked = sorted(strategies, key=lambda s: -avgs[s])
     best = ranked[0]
@@ -273,7 +273,7 @@ def verdict(res: Results, k: int) -> str:
     size = {s: _pooled(res, k, s, "model_size_mb") for s in strategies}
     seeds = [len(res.groups[(d, s, k)].ok) for s in strategies for d in common]
 
-    parts = [f"**k = {k}.**"]
+    parts = [f"**k = {k}.**"] + ([note] if note else [])
     if len(strategies) == 1:
         parts.append(
             f"Only **{best}** has results: average {metric_txt} {_pct(avgs[best])} over "
@@ -282,8 +282,7 @@ def verdict(res: Results, k: int) -> str:
     else:
         parts.append(
             f"Pick **{best}**: the best average {metric_txt}, {_pct(avgs[best])} over "
-            f"{len(common)} dataset(s)"
-            f"{note}, best on {wins[best]} of {len(common)}; it trains in a median "
+            f"{len(common)} dataset(s), best on {wins[best]} of {len(common)}; it trains in a median "
             f"{_secs(train[best])} s per run, "
             f"predicts {_num(pps[best])} texts/s, peaks at {_num(mem[best])} MB of memory and saves to "
             f"{_num(size[best])} MB."
@@ -327,7 +326,9 @@ def verdict(res: Results, k: int) -> str:
     planned = f" of {res.planned_seeds} planned" if res.planned_seeds else ""
     parts.append(f"Based on {lo if lo == hi else f'{lo}–{hi}'} seed(s){planned} per dataset.")
     if lo == 1 and len(strategies) > 1:
-        parts.append("With a single seed, differences of a few points can be sampling noise of the k-shot draw.")
+        parts.append(
+            "With a single seed, differences of a few points can be sampling noise of the k-shot draw."
+        )
     return " ".join(parts)
 
 
