@@ -21,6 +21,7 @@ CASES = {
     "setfit": (lambda request: get_strategy("setfit")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=2, epochs=1), {"head_c": [0.5, 1.0]}),
     "setfit-upstream": (lambda request: get_strategy("setfit-upstream")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=1, batch_size=8), {"seed": [0, 1]}),
     "prompt": (lambda request: get_strategy("prompt")(model=str(request.getfixturevalue("tiny_llama_dir")), mode="lora", epochs=1, batch_size=6, max_length=64), {"label_score": ["sum", "mean"]}),
+    "head": (lambda request: get_strategy("head")(model=str(request.getfixturevalue("tiny_bert_dir")), epochs=1, max_length=48), {"learning_rate": [1e-3, 1e-2]}),
 }
 
 
