@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .references import METHODS, SOURCE, references_for
-from .runner import CELLS_DIR, SUITE_FILE, read_json, write_json_atomic  # noqa: F401
+from .runner import CELLS_DIR, SUITE_FILE, read_json
 from .suite import Suite, SuiteError
 
 _METRIC_NAMES = {"accuracy": "accuracy", "f1_macro": "macro-F1", "f1_weighted": "weighted F1", "mcc": "MCC"}
@@ -99,6 +99,7 @@ class Results:
     ks: list[int]
     groups: dict[tuple[str, str, int], Group]
     planned_seeds: int | None
+    names: dict[str, str] = field(default_factory=dict)  # strategy label -> registry name
 
     def group(self, dataset: str, strategy: str, k: int) -> Group | None:
         return self.groups.get((dataset, strategy, k))
@@ -151,8 +152,17 @@ def collect(results_dir) -> Results:
         datasets = list(dict.fromkeys(c["dataset"] for c in cells))
         strategies = list(dict.fromkeys(c["strategy"] for c in cells))
     ks = sorted({k[2] for k in groups})
+    names = {c["strategy"]: c.get("strategy_name", c["strategy"]) for c in cells}
     return Results(
-        results_dir, suite, cells, datasets, strategies, ks, groups, len(suite.seeds) if suite else None
+        results_dir,
+        suite,
+        cells,
+        datasets,
+        strategies,
+        ks,
+        groups,
+        len(suite.seeds) if suite else None,
+        names,
     )
 
 
@@ -198,19 +208,18 @@ def _cell_text(g: Group | None, planned: int | None) -> str:
     return text
 
 
-def _dataset_title(res: Results, d: str) -> tuple[str, Group | None]:
-    any_group = next((g for (dd, _s, _k), g in res.groups.items() if dd == d), None)
-    return d, any_group
+def _any_group(res: Results, d: str) -> Group | None:
+    return next((g for (dd, _s, _k), g in res.groups.items() if dd == d), None)
 
 
 def _dataset_label(res: Results, d: str) -> str:
-    _, g = _dataset_title(res, d)
+    """``name (metric, n_test=500 subsample)``: what a row's numbers measure."""
+    g = _any_group(res, d)
     if g is None:
         return d
     ref = (g.ok or g.errors)[0]
-    n_test = ref.get("n_test")
     sub = " subsample" if ref.get("test_subsampled") else ""
-    return f"{d} ({_METRIC_NAMES.get(g.metric, g.metric)}, n_test={n_test}{sub})"
+    return f"{d} ({_METRIC_NAMES.get(g.metric, g.metric)}, n_test={ref.get('n_test')}{sub})"
 
 
 def _average(res: Results, k: int, strategy: str, datasets: list[str]) -> float | None:
@@ -235,7 +244,8 @@ def _with_data(res: Results, k: int) -> list[str]:
 
 
 def _ref_name(res: Results, d: str) -> str:
-    g = next((g for (dd, _s, _k), g in res.groups.items() if dd == d), None)
+    """The dataset's own name (from dataset.json), which published figures are keyed by."""
+    g = _any_group(res, d)
     return (g.dataset_name if g else None) or d
 
 
@@ -298,7 +308,7 @@ def verdict(res: Results, k: int) -> str:
             and train[best] is not None
             and train[s] < 0.5 * train[best]
             and avgs[best] - avgs[s] <= 0.03
-            and s != "majority"
+            and res.names.get(s) != "majority"
         ]
         if cheaper:
             c = cheaper[0]
@@ -306,17 +316,18 @@ def verdict(res: Results, k: int) -> str:
                 f"On a tight compute budget {c} comes within {_pct(avgs[best] - avgs[c])} points at "
                 f"{_secs(train[c])} s of training ({train[best] / max(train[c], 1e-9):.0f}× less)."
             )
-        if "setfit-upstream" in strategies and best != "setfit-upstream" and best.startswith("setfit"):
-            up = "setfit-upstream"
+        up = next((s for s in strategies if res.names.get(s) == "setfit-upstream"), None)
+        if up is not None and res.names.get(best) == "setfit":
             if train[up] and train[best]:
                 parts.append(
                     f"Against plain setfit as a user would run it (setfit-upstream): "
                     f"{_signed(avgs[best] - avgs[up])} points at "
                     f"{train[best] / train[up]:.2f}× its training time."
                 )
-        if "majority" in strategies and best != "majority":
-            floor = avgs["majority"]
-            below = [s for s in strategies if s != "majority" and avgs[s] <= floor + 0.01]
+        floors = [s for s in strategies if res.names.get(s) == "majority"]
+        if floors and best not in floors:
+            floor = max(avgs[s] for s in floors)
+            below = [s for s in strategies if s not in floors and avgs[s] <= floor + 0.01]
             parts.append(
                 f"Not clear of the majority-class floor ({_pct(floor)}): {', '.join(below)}."
                 if below
