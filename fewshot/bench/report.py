@@ -676,6 +676,24 @@ def _cost_section(res: Results, ok: list[dict]) -> list[str]:
         + ".",
         "",
     ]
+    timed = [
+        c for c in ok if c.get("train_cpu_seconds") and c.get("train_seconds") and c.get("torch_threads")
+    ]
+    if timed:
+        wall = sum(c["train_seconds"] for c in timed)
+        busy = sum(c["train_cpu_seconds"] for c in timed) / wall
+        threads = statistics.median(c["torch_threads"] for c in timed)
+        lines += [
+            f"While training, the cells' processes used {busy:.2f} CPU-seconds per wall-second with "
+            f"{threads:g} torch thread(s) each"
+            + (
+                ": the machine was busy with other work, so wall-clock times here are inflated; "
+                "the train CPU seconds are the steadier cost figure."
+                if busy < 0.6 * threads
+                else "."
+            ),
+            "",
+        ]
     return lines
 
 
