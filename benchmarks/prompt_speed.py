@@ -104,7 +104,7 @@ def compare(name, clf, X, baseline, rounds: int, batch_size: int) -> dict:
             "same_predictions": float(np.mean(ours.argmax(1) == base.argmax(1)))}
 
 
-def train_one(k: int) -> dict:
+def train_one(k: int, epochs: int | None = None) -> dict:
     """Run in a subprocess: fit the default LoRA classifier on emotion k-shot, report time and memory."""
     from fewshot.data import resolve_dataset, sample_k_shot
     from fewshot.strategies.prompt import PromptClassifier
@@ -115,8 +115,13 @@ def train_one(k: int) -> dict:
     rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     del clf
     params = dict(mode="lora", template="Text: {text}\nEmotion:", seed=0)
+    if epochs:
+        params["epochs"] = epochs
+    cpu = time.process_time()
     clf, seconds = _timed(lambda: PromptClassifier(**params).fit(X, y))
-    return {"k": k, "n_train": len(X), "epochs": clf.epochs, "fit_s": seconds, "s_per_example": seconds / len(X),
+    cpu = time.process_time() - cpu
+    return {"k": k, "n_train": len(X), "epochs": clf.epochs, "fit_s": seconds, "fit_cpu_s": cpu,
+            "s_per_example": seconds / len(X),
             "s_per_example_epoch": seconds / (len(X) * clf.epochs),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rss_after_model_load_mb": rss_model,
@@ -125,88 +130,118 @@ def train_one(k: int) -> dict:
                                    "learning_rate", "batch_size", "max_length")}}
 
 
+def run_scoring(args) -> list[dict]:
+    from fewshot.data import resolve_dataset, subsample
+    from fewshot.strategies.prompt import PromptClassifier
+
+    rows = []
+    bank = resolve_dataset("banking77")
+    Xb, _ = subsample(bank.test.X, bank.test.y, args.banking_n, seed=0)
+    clf = PromptClassifier(mode="zero", template="Customer message: {text}\nIntent:").fit(bank.train.X, bank.train.y)
+    rows.append(compare("banking77", clf, Xb, naive_scores, args.rounds, batch_size=8))
+    print(rows[-1], flush=True)
+    sst2 = resolve_dataset("sst2")
+    Xs, _ = subsample(sst2.test.X, sst2.test.y, args.sst2_n, seed=0)
+    clf = PromptClassifier(mode="zero", template="Review: {text}\nSentiment:").fit(sst2.train.X[:8], sst2.train.y[:8])
+    rows.append(compare("sst2", clf, Xs, plain_batched_scores, args.rounds + 1, batch_size=4 * clf.batch_size))
+    print(rows[-1], flush=True)
+    return rows
+
+
+def run_training(args) -> list[dict]:
+    rows = []
+    for k in [int(v) for v in args.ks.split(",") if v]:
+        extra = ["--epochs", str(args.epochs)] if args.epochs else []
+        res = subprocess.run([sys.executable, __file__, "--train-one", str(k), *extra], capture_output=True, text=True,
+                             check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _context() -> dict:
+    import torch
+
+    return {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()[0],
+            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
+def render(results: dict) -> str:
+    cmd = "FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/prompt_speed.py"
+    lines = ["# PromptClassifier speed and memory (SmolLM2-135M-Instruct, CPU)", "", f"Command: `{cmd}` "
+             "(`--parts scoring` or `--parts training` reruns one half; results merge in prompt_speed.json).", ""]
+    lines += ["Other jobs shared the 2 cores during these runs (load average below), so absolute rates are low "
+              "and noisy. The scoring ratios are taken side by side in one run (A and B alternated on the same "
+              "inputs, median of the rounds); training times are wall-clock seconds under that load, with the "
+              "process CPU seconds beside them (divide by the 2 cores for an idle machine).", ""]
+    if "scoring" in results:
+        ctx = results["scoring"]["context"]
+        lines += ["## Scoring: predictions per second", "",
+                  f"Run {ctx['when']}, {ctx['cpu']}, {ctx['cores']} cores, torch {ctx['torch']} with "
+                  f"{ctx['threads']} threads, load average {ctx['load']:.1f} at the start.", "",
+                  "| dataset | labels | sentences | ours / s | baseline / s | speedup | target | "
+                  "max abs diff of log-lik | same argmax |",
+                  "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+        targets = {"banking77": ("naive: one full forward per label", 10.0), "sst2": ("plain batched forward", 1.5)}
+        for r in results["scoring"]["rows"]:
+            what, target = targets[r["dataset"]]
+            ok = "met" if r["speedup"] >= target else "MISSED"
+            lines.append(f"| {r['dataset']} | {r['labels']} | {r['n']} | {r['ours_per_s']:.2f} | "
+                         f"{r['baseline_per_s']:.2f} | **{r['speedup']:.1f}x** | >= {target}x vs {what} ({ok}) | "
+                         f"{r['max_abs_diff']:.1e} | {r['same_predictions']:.0%} |")
+        lines += ["", "Baselines: banking77, one forward of `prompt + label` per label, batched over the sentences "
+                  "(8 per batch), vocabulary logits at every position; sst2, a plain batched forward (the same "
+                  "batch size, data order, no length bucketing) with logits at every position, read at the last "
+                  "prompt token. Ours: `PromptClassifier.label_log_likelihood` (tokenization included).", ""]
+    if "training" in results:
+        ctx = results["training"]["context"]
+        lines += ["## LoRA training (emotion, 6 classes, default settings)", "",
+                  f"Run {ctx['when']}, load average {ctx['load']:.1f} at the start.", "",
+                  "| k per class | examples | epochs | fit wall s | fit CPU s | wall s / example / epoch | "
+                  "peak RSS MB | RSS after loading the model MB | load average |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in results["training"]["rows"]:
+            load = r.get("context", ctx)["load"]
+            lines.append(f"| {r['k']} | {r['n_train']} | {r['epochs']} | {r['fit_s']:.0f} | {r['fit_cpu_s']:.0f} | "
+                         f"{r['s_per_example_epoch']:.2f} | {r['peak_rss_mb']:.0f} | {r['rss_after_model_load_mb']:.0f} | "
+                         f"{load:.1f} |")
+        rows = results["training"]["rows"]
+        if rows:
+            lines += ["", f"Defaults used: `{json.dumps(rows[0]['defaults'])}`. The fit includes loading the model. "
+                      "Peak RSS is the whole process (Python, torch, the 135M float32 model and its tokenizer "
+                      "included), each k in a fresh process."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", default="scoring,training")
     parser.add_argument("--banking-n", type=int, default=8, help="banking77 test sentences scored")
     parser.add_argument("--sst2-n", type=int, default=96, help="sst2 test sentences scored")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ks", default="8,32", help="k per class for the LoRA training measurement")
     parser.add_argument("--out", default=str(HERE / "results" / "prompt_speed.md"))
+    parser.add_argument("--epochs", type=int, help="override the default epochs in the training part")
     parser.add_argument("--train-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.train_one:
-        print(json.dumps(train_one(args.train_one)))
+        print(json.dumps(train_one(args.train_one, args.epochs)))
         return
-
-    import torch
-
-    from fewshot.data import resolve_dataset, subsample
-    from fewshot.strategies.prompt import PromptClassifier
-
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    load_before = os.getloadavg()[0]
-    rows = []
-    bank = resolve_dataset("banking77")
-    Xb, yb = subsample(bank.test.X, bank.test.y, args.banking_n, seed=0)
-    clf = PromptClassifier(mode="zero", template="Customer message: {text}\nIntent:").fit(bank.train.X[:300],
-                                                                                         bank.train.y[:300])
-    assert len(clf.classes_) == 77, "the banking77 sample must cover all 77 labels"
-    rows.append(compare("banking77", clf, Xb, naive_scores, args.rounds, batch_size=8))
-    print(rows[-1], flush=True)
-    sst2 = resolve_dataset("sst2")
-    Xs, ys = subsample(sst2.test.X, sst2.test.y, args.sst2_n, seed=0)
-    clf = PromptClassifier(mode="zero", template="Review: {text}\nSentiment:").fit(sst2.train.X[:8], sst2.train.y[:8])
-    rows.append(compare("sst2", clf, Xs, plain_batched_scores, args.rounds + 1, batch_size=4 * clf.batch_size))
-    print(rows[-1], flush=True)
-    del clf
-
-    train_rows = []
-    for k in [int(v) for v in args.ks.split(",") if v]:
-        res = subprocess.run([sys.executable, __file__, "--train-one", str(k)], capture_output=True, text=True,
-                             check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
-        train_rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
-        print(train_rows[-1], flush=True)
-    load_after = os.getloadavg()[0]
-
-    cmd = "FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/prompt_speed.py"
-    lines = [
-        "# PromptClassifier speed and memory (SmolLM2-135M-Instruct, CPU)", "",
-        f"Command: `{cmd}`", "",
-        f"Run {started}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__} with {torch.get_num_threads()} threads. Load average {load_before:.1f} at "
-        f"the start and {load_after:.1f} at the end: other jobs shared the 2 cores, so absolute rates are low "
-        "and noisy; the ratios are taken side by side in one run (A and B alternated on the same inputs, "
-        "median of the rounds).", "",
-        "## Scoring: predictions per second", "",
-        "| dataset | labels | sentences | ours / s | baseline / s | speedup | target | max abs diff of log-lik | "
-        "same argmax |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
-    ]
-    targets = {"banking77": ("naive: one full forward per label", 10.0), "sst2": ("plain batched forward", 1.5)}
-    for r in rows:
-        what, target = targets[r["dataset"]]
-        ok = "met" if r["speedup"] >= target else "MISSED"
-        lines.append(f"| {r['dataset']} | {r['labels']} | {r['n']} | {r['ours_per_s']:.2f} | {r['baseline_per_s']:.2f} "
-                     f"| **{r['speedup']:.1f}x** | >= {target}x vs {what} ({ok}) | {r['max_abs_diff']:.1e} | "
-                     f"{r['same_predictions']:.0%} |")
-    lines += [
-        "", "Baselines: banking77, one forward of `prompt + label` per label, batched over the sentences (8 per "
-        "batch), vocabulary logits at every position; sst2, a plain batched forward (the same batch size, data "
-        "order, no length bucketing) with logits at every position, read at the last prompt token.", "",
-        "## LoRA training (emotion, 6 classes, default settings)", "",
-        "| k per class | examples | epochs | fit seconds | s / example | s / example-epoch | peak RSS MB | "
-        "RSS after loading the model MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in train_rows:
-        lines.append(f"| {r['k']} | {r['n_train']} | {r['epochs']} | {r['fit_s']:.0f} | {r['s_per_example']:.2f} | "
-                     f"{r['s_per_example_epoch']:.2f} | {r['peak_rss_mb']:.0f} | {r['rss_after_model_load_mb']:.0f} |")
-    if train_rows:
-        lines += ["", f"Defaults used: `{json.dumps(train_rows[0]['defaults'])}`. Peak RSS is the whole process "
-                  "(Python, torch, the 135M float32 model and its tokenizer included), each k in a fresh process."]
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    store = out.with_suffix(".json")
+    results = json.loads(store.read_text()) if store.is_file() else {}
+    for part in args.parts.split(","):
+        context = _context()
+        rows = run_scoring(args) if part == "scoring" else run_training(args)
+        if part == "training" and "training" in results:  # merge by k: each k may be measured separately
+            done = {r["k"]: r for r in results["training"]["rows"]}
+            done.update({r["k"]: dict(r, context=context) for r in rows})
+            rows = [done[k] for k in sorted(done)]
+        results[part] = {"context": context, "rows": rows}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        store.write_text(json.dumps(results, indent=2) + "\n")
+        out.write_text(render(results))
     print(f"wrote {out}")
 
 

@@ -203,6 +203,9 @@ def test_lora_layers_adapts_only_the_top_layers(tiny, intent):
     clf = PromptClassifier(model=tiny, template=TEMPLATE, epochs=1, lora_layers=1, target_modules=["q_proj"]).fit(X, y)
     names = [n for n, p in clf.peft_model_.named_parameters() if p.requires_grad]
     assert names and all(".layers.1.self_attn.q_proj.lora_" in n for n in names), names
+    every = PromptClassifier(model=tiny, template=TEMPLATE, epochs=1, lora_layers=1, target_modules="all-linear").fit(X, y)
+    adapted = {n.split(".lora_")[0] for n, p in every.peft_model_.named_parameters() if p.requires_grad}
+    assert len(adapted) == 7 and all(".layers.1." in n for n in adapted), adapted  # q k v o gate up down
 
 
 def test_fit_writes_nothing_to_cwd(clean_cwd, tiny, intent, tmp_path):
@@ -310,8 +313,8 @@ BAD = [
     (dict(epochs=1.5), ValueError, "epochs must be an integer"),
     (dict(learning_rate=0), ValueError, "learning_rate must be a positive number"),
     (dict(lora_dropout=1.0), ValueError, r"lora_dropout must be in \[0, 1\)"),
-    (dict(target_modules=["no_such_proj"]), ValueError, "cannot add LoRA adapters with target_modules"),
-    (dict(lora_layers=2, target_modules="all-linear"), ValueError, "lora_layers=2 needs target_modules as a list"),
+    (dict(target_modules=["no_such_proj"], lora_layers=None), ValueError, "cannot add LoRA adapters with target_modules"),
+    (dict(lora_layers=2, target_modules=".*proj"), ValueError, "lora_layers=2 cannot be combined with the pattern"),
     (dict(class_weight="inverse"), ValueError, "class_weight must be None, 'balanced' or a dict"),
     (dict(class_weight={"refund": 2.0}), ValueError, r"class_weight names label\(s\) \['refund'\]"),
     (dict(max_length=10), ValueError, "max_length=10 is too small"),
