@@ -71,6 +71,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     p.add_argument("--out", default=str(HERE / "results" / "head_imbalance.md"))
     p.add_argument("--cells", default=str(HERE / "results" / "head_imbalance.jsonl"))
+    p.add_argument("--table-only", action="store_true", help="rewrite the Markdown table from the JSONL and exit")
     return p.parse_args(argv)
 
 
@@ -245,6 +246,9 @@ def write_table(rows: list[dict], path: Path, args, command: str) -> None:
             lines.append(f"| {method} | {_mean_std([r['accuracy'] for r in rs])} | {_mean_std([r['mae'] for r in rs])} | "
                          f"{','.join(str(r['seed']) for r in sorted(rs, key=lambda r: r['seed']))} | "
                          f"{np.mean([r['fit_s'] for r in rs]):.0f} |")
+    notes = HERE / "results" / "head_imbalance_notes.md"
+    if notes.is_file():
+        lines += ["", notes.read_text().rstrip()]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text("\n".join(lines) + "\n")
@@ -262,6 +266,9 @@ def main(argv=None):
             if line.strip():
                 r = json.loads(line)
                 done[cell_key(r)] = r
+    if args.table_only:
+        write_table(list(done.values()), out_path, args, command)
+        return
     todo = [c for c in plan(args) if cell_key(c) not in done]
     print(f"{len(done)} cells done, {len(todo)} to run", flush=True)
     rows = list(done.values())

@@ -438,7 +438,10 @@ def _add_lora(model, head: list[str], params: HeadClassifier):
         task_type=TaskType.SEQ_CLS, r=int(params.lora_r), lora_alpha=params.lora_alpha,
         lora_dropout=float(params.lora_dropout), modules_to_save=list(head),
     )
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft reads a transformers attribute that transformers 5 deprecates; nothing for users to do
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config)
 
 
 def _tokenize(tokenizer, X: list, max_length: int) -> dict:
