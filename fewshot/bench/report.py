@@ -838,13 +838,19 @@ def plot_cost(res: Results, path) -> Path:
             linewidth=1,
             zorder=2,
         )
-    for x, y, s, k in frontier:
+    # label every point when there are few, else the frontier (the points worth reading)
+    for x, y, s, k in xy if len(xy) <= 8 else frontier:
         ax.annotate(f"{s} k={k}", (x, y), textcoords="offset points", xytext=(7, -3), fontsize=8)
     floor_strategies = sorted({f[0] for f in floors})
     for s in floor_strategies:
         y = statistics.fmean(f[2] for f in floors if f[0] == s)
         ax.axhline(y, color=colors[s], linestyle=":", linewidth=1.5, zorder=1)
+    from matplotlib.ticker import FuncFormatter
+
     ax.set_xscale("log")
+    plain = FuncFormatter(lambda v, _pos: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
     ax.set_xlabel("median train seconds per run (log scale)")
     metrics = {g.metric for g in res.groups.values()}
     mname = _METRIC_NAMES.get(next(iter(metrics)), "metric") if len(metrics) == 1 else "headline metric"
@@ -877,9 +883,11 @@ def plot_cost(res: Results, path) -> Path:
     ]
     handles += [Line2D([], [], color="0.3", marker=kmark[k], linestyle="", label=f"k = {k}") for k in res.ks]
     if len(frontier) > 1:
-        handles.append(Line2D([], [], color="0.4", linestyle="--", label="cost-quality frontier (labelled)"))
+        handles.append(Line2D([], [], color="0.4", linestyle="--", label="cost-quality frontier"))
     ax.legend(handles=handles, fontsize=8, loc="best")
-    ax.margins(x=0.25, y=0.12)
+    ax.margins(y=0.12)
+    if xy:  # room on the right for the point labels
+        ax.set_xlim(min(p[0] for p in xy) / 1.8, max(p[0] for p in xy) * 3.0)
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
