@@ -298,8 +298,11 @@ def verdict(res: Results, k: int) -> str:
             f"{_num(size[best])} MB."
         )
         runner_up = ranked[1]
+        spread = max(statistics.fmean(res.groups[(d, s, k)].std for d in common) for s in (best, runner_up))
+        tie = min(seeds) > 1 and avgs[best] - avgs[runner_up] < spread
         parts.append(
-            f"Next: {runner_up} at {_pct(avgs[runner_up])} ({_signed(avgs[runner_up] - avgs[best])} points)."
+            f"Next: {runner_up} at {_pct(avgs[runner_up])} ({_signed(avgs[runner_up] - avgs[best])} points"
+            + (f", within one seed standard deviation ({_pct(spread)}): effectively a tie)." if tie else ").")
         )
         cheaper = [
             s
