@@ -45,6 +45,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     p.add_argument("--cells", default=str(HERE / "results" / "setfit_speed.jsonl"))
     p.add_argument("--out", default=str(HERE / "results" / "setfit_speed.md"))
+    p.add_argument("--report-only", action="store_true", help="rewrite the table from the finished cells; run nothing")
     return p.parse_args(argv)
 
 
@@ -187,9 +188,14 @@ def main(argv=None) -> int:
     cells_path, out_path = Path(args.cells), Path(args.out)
     cells_path.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in cells_path.read_text().splitlines() if line.strip()] if cells_path.exists() else []
-    done = {(r["dataset"], r["seed"], r["k"]) for r in rows}
     names = [d for d in args.datasets.split(",") if d]
     seeds = [int(s) for s in args.seeds.split(",") if s]
+    rows = [r for r in rows if r["dataset"] in names and r["seed"] in seeds and r["k"] == args.k]
+    rows.sort(key=lambda r: (seeds.index(r["seed"]), names.index(r["dataset"])))
+    if args.report_only:
+        out_path.write_text(summarise(rows, args))
+        return 0
+    done = {(r["dataset"], r["seed"], r["k"]) for r in rows}
     datasets = {name: load_dataset_folder(Path(args.data_dir) / name) for name in names}
     warm_up(args.model)
     for seed in seeds:  # seed-major: a partial run already covers every dataset

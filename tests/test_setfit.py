@@ -275,6 +275,14 @@ def test_upstream_wrapper_round_trip_and_bad_params(tiny_st_dir, intent_data, tm
     np.testing.assert_array_equal(fewshot.load(path).predict_proba(Xt), proba)
 
 
+def test_upstream_wrapper_multi_label_matches_setfit(tiny_st_dir, tags_data):
+    X, y, Xt = tags_data.train.X[:30], tags_data.train.y[:30], tags_data.test.X[:10]
+    clf = SetFitUpstreamClassifier(model=str(tiny_st_dir), num_iterations=1, multi_label=True).fit(X, y)
+    proba = clf.predict_proba(Xt)
+    assert proba.shape == (10, len(clf.classes_))
+    np.testing.assert_allclose(proba, np.asarray(clf.setfit_model_.predict_proba(Xt, as_numpy=True)), atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- integration
 @pytest.fixture(scope="module")
 def sst2(data_dir):

@@ -120,9 +120,7 @@ class SetFitUpstreamClassifier(BaseClassifier):
             trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": list(X), "label": labels}))
             trainer.train()
         self.setfit_model_ = model
-        self.head_kind_, self.coef_, self.intercept_ = _head_arrays(
-            model.model_head, multi, model.model_body.get_sentence_embedding_dimension()
-        )
+        self.head_kind_, self.coef_, self.intercept_ = _head_arrays(model.model_head, multi)
 
     def _predict_scores(self, X: list) -> np.ndarray:
         embeddings = np.asarray(self.setfit_model_.encode(list(X), show_progress_bar=False), dtype=np.float32)
@@ -153,9 +151,10 @@ class SetFitUpstreamClassifier(BaseClassifier):
         self.head_kind_ = state["head_kind"]
 
 
-def _head_arrays(head, multi_label: bool, dim: int):
+def _head_arrays(head, multi_label: bool):
     """(kind, coef, intercept) of setfit's scikit-learn head, for :func:`_head_proba`."""
-    if multi_label:  # OneVsRestClassifier: one estimator per label, a constant one for a constant column
+    if multi_label:
+        dim = head.n_features_in_  # OneVsRestClassifier: one estimator per label, a constant one for a constant column
         coef, intercept = np.zeros((len(head.estimators_), dim)), np.zeros(len(head.estimators_))
         for j, est in enumerate(head.estimators_):
             if hasattr(est, "coef_"):
