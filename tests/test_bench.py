@@ -390,8 +390,9 @@ def test_report_on_a_partial_uneven_run(tmp_path):
         _cell_record("emotion", "fast", 8, 1, 0.44, train=12),
         _cell_record("toy", "slow", 8, 0, 0.90, train=300),
         _cell_record("emotion", "broken", 8, 0, error="boom"),
-        _cell_record("toy", "stale-label", 8, 0, 0.99),
-    ]  # not in the suite any more: ignored
+        _cell_record("toy", "stale-label", 8, 0, 0.99),  # not in the suite any more: ignored
+    ]
+    cells[0]["params"], cells[1]["params"] = {"seed": 0, "epochs": 1}, {"seed": 1, "epochs": 2}
     for c in cells:
         write_json_atomic(cell_path(tmp_path, CellKey(c["dataset"], c["strategy"], c["k"], c["seed"])), c)
     paths = write_report(tmp_path)
@@ -399,6 +400,8 @@ def test_report_on_a_partial_uneven_run(tmp_path):
     assert "stale-label" not in md
     assert "42.0 ± 2.8 (2/3)" in md, "mean ± sample std with the seeds finished out of planned"
     assert "error (1)" in md and "boom" in md
+    # one label, two parameter settings (e.g. a default changed between sittings): the report says so
+    assert "**fast** ran with different values of epochs" in md
     # no dataset has every strategy: the verdict compares on the dataset most strategies finished
     assert (
         "**k = 8.** No dataset has a finished cell of every strategy yet, so this compares on emotion only"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import statistics
 import time
@@ -539,6 +540,7 @@ def markdown(res: Results) -> str:
                 "",
             ]
 
+    lines += _mixed_params_notes(res)
     lines += _published_section(res)
     lines += _cost_section(res, ok)
     if failed:
@@ -562,6 +564,26 @@ def markdown(res: Results) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _mixed_params_notes(res: Results) -> list[str]:
+    """Warn when one strategy label ran with different parameters (besides the seed) in different
+    cells, e.g. because a strategy's default changed between sittings of a long run."""
+    notes = []
+    for label in res.strategies:
+        seen: dict[str, set[str]] = defaultdict(set)
+        for c in res.cells:
+            if c["strategy"] == label and c["status"] == "ok":
+                for key, value in (c.get("params") or {}).items():
+                    if key != "seed":
+                        seen[key].add(json.dumps(value, sort_keys=True))
+        mixed = sorted(key for key, values in seen.items() if len(values) > 1)
+        if mixed:
+            notes.append(
+                f"- **{label}** ran with different values of {', '.join(mixed)} in different cells "
+                "(a strategy default changed during the run); rerun `fewshot bench` to redo the stale cells."
+            )
+    return ["## Notes", "", *notes, ""] if notes else []
 
 
 def _one_line(text: str, n: int = 160) -> str:

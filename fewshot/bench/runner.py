@@ -422,10 +422,16 @@ def run_suite(
                 "test": test["info"]["test_hash"],
             }
         )
+        # the strategy's full parameters, defaults included: a changed default makes a cell stale too
+        resolved = _plain(make_classifier(spec.name, **params).get_params(deep=False))
         path = cell_path(out_dir, key)
         old = read_json(path)
         if old is not None and not force:
-            if old.get("status") == "ok" and old.get("fingerprint") == fingerprint:
+            if (
+                old.get("status") == "ok"
+                and old.get("fingerprint") == fingerprint
+                and old.get("params") == resolved
+            ):
                 result.skipped += 1
                 continue
             if old.get("status") == "ok":
@@ -459,7 +465,9 @@ def run_suite(
     if result.skipped:
         log(f"skipping {result.skipped} finished cell(s) of {len(keys)} (use --force to redo them)")
     if stale:
-        log(f"re-running {stale} finished cell(s) whose parameters or data changed")
+        log(
+            f"re-running {stale} finished cell(s) whose parameters (or a strategy's defaults) or data changed"
+        )
     if tasks:
         log(f"running {len(tasks)} cell(s) with {jobs} job(s), {threads} torch thread(s) each -> {out_dir}")
 
