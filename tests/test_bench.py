@@ -529,6 +529,20 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     } <= {s.name for s in smoke.strategies}
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["quick", "paper"])
+def test_shipped_suites_validate_against_the_datasets(name):
+    """Every dataset, strategy and parameter of the long suites exists (checked without running)."""
+    from fewshot.bench.suite import check_suite, effective_data_dir
+
+    suite = load_suite(REPO / "benchmarks" / f"{name}.toml")
+    base = effective_data_dir(suite)
+    if base is None or not base.is_dir():
+        pytest.skip(f"the benchmark datasets are not here ({base})")
+    datasets = check_suite(suite)
+    assert sorted(datasets) == sorted(suite.datasets)
+
+
 def _importable(name: str) -> bool:
     from fewshot.registry import get_strategy
 
