@@ -230,10 +230,10 @@ def main(argv=None) -> None:
         return
     out = Path(args.out)
     store = out.with_suffix(".json")
-    results = json.loads(store.read_text()) if store.is_file() else {}
     for part in args.parts.split(","):
         context = _context()
         rows = run_scoring(args) if part == "scoring" else run_training(args)
+        results = json.loads(store.read_text()) if store.is_file() else {}  # re-read: parts may run at once
         if part == "training" and "training" in results:  # merge by k: each k may be measured separately
             done = {r["k"]: r for r in results["training"]["rows"]}
             done.update({r["k"]: dict(r, context=context) for r in rows})

@@ -95,6 +95,8 @@ class PromptClassifier(BaseClassifier):
         stops there, which makes training about twice cheaper on a CPU for a 30-layer model.
     epochs, learning_rate, batch_size :
         LoRA training: passes over the data, AdamW learning rate (linear decay), examples per step.
+        The loss is the negative log-likelihood of each example's label words (its first alternative)
+        after its prompt; prompt tokens are not trained on.
         ``batch_size`` also bounds the examples per scoring pass (times 4).
     class_weight : None, "balanced" or dict
         Weights of the per-example loss by class (``"balanced"``: inverse class frequency).
@@ -227,6 +229,7 @@ class PromptClassifier(BaseClassifier):
         self.template_ = self._resolve_template(self.pairs_)
         self.verbalizations_ = self._resolve_verbalizations()
         self.max_length_ = int(self.max_length or DEFAULT_MAX_LENGTH[self.mode])
+        weights = self._example_weights(y) if self.mode == "lora" else None  # checked before loading the model
         self._load_model(adapter=None)
         self.demonstrations_ = []
         self.loss_history_ = []
@@ -235,7 +238,7 @@ class PromptClassifier(BaseClassifier):
             self.demonstrations_ = self._choose_demonstrations(X, y)
             self._prepare_prefix()
         elif self.mode == "lora":
-            self._train_lora(X, y)
+            self._train_lora(X, y, weights)
         self.prior_ = self._content_free_prior() if self._calibration_inputs() else None
 
     def _resolve_template(self, pairs: bool) -> str:
@@ -432,7 +435,7 @@ class PromptClassifier(BaseClassifier):
         self._prefix = self._bos + list(self.tokenizer_(text, add_special_tokens=False)["input_ids"])
 
     # ------------------------------------------------------------------ LoRA
-    def _train_lora(self, X: list, y: np.ndarray) -> None:
+    def _train_lora(self, X: list, y: np.ndarray, weights: np.ndarray) -> None:
         import torch
         from peft import LoraConfig, get_peft_model
         from tqdm.auto import tqdm
@@ -458,7 +461,6 @@ class PromptClassifier(BaseClassifier):
                 self.peft_model_ = get_peft_model(self.lm_, config)
         except ValueError as exc:
             raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
-        weights = self._example_weights(y)
         prompts = self._prompt_ids(X)
         labels = [self._tree.sequences[self._first_seq(int(c))] for c in y]
         params = [p for p in self.peft_model_.parameters() if p.requires_grad]
