@@ -72,6 +72,7 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(HERE / "results" / "head_imbalance.md"))
     p.add_argument("--cells", default=str(HERE / "results" / "head_imbalance.jsonl"))
     p.add_argument("--table-only", action="store_true", help="rewrite the Markdown table from the JSONL and exit")
+    p.add_argument("--reproduce", default="", help="with --table-only: the command(s) shown as how to reproduce")
     return p.parse_args(argv)
 
 
@@ -203,7 +204,7 @@ def _mean_std(values) -> str:
 
 def write_table(rows: list[dict], path: Path, args, command: str) -> None:
     lines = ["# HeadClassifier: class imbalance (sms_spam) and ordinal labels (sst5)", ""]
-    lines += [f"Reproduce: `{command}`", ""]
+    lines += [f"Reproduce: {command}" if "`" in command else f"Reproduce: `{command}`", ""]
     d = rows[0]["defaults"] if rows else _defaults()
     lines += [
         f"Model `{args.model}` (all-MiniLM-L6-v2 as `BertForSequenceClassification`), HeadClassifier defaults "
@@ -267,7 +268,7 @@ def main(argv=None):
                 r = json.loads(line)
                 done[cell_key(r)] = r
     if args.table_only:
-        write_table(list(done.values()), out_path, args, command)
+        write_table(list(done.values()), out_path, args, args.reproduce or command)
         return
     todo = [c for c in plan(args) if cell_key(c) not in done]
     print(f"{len(done)} cells done, {len(todo)} to run", flush=True)
