@@ -199,12 +199,13 @@ def render(results: dict) -> str:
         lines += ["## LoRA training (emotion, 6 classes, default settings)", "",
                   f"Run {ctx['when']}, load average {ctx['load']:.1f} at the start.", "",
                   "| k per class | examples | epochs | fit wall s | fit CPU s | wall s / example / epoch | "
-                  "peak RSS MB | RSS after loading the model MB | load average |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "CPU s / example / epoch | peak RSS MB | RSS after loading the model MB | load average |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results["training"]["rows"]:
             load = r.get("context", ctx)["load"]
             lines.append(f"| {r['k']} | {r['n_train']} | {r['epochs']} | {r['fit_s']:.0f} | {r['fit_cpu_s']:.0f} | "
-                         f"{r['s_per_example_epoch']:.2f} | {r['peak_rss_mb']:.0f} | {r['rss_after_model_load_mb']:.0f} | "
+                         f"{r['s_per_example_epoch']:.2f} | {r['fit_cpu_s'] / (r['n_train'] * r['epochs']):.2f} | "
+                         f"{r['peak_rss_mb']:.0f} | {r['rss_after_model_load_mb']:.0f} | "
                          f"{load:.1f} |")
         rows = results["training"]["rows"]
         if rows:
@@ -223,6 +224,7 @@ def main(argv=None) -> None:
     parser.add_argument("--ks", default="8,32", help="k per class for the LoRA training measurement")
     parser.add_argument("--out", default=str(HERE / "results" / "prompt_speed.md"))
     parser.add_argument("--epochs", type=int, help="override the default epochs in the training part")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the table from prompt_speed.json")
     parser.add_argument("--train-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.train_one:
@@ -230,6 +232,9 @@ def main(argv=None) -> None:
         return
     out = Path(args.out)
     store = out.with_suffix(".json")
+    if args.render_only:
+        out.write_text(render(json.loads(store.read_text())))
+        return
     for part in args.parts.split(","):
         context = _context()
         rows = run_scoring(args) if part == "scoring" else run_training(args)
