@@ -214,7 +214,7 @@ def test_rerun_skips_finished_cells_force_redoes_them_and_errors_are_retried(tmp
     rerun = run_suite(changed, out, data_dir=data_root, only_strategies=["maj"], log=logs.append)
     assert (rerun.ran, rerun.skipped) == (1, 0)
     assert json.loads(cell_path(out, ok_key).read_text())["params"]["threshold"] == 0.4
-    assert any("parameters or data changed" in line for line in logs)
+    assert any("finished cell(s) whose parameters" in line for line in logs)
 
 
 def test_json_is_written_atomically(tmp_path, monkeypatch):
