@@ -194,12 +194,17 @@ def _num(x: float | None) -> str:
     return f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
 
+def _mean_std(g: Group) -> str:
+    """``mean ± std`` in %, or the single value when only one seed has finished (no spread to show)."""
+    return _pct(g.mean) if len(g.ok) == 1 else f"{_pct(g.mean)} ± {_pct(g.std)}"
+
+
 def _cell_text(g: Group | None, planned: int | None) -> str:
     if g is None:
         return "–"
     if not g.ok:
         return f"error ({len(g.errors)})" if g.errors else "–"
-    text = f"{_pct(g.mean)} ± {_pct(g.std)}"
+    text = _mean_std(g)
     if planned and len(g.ok) < planned:
         text += f" ({len(g.ok)}/{planned})"
     elif planned is None and len(g.ok) == 1:
@@ -630,7 +635,7 @@ def _published_section(res: Results) -> list[str]:
                 continue
             refs = sorted(refs, key=lambda r: list(METHODS).index(r.method))
             ours = [
-                f"{s} {_pct(g.mean)} ± {_pct(g.std)} ({len(g.ok)} seeds)"
+                f"{s} {_mean_std(g)} ({len(g.ok)} seed{'s' if len(g.ok) > 1 else ''})"
                 for s in res.strategies
                 if (g := res.group(d, s, k)) and g.ok and g.ok[0].get("strategy_name") != "majority"
             ]
