@@ -848,7 +848,14 @@ def plot_cost(res: Results, path) -> Path:
     for s, k in points:
         ds = sorted(common) if common else sorted(covered[(s, k)])
         y = 100 * statistics.fmean(res.groups[(d, s, k)].mean for d in ds)
-        x = _pooled(res, k, s, "train_seconds") or 0.0
+        # cost over the same datasets as the quality figure
+        secs = [
+            c["train_seconds"]
+            for d in ds
+            for c in res.groups[(d, s, k)].ok
+            if c.get("train_seconds") is not None
+        ]
+        x = statistics.median(secs) if secs else 0.0
         if x < _FLOOR_SECONDS:  # e.g. majority: no training to speak of; a horizontal floor, not a point
             floors.append((s, k, y))
             continue
