@@ -307,6 +307,11 @@ def test_sst2_k8_accuracy(minilm_path, sst2, seed, tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.xfail(strict=True, reason=(
+    "known shortfall (issue 3): with the defaults (head_c=1.0 on unit-norm MiniLM embeddings, threshold 0.5) "
+    "the one-vs-rest heads leave many messages with no tag: example-based F1 0.407 vs majority 0.433 on 64 "
+    "training messages. Remove this marker once the multi-label head is fixed."
+))
 def test_multi_label_tags_beat_the_majority_baseline(minilm_path, tags_data):
     from fewshot.metrics import multilabel_metrics
     from fewshot.strategies.majority import MajorityClassifier
