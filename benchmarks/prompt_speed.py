@@ -43,6 +43,19 @@ def _timed(fn):
     return out, time.perf_counter() - start
 
 
+def _padded(rows: list[list[int]], pad: int):
+    """Right-padded ids and attention mask for token-id rows of different lengths."""
+    import torch
+
+    width = max(map(len, rows))
+    ids = torch.full((len(rows), width), pad)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+        mask[i, :len(r)] = 1
+    return ids, mask
+
+
 def naive_scores(clf, X, *, batch_size: int) -> np.ndarray:
     """One full forward per label (batched over examples), logits at every position."""
     import torch
@@ -55,12 +68,7 @@ def naive_scores(clf, X, *, batch_size: int) -> np.ndarray:
             w = tok(words[0], add_special_tokens=False)["input_ids"]
             for start in range(0, len(X), batch_size):
                 rows = [p + w for p in prompts[start:start + batch_size]]
-                width = max(map(len, rows))
-                ids = torch.full((len(rows), width), clf._pad)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for i, r in enumerate(rows):
-                    ids[i, :len(r)] = torch.tensor(r)
-                    mask[i, :len(r)] = 1
+                ids, mask = _padded(rows, clf._pad)
                 logp = torch.log_softmax(lm(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
                 for i, r in enumerate(rows):
                     n = len(r) - len(w)
@@ -78,12 +86,7 @@ def plain_batched_scores(clf, X, *, batch_size: int) -> np.ndarray:
     with torch.inference_mode():
         for start in range(0, len(X), batch_size):
             rows = prompts[start:start + batch_size]
-            width = max(map(len, rows))
-            ids = torch.full((len(rows), width), clf._pad)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for i, r in enumerate(rows):
-                ids[i, :len(r)] = torch.tensor(r)
-                mask[i, :len(r)] = 1
+            ids, mask = _padded(rows, clf._pad)
             logp = torch.log_softmax(clf.lm_(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
             last = mask.sum(1) - 1
             out[start:start + len(rows)] = logp[torch.arange(len(rows)), last][:, first].numpy()
