@@ -271,6 +271,17 @@ def test_int_labels_are_verbalized_as_strings(tiny, intent):
     assert set(clf.predict(Xt).tolist()) <= {0, 1, 2}
 
 
+def test_default_words_read_underscores_as_spaces(tiny, intent):
+    (X, y), _ = intent
+    names = {"billing": "card_payment_fee", "delivery": "parcel_late", "account": "account"}
+    clf = PromptClassifier(model=tiny, mode="zero").fit(X, [names[t] for t in y])
+    assert clf.verbalizations_ == [[" account"], [" card payment fee"], [" parcel late"]]
+    assert set(clf.predict(X[:3])) <= set(names.values())
+    # when spaces would make two labels alike, the names are kept as they are
+    clashing = PromptClassifier(model=tiny, mode="zero").fit(X[:4], ["a_b", "a b", "a_b", "a b"])
+    assert sorted(clashing.verbalizations_) == [[" a b"], [" a_b"]]
+
+
 # ----------------------------------------------------------------------------- saving
 @pytest.mark.parametrize("mode", ["lora", "icl"])
 def test_save_load_round_trip(tiny, intent, lora_clf, tmp_path, mode):

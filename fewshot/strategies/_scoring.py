@@ -111,13 +111,15 @@ def project(model, head, hidden: torch.Tensor) -> torch.Tensor:
     return logits
 
 
-def _log_probs_at(model, head, hidden: torch.Tensor, tokens: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """``log p(tokens[i] | hidden[i])`` for rows of ``hidden`` (R, H), ``tokens`` (R,), vocab in chunks."""
-    out = torch.empty(hidden.shape[0], dtype=torch.float32)
+def _log_probs_of_edges(model, head, hidden: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor,
+                        chunk: int = 256) -> torch.Tensor:
+    """``log p(tokens[e] | hidden[rows[e]])`` for every edge ``e``; each row of ``hidden`` is projected once."""
+    out = torch.empty(len(rows), dtype=torch.float32)
     for start in range(0, hidden.shape[0], chunk):
         logits = project(model, head, hidden[start:start + chunk])
-        picked = logits.gather(1, tokens[start:start + chunk, None])[:, 0]
-        out[start:start + chunk] = picked - torch.logsumexp(logits, dim=-1)
+        logits = logits - torch.logsumexp(logits, dim=-1, keepdim=True)
+        here = (rows >= start) & (rows < start + chunk)
+        out[here] = logits[rows[here] - start, tokens[here]]
     return out
 
 
@@ -210,10 +212,11 @@ def _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_i
     node_hidden = decoder(input_ids=tree.node_token.expand(n, n_nodes), attention_mask=bias[:, None],
                           position_ids=node_pos, past_key_values=cache, use_cache=True
                           ).last_hidden_state  # (n, N, H)
-    edge_hidden = node_hidden[:, tree.edge_node].reshape(-1, node_hidden.shape[-1])  # (n*E, H)
+    # each node is projected once, however many children (edges) it has
+    edge_rows = (torch.arange(n)[:, None] * n_nodes + tree.edge_node[None, :]).reshape(-1)  # (n*E,)
     edge_tokens = tree.edge_token.repeat(n)
-    edge_lp = _log_probs_at(model, head, edge_hidden, edge_tokens).reshape(n, -1)  # (n, E)
-    return scores + edge_lp @ tree.path.T
+    edge_lp = _log_probs_of_edges(model, head, node_hidden.reshape(n * n_nodes, -1), edge_rows, edge_tokens)
+    return scores + edge_lp.reshape(n, -1) @ tree.path.T
 
 
 def continuation_nll(model, ids: torch.Tensor, mask: torch.Tensor, targets: list[tuple[int, list[int]]]):

@@ -75,8 +75,9 @@ class PromptClassifier(BaseClassifier):
     verbalizer : dict or None
         Label -> the words the model should produce for it: a string, or a list of alternative
         strings (their probabilities add up). Keys are the labels (or ``str(label)``). None: the label
-        itself (``str(label)`` for int labels), with a leading space. Multi-token words are fine;
-        two labels with the same words are an error.
+        itself (``str(label)`` for int labels) with a leading space, underscores read as spaces
+        (``card_arrival`` -> ``" card arrival"``: fewer, more natural tokens) unless that would make
+        two labels alike. Multi-token words are fine; two labels with the same words are an error.
     label_score : {"sum", "mean"}
         A label's score: the sum of its tokens' log-probabilities, or their mean (length-normalised,
         so long labels are not penalised). (Not named ``score``: that is scikit-learn's accuracy method.)
@@ -264,7 +265,7 @@ class PromptClassifier(BaseClassifier):
         classes = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
         if self.verbalizer is None:
             lead = "" if _trailing_space(self.template_) else " "
-            return [[lead + str(c)] for c in classes]
+            return [[lead + words] for words in default_label_words(classes)]
         given = dict(self.verbalizer)
         out, used = [], set()
         for c in classes:
@@ -679,6 +680,19 @@ def _template_fields(template: Any) -> set[str]:
     if "text" not in fields:
         raise ValueError(f"template {template!r} has no {{text}} placeholder; add one, e.g. 'Review: {{text}}\\nSentiment:'.")
     return fields
+
+
+def default_label_words(classes) -> list[str]:
+    """The default words of each label: its name, with underscores as spaces unless two names would then collide.
+
+    >>> default_label_words(["card_arrival", "card_linking"])
+    ['card arrival', 'card linking']
+    >>> default_label_words(["a_b", "a b"])
+    ['a_b', 'a b']
+    """
+    names = [str(c) for c in classes]
+    spaced = [" ".join(n.replace("_", " ").split()) or n for n in names]
+    return spaced if len(set(spaced)) == len(spaced) else names
 
 
 def _trailing_space(template: str) -> bool:
