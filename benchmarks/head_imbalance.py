@@ -189,7 +189,8 @@ def run_cell(task: tuple[dict, dict]) -> dict:
 def _defaults() -> dict:
     from fewshot.strategies.head import HeadClassifier
 
-    p = HeadClassifier().get_params()
+    clf = HeadClassifier()
+    p = dict(clf.get_params(), learning_rate=clf.learning_rate_())  # None resolves per problem (5e-5 here)
     return {k: p[k] for k in ("epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay")}
 
 

@@ -155,6 +155,7 @@ def run_training(args) -> list[dict]:
     rows = []
     for k in [int(v) for v in args.ks.split(",") if v]:
         extra = ["--epochs", str(args.epochs)] if args.epochs else []
+        extra += ["--threads", str(args.threads)] if args.threads else []
         res = subprocess.run([sys.executable, __file__, "--train-one", str(k), *extra], capture_output=True, text=True,
                              check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -228,8 +229,13 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "prompt_speed.md"))
     parser.add_argument("--epochs", type=int, help="override the default epochs in the training part")
     parser.add_argument("--render-only", action="store_true", help="rewrite the table from prompt_speed.json")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--train-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.train_one:
         print(json.dumps(train_one(args.train_one, args.epochs)))
         return

@@ -91,6 +91,7 @@ def run_cell(name, seed, args, ds):
         row[f"{tag}_acc"] = float(np.mean(np.asarray(pred) == yt))
     ours.set_params(quantize=False)
     row["ours_steps_loss"] = ours.train_loss_
+    row["ours_params"] = {k: v for k, v in ours.get_params().items() if k != "model"}
     return row
 
 
@@ -115,7 +116,8 @@ def summarise(rows, args) -> str:
         "(`fewshot.data.subsample(test, n, seed=0)`), the same k-shot split for both strategies "
         "(`fewshot.data.sample_k_shot(train, k, seed)`). Plain setfit: `SetFitModel.from_pretrained` + setfit "
         "`Trainer`, `num_iterations=20`, batch 16, 1 epoch, `CosineSimilarityLoss`, logistic head. Ours: "
-        "`SetFitClassifier()` defaults. Times are wall-clock seconds measured in one process, alternating "
+        "`SetFitClassifier()` defaults (its `predict` uses `quantize='int8'` by default; the table shows float32 "
+        "and int8 apart). Times are wall-clock seconds measured in one process, alternating "
         f"which strategy goes first; torch threads: {torch.get_num_threads()}, CPU: {platform.processor() or platform.machine()}, "
         "2 cores shared with other jobs (absolute times are noisy; the ratios are the result). Prediction "
         f"throughput: sentences/s over the {args.test_size} test sentences, plain = `SetFitModel.predict`, "

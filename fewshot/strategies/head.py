@@ -27,6 +27,8 @@ from ..data import is_pairs
 from ..losses import CLASS_WEIGHT_SCHEMES, class_weights, positive_weights, sample_weights
 
 LOSSES = ("ce", "weighted", "focal")
+# measured with minilm at 8-64 examples per class (benchmarks/results/head_imbalance.md, notes)
+DEFAULT_LEARNING_RATES = {"single_label": 5e-5, "regression": 5e-5, "multi_label": 2e-4}
 MODEL_DIR = "model"
 _PROBLEM_TYPES = {
     "single_label": "single_label_classification",
@@ -60,9 +62,10 @@ class HeadClassifier(BaseClassifier):
     epochs, learning_rate, batch_size, warmup_ratio, weight_decay : training schedule
         AdamW with a linear warm-up then linear decay. Few-shot data needs more epochs and a larger
         learning rate than full-data fine-tuning; the defaults were measured at 8-64 examples per
-        class with ``minilm`` (see ``benchmarks/results/head_imbalance.md``). Multi-label heads
-        with several rare labels need a larger ``learning_rate``: on the demo tags 2e-4 reached
-        example-based F1 0.77 where the default 5e-5 stayed at 0.41 (5 epochs).
+        class with ``minilm`` (see ``benchmarks/results/head_imbalance.md``). ``learning_rate=None``
+        (the default) means 5e-5 for single-label and regression and 2e-4 for multi-label: its
+        independent sigmoids start at 0.5 and rare labels must move far (demo tags, 5 epochs:
+        example-based F1 0.41 at 5e-5, below the majority baseline's 0.43, and 0.77 at 2e-4).
     max_length : int
         Token limit per input (pairs are truncated together).
     loss : {"ce", "weighted", "focal"}
@@ -111,7 +114,7 @@ class HeadClassifier(BaseClassifier):
         model: str = "minilm",
         problem: str = "single_label",
         epochs: int = 10,
-        learning_rate: float = 5e-5,
+        learning_rate: float | None = None,
         batch_size: int = 8,
         warmup_ratio: float = 0.1,
         weight_decay: float = 0.01,
@@ -167,8 +170,11 @@ class HeadClassifier(BaseClassifier):
             value = getattr(self, name)
             if not _positive_int(value):
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if not _number(self.learning_rate) or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number (e.g. 1e-4); got {self.learning_rate!r}.")
+        if self.learning_rate is not None and (not _number(self.learning_rate) or not self.learning_rate > 0):
+            raise ValueError(
+                f"learning_rate must be a positive number (e.g. 1e-4) or None (the problem's default); "
+                f"got {self.learning_rate!r}."
+            )
         if not _number(self.warmup_ratio) or not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must be in [0, 1) (a fraction of the training steps); got {self.warmup_ratio!r}.")
         if not _number(self.weight_decay) or self.weight_decay < 0:
@@ -306,6 +312,12 @@ class HeadClassifier(BaseClassifier):
             self.target_std_ = float(state["target_std"])
 
     # ----------------------------------------------------------------- training
+    def learning_rate_(self) -> float:
+        """The learning rate training uses: ``learning_rate``, or the problem's default when it is None."""
+        if self.learning_rate is not None:
+            return float(self.learning_rate)
+        return DEFAULT_LEARNING_RATES[self.problem]
+
     def _device(self):
         import torch
 
@@ -357,7 +369,7 @@ class HeadClassifier(BaseClassifier):
             {"params": [p for _, p in params if p.ndim >= 2], "weight_decay": float(self.weight_decay)},
             {"params": [p for _, p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
-        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=float(self.learning_rate))
+        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate_())
         steps_per_epoch = math.ceil(n / self.batch_size)
         total = steps_per_epoch * int(self.epochs)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total), total)
