@@ -149,3 +149,16 @@ def test_regression_helpers_round_and_spread():
     np.testing.assert_allclose(proba.sum(1), 1.0)
     np.testing.assert_allclose(proba @ allowed, [1.0, 2.25, 5.0, 4.5])
     assert proba[1].argmax() == 1  # 2.25 -> nearest 2
+
+
+def test_shared_parameter_checks_accept_numpy_scalars_and_reject_bools():
+    import numpy as np
+
+    from fewshot._validate import check_int, is_int, is_number
+
+    assert is_int(3) and is_int(np.int64(3), minimum=1) and not is_int(0, minimum=1)
+    assert not is_int(True) and not is_int(np.bool_(True)) and not is_int(2.0)
+    assert is_number(1e-3) and is_number(np.float32(0.5)) and is_number(2) and not is_number(False)
+    assert not is_number("1e-3")
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 0"):
+        check_int("epochs", 0, 1)

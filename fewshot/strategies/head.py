@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import is_int, is_number
 from ..base import PROBLEMS, BaseClassifier
 from ..data import is_pairs
 from ..losses import CLASS_WEIGHT_SCHEMES, class_weights, positive_weights, sample_weights
@@ -35,14 +36,6 @@ _PROBLEM_TYPES = {
     "multi_label": "multi_label_classification",
     "regression": "regression",
 }
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 class HeadClassifier(BaseClassifier):
@@ -168,27 +161,27 @@ class HeadClassifier(BaseClassifier):
             raise ValueError(f"model must be a model alias, folder or hub id (a string); got {self.model!r}.")
         for name in ("epochs", "batch_size", "max_length", "lora_r"):
             value = getattr(self, name)
-            if not _positive_int(value):
+            if not is_int(value, minimum=1):
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if self.learning_rate is not None and (not _number(self.learning_rate) or not self.learning_rate > 0):
+        if self.learning_rate is not None and (not is_number(self.learning_rate) or not self.learning_rate > 0):
             raise ValueError(
                 f"learning_rate must be a positive number (e.g. 1e-4) or None (the problem's default); "
                 f"got {self.learning_rate!r}."
             )
-        if not _number(self.warmup_ratio) or not 0.0 <= self.warmup_ratio < 1.0:
+        if not is_number(self.warmup_ratio) or not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"warmup_ratio must be in [0, 1) (a fraction of the training steps); got {self.warmup_ratio!r}.")
-        if not _number(self.weight_decay) or self.weight_decay < 0:
+        if not is_number(self.weight_decay) or self.weight_decay < 0:
             raise ValueError(f"weight_decay must be a non-negative number; got {self.weight_decay!r}.")
         if self.loss not in LOSSES:
             raise ValueError(f"loss={self.loss!r} is not supported; choose one of {', '.join(LOSSES)}.")
-        if not _number(self.focal_gamma) or self.focal_gamma < 0:
+        if not is_number(self.focal_gamma) or self.focal_gamma < 0:
             raise ValueError(f"focal_gamma must be a non-negative number (0 gives cross-entropy); got {self.focal_gamma!r}.")
         if self.class_weight is not None and self.class_weight not in CLASS_WEIGHT_SCHEMES:
             raise ValueError(
                 f"class_weight={self.class_weight!r} is not supported; choose None or one of "
                 f"{', '.join(CLASS_WEIGHT_SCHEMES)}."
             )
-        if not _number(self.class_weight_beta) or not 0.0 <= self.class_weight_beta < 1.0:
+        if not is_number(self.class_weight_beta) or not 0.0 <= self.class_weight_beta < 1.0:
             raise ValueError(f"class_weight_beta must be in [0, 1); got {self.class_weight_beta!r}.")
         if self.loss == "ce" and self.class_weight is not None:
             raise ValueError(
@@ -203,11 +196,11 @@ class HeadClassifier(BaseClassifier):
                 )
             if self.oversample:
                 raise ValueError("oversample=True balances classes; it does not apply to problem='regression'.")
-        if not _number(self.threshold) or not 0.0 < self.threshold < 1.0:
+        if not is_number(self.threshold) or not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1; got {self.threshold!r}.")
-        if not _number(self.lora_alpha) or self.lora_alpha <= 0:
+        if not is_number(self.lora_alpha) or self.lora_alpha <= 0:
             raise ValueError(f"lora_alpha must be a positive number; got {self.lora_alpha!r}.")
-        if not _number(self.lora_dropout) or not 0.0 <= self.lora_dropout < 1.0:
+        if not is_number(self.lora_dropout) or not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}.")
         if self.lora and self.freeze_encoder:
             raise ValueError(

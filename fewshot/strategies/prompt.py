@@ -34,6 +34,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import data as _data
+from .._validate import check_int, is_number
 from ..base import BaseClassifier
 from ..errors import DataError
 
@@ -189,20 +190,20 @@ class PromptClassifier(BaseClassifier):
             raise ValueError(
                 f"calibrate must be True/False, a content-free string or a list of them; got {calib!r}."
             )
-        _check_int("icl_k", self.icl_k, 1)
-        _check_int("lora_r", self.lora_r, 1)
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("seed", self.seed, 0)
+        check_int("icl_k", self.icl_k, 1)
+        check_int("lora_r", self.lora_r, 1)
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("seed", self.seed, 0)
         if self.lora_layers is not None:
-            _check_int("lora_layers", self.lora_layers, 1)
+            check_int("lora_layers", self.lora_layers, 1)
         if self.max_length is not None:
-            _check_int("max_length", self.max_length, 8)
-        if not _is_number(self.lora_alpha) or self.lora_alpha <= 0:
+            check_int("max_length", self.max_length, 8)
+        if not is_number(self.lora_alpha) or self.lora_alpha <= 0:
             raise ValueError(f"lora_alpha must be a positive number; got {self.lora_alpha!r}.")
-        if not _is_number(self.lora_dropout) or not 0 <= self.lora_dropout < 1:
+        if not is_number(self.lora_dropout) or not 0 <= self.lora_dropout < 1:
             raise ValueError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}.")
-        if not _is_number(self.learning_rate) or not 0 < self.learning_rate < 1:
+        if not is_number(self.learning_rate) or not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate must be a positive number below 1 (e.g. 1e-3); got {self.learning_rate!r}.")
         tm = self.target_modules
         if tm is not None and not isinstance(tm, str) and not (
@@ -218,7 +219,7 @@ class PromptClassifier(BaseClassifier):
         cw = self.class_weight
         if cw is not None and cw != "balanced" and not isinstance(cw, dict):
             raise ValueError(f"class_weight must be None, 'balanced' or a dict label -> weight; got {cw!r}.")
-        if isinstance(cw, dict) and not all(_is_number(w) and w >= 0 for w in cw.values()):
+        if isinstance(cw, dict) and not all(is_number(w) and w >= 0 for w in cw.values()):
             raise ValueError(f"class_weight values must be non-negative numbers; got {cw!r}.")
 
     # ------------------------------------------------------------------ fit
@@ -707,12 +708,3 @@ def _special_prefix(tokenizer) -> list[int]:
         if full[start:start + len(plain)] == plain:
             return list(full[:start])
     return []
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)

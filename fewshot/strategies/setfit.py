@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import is_int, is_number
 from ..base import BaseClassifier
 
 SAMPLING_MODES = ("oversampling", "undersampling", "unique")
@@ -158,23 +159,23 @@ class SetFitClassifier(BaseClassifier):
             raise ValueError(f"model must be a model alias, folder or hub id (a non-empty string); got {self.model!r}.")
         if self.sampling not in SAMPLING_MODES:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {self.sampling!r}.")
-        if self.num_iterations is not None and not _is_int(self.num_iterations, minimum=1):
+        if self.num_iterations is not None and not is_int(self.num_iterations, minimum=1):
             raise ValueError(
                 f"num_iterations must be a positive integer or None (budget from sampling); got {self.num_iterations!r}."
             )
-        if not _is_int(self.epochs, minimum=0):
+        if not is_int(self.epochs, minimum=0):
             raise ValueError(f"epochs must be an integer >= 0 (0 keeps the body frozen); got {self.epochs!r}.")
-        if not _is_int(self.batch_size, minimum=2):
+        if not is_int(self.batch_size, minimum=2):
             raise ValueError(
                 f"batch_size must be an integer >= 2 (sentences per step; pairs need two); got {self.batch_size!r}."
             )
-        if not _is_number(self.body_learning_rate) or not 0 < self.body_learning_rate < 1:
+        if not is_number(self.body_learning_rate) or not 0 < self.body_learning_rate < 1:
             raise ValueError(
                 f"body_learning_rate must be a number between 0 and 1 (e.g. 2e-5); got {self.body_learning_rate!r}."
             )
-        if self.max_length is not None and not _is_int(self.max_length, minimum=4):
+        if self.max_length is not None and not is_int(self.max_length, minimum=4):
             raise ValueError(f"max_length must be an integer >= 4 tokens, or None; got {self.max_length!r}.")
-        if not _is_number(self.head_c) or not self.head_c > 0 or not math.isfinite(self.head_c):
+        if not is_number(self.head_c) or not self.head_c > 0 or not math.isfinite(self.head_c):
             raise ValueError(f"head_c must be a positive number (the head's inverse regularisation); got {self.head_c!r}.")
         if self.class_weight not in (None, "balanced"):
             raise ValueError(f"class_weight must be None or 'balanced'; got {self.class_weight!r}.")
@@ -184,7 +185,7 @@ class SetFitClassifier(BaseClassifier):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False; got {value!r}.")
-        if not _is_int(self.seed, minimum=0):
+        if not is_int(self.seed, minimum=0):
             raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}.")
 
     def _fit(self, X: list, y: np.ndarray) -> None:
@@ -252,14 +253,6 @@ class SetFitClassifier(BaseClassifier):
 
 
 # ---------------------------------------------------------------------- building blocks
-def _is_int(value: Any, *, minimum: int) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= minimum
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
 def _load_body(path: str, max_length: int | None, show_progress: bool = False):
     """A sentence-transformer on CPU, its token limit capped at ``max_length``."""
     from ..compat import load_sentence_transformer

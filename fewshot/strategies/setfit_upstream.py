@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import is_int
 from ..base import BaseClassifier
-from .setfit import _head_proba, _is_int
+from .setfit import _head_proba
 
 BODY_FOLDER = "body"
 HEAD_FILE = "head.safetensors"
@@ -92,7 +93,7 @@ class SetFitUpstreamClassifier(BaseClassifier):
         if not isinstance(self.model, str) or not self.model:
             raise ValueError(f"model must be a model alias, folder or hub id (a non-empty string); got {self.model!r}.")
         for name, minimum in (("num_iterations", 1), ("batch_size", 1), ("epochs", 1), ("seed", 0)):
-            if not _is_int(getattr(self, name), minimum=minimum):
+            if not is_int(getattr(self, name), minimum=minimum):
                 raise ValueError(f"{name} must be an integer >= {minimum}; got {getattr(self, name)!r}.")
         for name in ("multi_label", "show_progress"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
