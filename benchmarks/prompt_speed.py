@@ -11,6 +11,7 @@ other jobs on the machine slow both sides alike:
    batches in data order. Target >= 1.5x.
 3. LoRA training with the default settings on emotion at k=8 and k=32 (6 classes): seconds per
    training example and peak memory, each in a fresh subprocess.
+4. Accuracy of each mode (zero-shot, calibrated, in-context, LoRA) on the integration tests' samples.
 
 Both scorers' log-likelihoods are compared (max absolute difference) so that speed is never bought
 with wrong numbers.
@@ -151,6 +152,44 @@ def run_scoring(args) -> list[dict]:
     return rows
 
 
+PLAIN_TEMPLATES = {"sst2": "Review: {text}\nSentiment:", "emotion": "Text: {text}\nEmotion:"}
+ACCURACY_RUNS = [  # (dataset, what, PromptClassifier parameters); the integration tests' settings
+    ("sst2", "zero-shot", {"mode": "zero"}),
+    ("sst2", "zero-shot, calibrated", {"mode": "zero", "calibrate": True}),
+    ("emotion", "zero-shot", {"mode": "zero"}),
+    ("emotion", "zero-shot, calibrated", {"mode": "zero", "calibrate": True}),
+    ("emotion", "ICL, 8 per class (fitted to the context)", {"mode": "icl", "icl_k": 8}),
+    ("emotion", "ICL, 2 per class", {"mode": "icl", "icl_k": 2}),
+    ("emotion", "LoRA, k=8, defaults", {"mode": "lora", "seed": 0}),
+]
+
+
+def run_accuracy(args) -> list[dict]:
+    """Accuracy of each mode on the integration tests' samples: 300 seeded test sentences, emotion k=8 seed 0."""
+    from fewshot.data import resolve_dataset, sample_k_shot, subsample
+    from fewshot.strategies.prompt import PromptClassifier
+
+    data = {}
+    for name in PLAIN_TEMPLATES:
+        ds = resolve_dataset(name)
+        train = sample_k_shot(ds.train.X, ds.train.y, k=8, seed=0)
+        data[name] = (train, subsample(ds.test.X, ds.test.y, args.accuracy_n, seed=0))
+    rows = []
+    for name, what, params in ACCURACY_RUNS:
+        (X, y), (Xt, yt) = data[name]
+        start = time.perf_counter()
+        clf = PromptClassifier(template=PLAIN_TEMPLATES[name], **params).fit(X, y)
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        pred = clf.predict(Xt)
+        predict_s = time.perf_counter() - start
+        rows.append({"dataset": name, "what": what, "params": params, "n_test": len(Xt), "n_train": len(X),
+                     "accuracy": float(np.mean(np.asarray(pred) == np.asarray(yt))),
+                     "fit_s": fit_s, "predict_per_s": len(Xt) / predict_s})
+        print(rows[-1], flush=True)
+    return rows
+
+
 def run_training(args) -> list[dict]:
     rows = []
     for k in [int(v) for v in args.ks.split(",") if v]:
@@ -174,11 +213,11 @@ def _context() -> dict:
 def render(results: dict) -> str:
     cmd = "FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/prompt_speed.py"
     lines = ["# PromptClassifier speed and memory (SmolLM2-135M-Instruct, CPU)", "", f"Command: `{cmd}` "
-             "(`--parts scoring` or `--parts training` reruns one half; results merge in prompt_speed.json).", ""]
-    lines += ["Other jobs shared the 2 cores during these runs (load average below), so absolute rates are low "
-              "and noisy. The scoring ratios are taken side by side in one run (A and B alternated on the same "
-              "inputs, median of the rounds); training times are wall-clock seconds under that load, with the "
-              "process CPU seconds beside them (divide by the 2 cores for an idle machine).", ""]
+             "(`--parts scoring`, `--parts training` or `--parts accuracy` reruns one part; results merge in prompt_speed.json).", ""]
+    lines += ["Each section gives the load average of the 2-core machine at its start and the torch threads "
+              "used; absolute rates depend on both. The scoring ratios are taken side by side in one run (A and "
+              "B alternated on the same inputs, median of the rounds), so they hold whatever the load; training "
+              "times are wall-clock seconds, with the process CPU seconds beside them.", ""]
     if "scoring" in results:
         ctx = results["scoring"]["context"]
         lines += ["## Scoring: predictions per second", "",
@@ -197,7 +236,9 @@ def render(results: dict) -> str:
         lines += ["", "Baselines: banking77, one forward of `prompt + label` per label, batched over the sentences "
                   "(8 per batch), vocabulary logits at every position; sst2, a plain batched forward (the same "
                   "batch size, data order, no length bucketing) with logits at every position, read at the last "
-                  "prompt token. Ours: `PromptClassifier.label_log_likelihood` (tokenization included).", ""]
+                  "prompt token. Ours: `PromptClassifier.label_log_likelihood` (tokenization included). Label words: the "
+                  "default verbalizer (banking77's `card_arrival` is scored as `' card arrival'`, 264 label tokens "
+                  "in all, a prefix tree of 140 nodes), the same words for both sides.", ""]
     if "training" in results:
         ctx = results["training"]["context"]
         lines += ["## LoRA training (emotion, 6 classes, default settings)", "",
@@ -216,12 +257,27 @@ def render(results: dict) -> str:
             lines += ["", f"Defaults used: `{json.dumps(rows[0]['defaults'])}`. The fit includes loading the model. "
                       "Peak RSS is the whole process (Python, torch, the 135M float32 model and its tokenizer "
                       "included), each k in a fresh process."]
+    if "accuracy" in results:
+        ctx = results["accuracy"]["context"]
+        rows = results["accuracy"]["rows"]
+        lines += ["", "## Accuracy by mode (sst2, emotion)", "",
+                  f"Run {ctx['when']}, load average {ctx['load']:.1f} at the start. The integration tests' samples: "
+                  f"{rows[0]['n_test'] if rows else '-'} seeded test sentences per dataset "
+                  "(`fewshot.data.subsample(test, n, seed=0)`), training sample emotion k=8 seed 0 "
+                  "(`sample_k_shot`, 48 examples; zero-shot uses it for the label set only), templates "
+                  f"`{PLAIN_TEMPLATES['sst2']!r}` and `{PLAIN_TEMPLATES['emotion']!r}`, default verbalizer.", "",
+                  "| dataset | mode | accuracy | fit s | predictions / s |", "|---|---|---:|---:|---:|"]
+        for r in rows:
+            lines.append(f"| {r['dataset']} | {r['what']} | {r['accuracy']:.3f} | {r['fit_s']:.0f} | "
+                         f"{r['predict_per_s']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="scoring,training")
+    parser.add_argument("--parts", default="scoring,training,accuracy",
+                        help="comma-separated: scoring, training, accuracy")
+    parser.add_argument("--accuracy-n", type=int, default=300, help="test sentences per dataset in the accuracy part")
     parser.add_argument("--banking-n", type=int, default=8, help="banking77 test sentences scored")
     parser.add_argument("--sst2-n", type=int, default=96, help="sst2 test sentences scored")
     parser.add_argument("--rounds", type=int, default=2)
@@ -246,7 +302,10 @@ def main(argv=None) -> None:
         return
     for part in args.parts.split(","):
         context = _context()
-        rows = run_scoring(args) if part == "scoring" else run_training(args)
+        runner = {"scoring": run_scoring, "training": run_training, "accuracy": run_accuracy}.get(part)
+        if runner is None:
+            parser.error(f"unknown part {part!r}; choose from scoring, training, accuracy")
+        rows = runner(args)
         results = json.loads(store.read_text()) if store.is_file() else {}  # re-read: parts may run at once
         if part == "training" and "training" in results:  # merge by k: each k may be measured separately
             done = {r["k"]: r for r in results["training"]["rows"]}
