@@ -163,6 +163,13 @@ def test_jobs_run_cells_in_parallel_with_a_share_of_the_cores(grid_run):
     assert not [p for p in out.rglob(".*") if p.is_file()]
 
 
+def test_threads_override_the_share_of_the_cores(tmp_path, data_root):
+    suite = parse_suite(BASE)
+    run_suite(suite, tmp_path / "r", data_dir=data_root, jobs=1, threads=3, log=lambda line: None)
+    cell = json.loads(next((tmp_path / "r" / "cells").rglob("*.json")).read_text())
+    assert cell["torch_threads"] == 3 and cell["jobs"] == 1
+
+
 RERUN = """
 datasets = ["toy"]
 k = [2]
@@ -282,6 +289,8 @@ def test_bad_run_options(tmp_path, data_root):
     suite = parse_suite(BASE)
     with pytest.raises(SuiteError, match="jobs must be a positive integer"):
         run_suite(suite, tmp_path / "r", data_dir=data_root, jobs=0)
+    with pytest.raises(SuiteError, match="threads must be a positive integer"):
+        run_suite(suite, tmp_path / "r", data_dir=data_root, threads=0)
     with pytest.raises(SuiteError, match=r"--only-strategy setfit: not in suite .* majority"):
         run_suite(suite, tmp_path / "r", data_dir=data_root, only_strategies=["setfit"])
     with pytest.raises(SuiteError, match=r"--only-dataset toy9: not in suite"):

@@ -54,6 +54,11 @@ def add_parsers(sub) -> None:
         default=1,
         help="cells run in parallel, each with cores/N torch threads (default 1)",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per cell (default: cores/N); e.g. 1 when another job uses a core",
+    )
     p.add_argument("--force", action="store_true", help="redo cells that are already finished")
     p.add_argument(
         "--only-strategy",
@@ -95,6 +100,7 @@ def cmd_bench(args) -> int:
         out,
         data_dir=args.data_dir,
         jobs=args.jobs,
+        threads=args.threads,
         force=args.force,
         only_strategies=args.only_strategy,
         only_datasets=args.only_dataset,

@@ -349,6 +349,7 @@ def run_suite(
     *,
     data_dir=None,
     jobs: int = 1,
+    threads: int | None = None,
     force: bool = False,
     only_strategies: list[str] | None = None,
     only_datasets: list[str] | None = None,
@@ -366,6 +367,9 @@ def run_suite(
         Where dataset names are looked up (default: ``FEWSHOT_DATA_DIR``, then the suite's ``data_dir``).
     jobs : int
         Cells run in parallel, each in its own process with ``cores // jobs`` torch threads.
+    threads : int, optional
+        Torch threads per cell instead of ``cores // jobs`` (e.g. 1 when another job already
+        uses one of the cores).
     force : bool
         Redo cells that are already finished.
     only_strategies, only_datasets : list of str, optional
@@ -381,6 +385,8 @@ def run_suite(
 
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise SuiteError(f"jobs must be a positive integer (parallel cells); got {jobs!r}.")
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise SuiteError(f"threads must be a positive integer (torch threads per cell) or None; got {threads!r}.")
     started = time.time()
     selected = suite.select(strategies=only_strategies, datasets=only_datasets)
     datasets = check_suite(selected, data_dir)
@@ -391,7 +397,7 @@ def run_suite(
     from ..registry import make_classifier
 
     cores = available_cores()
-    threads = max(1, cores // jobs)
+    threads = threads or max(1, cores // jobs)
     accepts_seed = {
         s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies
     }
