@@ -11,9 +11,10 @@ This implementation keeps the objective and the ``sampling`` choices of the setf
 trains it *batch-all*: each step encodes a batch of sentences once and scores every pair inside
 that batch, instead of encoding the two sides of each sampled pair separately. With 16 sentences
 a step serves 120 pairs for the cost of 16 forward/backward passes, which is where most of the
-speed-up over plain setfit comes from. Measured at k=8 with MiniLM (partial run,
-``benchmarks/results/setfit_speed.md``): about 0.27x plain setfit's training time, accuracy about
-1 point below it; ``quantize="int8"`` predicts about 2.8x faster than ``SetFitModel.predict``.
+speed-up over plain setfit comes from. Measured at k=8 with MiniLM on sst5, cr, emotion and
+ag_news, 3 seeds each (``benchmarks/results/setfit_speed.md``): 0.23x plain setfit's training time,
+mean accuracy 0.5 points above it; prediction with the default int8 body is 3.3x faster than
+``SetFitModel.predict`` (0.5 points below our float32 prediction, level with plain setfit).
 
 The head is scikit-learn's ``LogisticRegression``; its coefficients are stored as safetensors
 and applied with numpy at prediction time, so a saved classifier contains no pickle.
@@ -76,8 +77,9 @@ class SetFitClassifier(BaseClassifier):
         AdamW learning rate of the body (linear warm-up over 10% of the steps, then linear decay).
         The default 6e-5 is three times setfit's 2e-5 because batch-all training takes about 2.5
         times fewer optimizer steps for the same pair budget; measured on held-out datasets (TREC
-        and SST-2, k=8, MiniLM) before the benchmark: mean accuracy at 2e-5 / 4e-5 / 6e-5 was
-        0.747 / 0.830 / 0.853 on TREC (seeds 0-3) and 0.640 / 0.651 / 0.649 on SST-2 (seeds 0-2).
+        and SST-2, k=8, MiniLM, seeds 0-3) before the benchmark: mean accuracy at 2e-5 / 4e-5 /
+        6e-5 was 0.747 / 0.830 / 0.853 on TREC and 0.654 / 0.662 / 0.655 on SST-2
+        (``benchmarks/setfit_studies.py lr``).
     max_length : int or None
         Token limit per sentence in training and prediction; ``None`` keeps the model's own limit.
     head_c : float
