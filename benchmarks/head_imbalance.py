@@ -190,7 +190,7 @@ def _defaults() -> dict:
     from fewshot.strategies.head import HeadClassifier
 
     clf = HeadClassifier()
-    p = dict(clf.get_params(), learning_rate=clf.learning_rate_())  # None resolves per problem (5e-5 here)
+    p = dict(clf.get_params(), learning_rate=clf.effective_learning_rate())  # None resolves per problem (5e-5 here)
     return {k: p[k] for k in ("epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay")}
 
 

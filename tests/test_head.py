@@ -330,3 +330,11 @@ def test_minilm_multi_label_beats_majority_on_tags(minilm_path):
     f1 = multilabel_metrics(ds.test.y, clf.predict(ds.test.X), clf.classes_)["f1_samples"]
     f1_base = multilabel_metrics(ds.test.y, base.predict(ds.test.X), base.classes_)["f1_samples"]
     assert f1 > f1_base, f"example-based F1 {f1:.3f} vs majority {f1_base:.3f}"
+
+
+def test_default_learning_rate_depends_on_the_problem():
+    assert HeadClassifier().learning_rate is None
+    assert HeadClassifier().effective_learning_rate() == 5e-5
+    assert HeadClassifier(problem="regression").effective_learning_rate() == 5e-5
+    assert HeadClassifier(problem="multi_label").effective_learning_rate() == 2e-4
+    assert HeadClassifier(problem="multi_label", learning_rate=1e-3).effective_learning_rate() == 1e-3

@@ -305,7 +305,7 @@ class HeadClassifier(BaseClassifier):
             self.target_std_ = float(state["target_std"])
 
     # ----------------------------------------------------------------- training
-    def learning_rate_(self) -> float:
+    def effective_learning_rate(self) -> float:
         """The learning rate training uses: ``learning_rate``, or the problem's default when it is None."""
         if self.learning_rate is not None:
             return float(self.learning_rate)
@@ -362,7 +362,7 @@ class HeadClassifier(BaseClassifier):
             {"params": [p for _, p in params if p.ndim >= 2], "weight_decay": float(self.weight_decay)},
             {"params": [p for _, p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
-        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate_())
+        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.effective_learning_rate())
         steps_per_epoch = math.ceil(n / self.batch_size)
         total = steps_per_epoch * int(self.epochs)
         scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total), total)
