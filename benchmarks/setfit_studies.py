@@ -47,8 +47,7 @@ def _linear_names(body) -> list[str]:
 
 def quantize_variant(body, which: str):
     """A copy of ``body`` with int8 dynamic quantization on a subset of its linear layers."""
-    import torch
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+    from fewshot.compat import quantize_linear_int8
 
     names = _linear_names(body)
     if which == "all":
@@ -63,13 +62,10 @@ def quantize_variant(body, which: str):
         keep = [n for n in names if "attention.output" not in n]
     else:
         raise ValueError(which)
-    reduced = copy.deepcopy(body).eval()
-    return quantize_dynamic(reduced, {n: per_channel_dynamic_qconfig for n in keep}, dtype=torch.qint8, inplace=True)
+    return quantize_linear_int8(copy.deepcopy(body).eval(), only=keep)
 
 
 def run(args) -> list[dict]:
-    import warnings
-
     from fewshot.data import load_dataset_folder, sample_k_shot, subsample
     from fewshot.strategies.setfit import SetFitClassifier, _encode, _head_proba
 
@@ -91,10 +87,8 @@ def run(args) -> list[dict]:
                     row[label] = float(np.mean(clf.predict(Xt) == yt))
             else:
                 clf = SetFitClassifier(seed=seed, quantize=False).fit(X, y)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
-                    bodies = {"float32": clf.body_, **{w: quantize_variant(clf.body_, w)
-                                                       for w in ("all", "ffn", "skip_last", "no_attn_out")}}
+                bodies = {"float32": clf.body_, **{w: quantize_variant(clf.body_, w)
+                                                   for w in ("all", "ffn", "skip_last", "no_attn_out")}}
                 for label, body in bodies.items():
                     _encode(body, Xt[:4])  # warm up
                     start = time.perf_counter()

@@ -109,8 +109,10 @@ def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs
     return model, info
 
 
-def quantize_linear_int8(module):
+def quantize_linear_int8(module, only: list[str] | None = None):
     """``module`` with its ``nn.Linear`` layers as int8 dynamic quantization (CPU inference only).
+
+    ``only`` names the linear submodules to quantize (``named_modules`` names); None quantizes all.
 
     Weights are quantized per output channel (closer to float than one scale per tensor);
     activations are quantized on the fly. ``torch.ao.quantization`` is deprecated in favour of
@@ -126,8 +128,9 @@ def quantize_linear_int8(module):
         warnings.filterwarnings("ignore", message=r".*quantized tensor.*", category=UserWarning)
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-        return quantize_dynamic(module, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8,
-                                inplace=True)
+        spec = {torch.nn.Linear: per_channel_dynamic_qconfig} if only is None else {
+            name: per_channel_dynamic_qconfig for name in only}
+        return quantize_dynamic(module, spec, dtype=torch.qint8, inplace=True)
 
 
 def cosine_similarity_loss():

@@ -383,9 +383,11 @@ def run_suite(
     import subprocess
     import tempfile
 
-    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+    from .._validate import is_int
+
+    if not is_int(jobs, minimum=1):
         raise SuiteError(f"jobs must be a positive integer (parallel cells); got {jobs!r}.")
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+    if threads is not None and not is_int(threads, minimum=1):
         raise SuiteError(f"threads must be a positive integer (torch threads per cell) or None; got {threads!r}.")
     started = time.time()
     selected = suite.select(strategies=only_strategies, datasets=only_datasets)

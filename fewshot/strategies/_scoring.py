@@ -117,9 +117,10 @@ def _log_probs_of_edges(model, head, hidden: torch.Tensor, rows: torch.Tensor, t
     out = torch.empty(len(rows), dtype=torch.float32)
     for start in range(0, hidden.shape[0], chunk):
         logits = project(model, head, hidden[start:start + chunk])
-        logits = logits - torch.logsumexp(logits, dim=-1, keepdim=True)
+        lse = torch.logsumexp(logits, dim=-1)
         here = (rows >= start) & (rows < start + chunk)
-        out[here] = logits[rows[here] - start, tokens[here]]
+        local = rows[here] - start
+        out[here] = logits[local, tokens[here]] - lse[local]
     return out
 
 
