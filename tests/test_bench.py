@@ -427,6 +427,36 @@ def test_report_on_a_partial_uneven_run(tmp_path):
     assert paths["cost.png"].stat().st_size > 10_000 and paths["curves.png"].stat().st_size > 10_000
 
 
+def test_verdict_names_a_strategy_below_the_majority_class_on_one_dataset(tmp_path):
+    """A strategy can clear the majority floor on average and still fail outright on one dataset
+    (as the prompt strategy's generic template does on ham/spam): the verdict names that cell."""
+    from fewshot.bench.suite import StrategySpec, Suite
+
+    suite = Suite(
+        name="floors",
+        datasets=["easy", "skewed"],
+        k=[8],
+        seeds=[0, 1],
+        strategies=[
+            StrategySpec("majority", "majority", {}, (8,)),
+            StrategySpec("steady", "majority", {}, (8,)),
+            StrategySpec("brittle", "majority", {}, (8,)),
+        ],
+    )
+    write_json_atomic(tmp_path / "suite.json", suite.to_dict())
+    scores = {("easy", "majority"): 0.30, ("skewed", "majority"): 0.46, ("easy", "steady"): 0.80,
+              ("skewed", "steady"): 0.85, ("easy", "brittle"): 0.90, ("skewed", "brittle"): 0.20}
+    for (d, s), v in scores.items():
+        for seed in (0, 1):
+            cell = _cell_record(d, s, 8, seed, v + 0.01 * seed)
+            cell["strategy_name"] = "majority" if s == "majority" else "other"
+            write_json_atomic(cell_path(tmp_path, CellKey(d, s, 8, seed)), cell)
+    md = write_report(tmp_path)["summary.md"].read_text()
+    assert "Every strategy clears the majority-class floor (38.5) on average." in md
+    assert "Below the majority class on a single dataset: brittle on skewed (20.5 vs 46.5)." in md
+    assert "steady on" not in md
+
+
 def test_report_without_cells_is_a_clear_error(tmp_path):
     with pytest.raises(SuiteError, match="does not exist"):
         write_report(tmp_path / "nothing")

@@ -154,6 +154,30 @@ def test_pairs_use_text_pair(tiny):
         clf.predict(["a single text"])
 
 
+def test_training_scores_are_the_prediction_scores(tiny, intent):
+    """objective="classify" trains on the scoring engine itself: with autograd on, it gives the same
+    label log-likelihoods as prediction (multi-token labels included) and gradients reach the model."""
+    import torch
+
+    from fewshot.strategies._scoring import continuation_scores, score_continuations
+
+    (X, y), _ = intent
+    clf = PromptClassifier(model=tiny, mode="zero", template=TEMPLATE,
+                           verbalizer={"billing": [" money back", " bill"], "delivery": " parcel late",
+                                       "account": " log in"}).fit(X, y)
+    assert not clf._tree.single_token
+    prompts = clf._prompt_ids(X[:5])
+    with torch.enable_grad():
+        live = continuation_scores(clf.lm_, prompts, clf._tree, pad_id=clf._pad)
+        assert live.requires_grad
+        embeddings = clf.lm_.get_input_embeddings().weight
+        (grad,) = torch.autograd.grad(live.sum(), embeddings)
+    fixed = score_continuations(clf.lm_, prompts, clf._tree, pad_id=clf._pad)
+    np.testing.assert_allclose(live.detach().numpy(), fixed, atol=1e-4)
+    touched = grad.abs().sum(dim=1) > 0
+    assert touched[clf._tree.node_token].all(), "the label tokens fed to the model get gradients"
+
+
 def test_long_texts_are_truncated_keeping_the_template(tiny, intent):
     (X, y), _ = intent
     clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", max_length=40).fit(X, y)
@@ -166,14 +190,40 @@ def test_long_texts_are_truncated_keeping_the_template(tiny, intent):
 
 
 # ----------------------------------------------------------------------------- training
-def test_lora_training_lowers_the_loss_on_label_tokens(lora_clf, zero_clf, intent):
+def test_lora_training_learns_the_training_labels(lora_clf, zero_clf, intent):
     (X, y), _ = intent
+    assert lora_clf.objective == "classify"
     assert lora_clf.loss_history_[-1] < 0.5 * lora_clf.loss_history_[0]
-    cols = [list(lora_clf.classes_).index(t) for t in y]
+    before = np.mean(zero_clf.predict(X) == np.asarray(y))
+    after = np.mean(lora_clf.predict(X) == np.asarray(y))
+    # a random tiny model is a poor learner; SmolLM2 learns its training labels (integration tests)
+    assert after >= before + 0.2, (before, after)
+
+
+def test_generate_objective_raises_the_label_words(sharp, zero_clf, intent):
+    """objective="generate" is the language-model loss: the true label's words become likely."""
+    (X, y), _ = intent
+    clf = PromptClassifier(model=sharp, seed=0, objective="generate", **LORA).fit(X, y)
+    assert clf.loss_history_[-1] < 0.5 * clf.loss_history_[0]
+    cols = [list(clf.classes_).index(t) for t in y]
     rows = np.arange(len(y))
     before = zero_clf.label_log_likelihood(X)[rows, cols].mean()
-    after = lora_clf.label_log_likelihood(X)[rows, cols].mean()
+    after = clf.label_log_likelihood(X)[rows, cols].mean()
     assert after > before + 3.0, (before, after)
+
+
+def test_default_epochs_give_small_training_sets_enough_steps(tiny, intent, tmp_path):
+    from fewshot.strategies.prompt import MIN_STEPS
+
+    (X, y), _ = intent
+    small = dict(model=tiny, template=TEMPLATE, batch_size=6, lora_layers=1, target_modules=["q_proj"])
+    clf = PromptClassifier(**small).fit(X[:12], y[:12])  # 2 batches per pass
+    assert clf.epochs_ == MIN_STEPS // 2 and len(clf.loss_history_) == clf.epochs_
+    clf.save(tmp_path / "m")
+    assert fewshot.load(tmp_path / "m").epochs_ == clf.epochs_
+    assert clf.learning_rate_ == 3e-3
+    other = PromptClassifier(**small, epochs=2, objective="generate").fit(X[:12], y[:12])
+    assert other.epochs_ == 2 and other.learning_rate_ == 1e-3
 
 
 def test_deterministic_for_a_seed(sharp, intent):
@@ -319,6 +369,7 @@ BAD = [
     (dict(verbalizer={"billing": 3}), ValueError, "verbalizer.'billing'. is 3"),
     (dict(mode="generate"), ValueError, "mode must be one of lora, icl, zero"),
     (dict(label_score="max"), ValueError, "label_score must be 'sum' or 'mean'"),
+    (dict(objective="mlm"), ValueError, "objective must be 'classify' or 'generate'"),
     (dict(calibrate=3), ValueError, "calibrate must be"),
     (dict(lora_r=0), ValueError, "lora_r must be an integer >= 1"),
     (dict(epochs=1.5), ValueError, "epochs must be an integer"),
@@ -393,7 +444,7 @@ def test_emotion_lora_k8_beats_zero_shot(real, smollm_path):
     lora = _accuracy(real, "emotion", "emotion LoRA k=8",
                      lambda: PromptClassifier(model=smollm_path, mode="lora", template=PLAIN["emotion"], seed=0),
                      real["emotion"]["k8"])
-    assert lora >= 0.48
+    assert lora >= 0.52  # measured 0.560 (0.500 with the language-model objective)
     assert lora >= zero + 0.10, (zero, lora)
 
 
@@ -403,3 +454,20 @@ def test_emotion_icl_k8_beats_chance(real, smollm_path):
                     lambda: PromptClassifier(model=smollm_path, mode="icl", icl_k=8, template=PLAIN["emotion"]),
                     real["emotion"]["k8"])
     assert acc > 1 / 6 + 0.05
+
+
+@pytest.mark.integration
+def test_sms_spam_lora_k8_with_the_generic_template(data_dir, smollm_path):
+    """Labels the base model finds unlikely as words (" ham" is 2.6 nats less likely than " spam" after
+    "Label:") are learned from 16 examples: the default objective trains the label scores prediction
+    compares. The language-model objective called 189 of 200 test messages spam here (macro-F1 0.18)."""
+    from sklearn.metrics import f1_score
+
+    ds = load_dataset_folder(data_dir / "sms_spam")
+    X, y = sample_k_shot(ds.train.X, ds.train.y, k=8, seed=0)
+    Xt, yt = subsample(ds.test.X, ds.test.y, 200, seed=0)
+    clf = PromptClassifier(model=smollm_path, seed=0).fit(X, y)
+    assert np.mean(clf.predict(X) == np.asarray(y)) == 1.0
+    f1 = f1_score(yt, clf.predict(Xt), average="macro")
+    print(f"\nsms_spam LoRA k=8 (generic template): macro-F1 {f1:.3f} on 200 test messages")
+    assert f1 >= 0.70, f1  # majority class 0.46; measured 0.757

@@ -340,8 +340,19 @@ def verdict(res: Results, k: int) -> str:
             parts.append(
                 f"Not clear of the majority-class floor ({_pct(floor)}): {', '.join(below)}."
                 if below
-                else f"Every strategy clears the majority-class floor ({_pct(floor)})."
+                else f"Every strategy clears the majority-class floor ({_pct(floor)}) on average."
             )
+            # An average can hide a strategy that fails outright on one dataset: name those cells.
+            failing = []
+            for d in common:
+                floor_d = max(res.groups[(d, f, k)].mean for f in floors)
+                failing += [
+                    f"{s} on {d} ({_pct(res.groups[(d, s, k)].mean)} vs {_pct(floor_d)})"
+                    for s in strategies
+                    if s not in floors and s not in below and res.groups[(d, s, k)].mean <= floor_d + 0.01
+                ]
+            if failing:
+                parts.append(f"Below the majority class on a single dataset: {'; '.join(failing)}.")
     lo, hi = min(seeds), max(seeds)
     planned = f" of {res.planned_seeds} planned" if res.planned_seeds else ""
     parts.append(f"Based on {lo if lo == hi else f'{lo}–{hi}'} seed(s){planned} per dataset.")

@@ -114,14 +114,19 @@ def project(model, head, hidden: torch.Tensor) -> torch.Tensor:
 def _log_probs_of_edges(model, head, hidden: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor,
                         chunk: int = 256) -> torch.Tensor:
     """``log p(tokens[e] | hidden[rows[e]])`` for every edge ``e``; each row of ``hidden`` is projected once."""
-    out = torch.empty(len(rows), dtype=torch.float32)
+    pieces, order = [], []
     for start in range(0, hidden.shape[0], chunk):
+        here = torch.nonzero((rows >= start) & (rows < start + chunk)).flatten()
+        if len(here) == 0:
+            continue
         logits = project(model, head, hidden[start:start + chunk])
         lse = torch.logsumexp(logits, dim=-1)
-        here = (rows >= start) & (rows < start + chunk)
         local = rows[here] - start
-        out[here] = logits[local, tokens[here]] - lse[local]
-    return out
+        pieces.append(logits[local, tokens[here]] - lse[local])
+        order.append(here)
+    # gathered piecewise, put back in edge order (differentiable: no in-place writes)
+    out = torch.cat(pieces)
+    return out[torch.argsort(torch.cat(order))]
 
 
 def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[np.ndarray]:
@@ -177,6 +182,17 @@ def score_continuations(
         if progress is not None:
             progress(len(rows))
     return out
+
+
+def continuation_scores(model, prompts: list[list[int]], tree: ContinuationTree, *, pad_id: int = 0) -> torch.Tensor:
+    """Differentiable ``log p(continuation | prompt)``, ``(len(prompts), n_continuations)``, for training.
+
+    The same computation as :func:`score_continuations` (one pass over the prompts, one over the
+    prefix tree) on one batch, with autograd on: training on these scores optimises exactly what
+    prediction reads.
+    """
+    decoder, head = decoder_and_head(model)
+    return _score_batch(model, decoder, head, prompts, tree, None, 0, pad_id)
 
 
 def _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_id) -> torch.Tensor:

@@ -40,6 +40,12 @@ from ..errors import DataError
 
 MODES = ("lora", "icl", "zero")
 SCORES = ("sum", "mean")
+OBJECTIVES = ("classify", "generate")
+#: Fewest LoRA optimizer steps when ``epochs`` is None (more passes over small training sets).
+MIN_STEPS = 60
+#: Learning rate per objective when ``learning_rate`` is None (classify: chosen on TREC and CR, k = 8;
+#: see benchmarks/results/prompt_objective.md).
+DEFAULT_LEARNING_RATE = {"classify": 3e-3, "generate": 1e-3}
 #: Content-free inputs of contextual calibration (Zhao et al. 2021); their label probabilities are averaged.
 CONTENT_FREE = ("N/A", "", "[MASK]")
 #: Default templates per kind of task (sentiment labels, other single texts, text pairs); any template
@@ -95,11 +101,23 @@ class PromptClassifier(BaseClassifier):
     lora_layers : int or None
         Adapt only the top ``lora_layers`` decoder layers (default 10; None: all). Back-propagation then
         stops there, which makes training about twice cheaper on a CPU for a 30-layer model.
-    epochs, learning_rate, batch_size :
-        LoRA training: passes over the data, AdamW learning rate (linear decay), examples per step.
-        The loss is the negative log-likelihood of each example's label words (its first alternative)
-        after its prompt; prompt tokens are not trained on.
-        ``batch_size`` also bounds the examples per scoring pass (times 4).
+    objective : {"classify", "generate"}
+        What LoRA training minimises. ``"classify"`` (default): cross-entropy over the labels' scores,
+        the very scores prediction compares, so training learns to tell the labels apart (and a label
+        the model finds unlikely as words, such as ``" ham"``, is not left behind).
+        ``"generate"``: the language-model loss, the negative log-likelihood of each example's label
+        words (its first alternative) after its prompt; it also spends effort making label words
+        likely at all, and fails where the base model strongly prefers one label's words.
+        Prompt tokens are not trained on either way.
+    epochs : int or None
+        LoRA training passes over the data. None (default): at least 4 passes and at least
+        :data:`MIN_STEPS` optimizer steps, so that 16 examples (k = 8, two labels) get as much training
+        as 48 do; the chosen number is ``epochs_`` after fitting.
+    learning_rate : float or None
+        AdamW learning rate (linear decay to zero). None: 3e-3 for ``objective="classify"``, 1e-3 for
+        ``"generate"`` (see :data:`DEFAULT_LEARNING_RATE`); the value used is ``learning_rate_``.
+    batch_size : int
+        Examples per training step; also bounds the examples per scoring pass (times 4).
     class_weight : None, "balanced" or dict
         Weights of the per-example loss by class (``"balanced"``: inverse class frequency).
     max_length : int or None
@@ -133,8 +151,9 @@ class PromptClassifier(BaseClassifier):
         lora_dropout: float = 0.05,
         target_modules: list | str | None = None,
         lora_layers: int | None = 10,
-        epochs: int = 4,
-        learning_rate: float = 1e-3,
+        objective: str = "classify",
+        epochs: int | None = None,
+        learning_rate: float | None = None,
         batch_size: int = 8,
         class_weight: str | dict | None = None,
         max_length: int | None = None,
@@ -153,6 +172,7 @@ class PromptClassifier(BaseClassifier):
         self.lora_dropout = lora_dropout
         self.target_modules = target_modules
         self.lora_layers = lora_layers
+        self.objective = objective
         self.epochs = epochs
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -169,6 +189,8 @@ class PromptClassifier(BaseClassifier):
             raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}.")
         if self.label_score not in SCORES:
             raise ValueError(f"label_score must be 'sum' or 'mean'; got {self.label_score!r}.")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be 'classify' or 'generate'; got {self.objective!r}.")
         if self.template is not None:
             _template_fields(self.template)
         if self.verbalizer is not None:
@@ -192,7 +214,8 @@ class PromptClassifier(BaseClassifier):
             )
         check_int("icl_k", self.icl_k, 1)
         check_int("lora_r", self.lora_r, 1)
-        check_int("epochs", self.epochs, 1)
+        if self.epochs is not None:
+            check_int("epochs", self.epochs, 1)
         check_int("batch_size", self.batch_size, 1)
         check_int("seed", self.seed, 0)
         if self.lora_layers is not None:
@@ -203,7 +226,7 @@ class PromptClassifier(BaseClassifier):
             raise ValueError(f"lora_alpha must be a positive number; got {self.lora_alpha!r}.")
         if not is_number(self.lora_dropout) or not 0 <= self.lora_dropout < 1:
             raise ValueError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}.")
-        if not is_number(self.learning_rate) or not 0 < self.learning_rate < 1:
+        if self.learning_rate is not None and (not is_number(self.learning_rate) or not 0 < self.learning_rate < 1):
             raise ValueError(f"learning_rate must be a positive number below 1 (e.g. 1e-3); got {self.learning_rate!r}.")
         tm = self.target_modules
         if tm is not None and not isinstance(tm, str) and not (
@@ -443,7 +466,7 @@ class PromptClassifier(BaseClassifier):
         from tqdm.auto import tqdm
 
         from ..compat import set_seed
-        from ._scoring import continuation_nll
+        from ._scoring import continuation_nll, continuation_scores
 
         target = self.target_modules or list(DEFAULT_TARGET_MODULES)
         if target == "all-linear":
@@ -465,21 +488,31 @@ class PromptClassifier(BaseClassifier):
             raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
         prompts = self._prompt_ids(X)
         labels = [self._tree.sequences[self._first_seq(int(c))] for c in y]
+        lengths = self._tree.lengths.to(torch.float32)
         params = [p for p in self.peft_model_.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=float(self.learning_rate), weight_decay=0.0)
+        self.learning_rate_ = float(DEFAULT_LEARNING_RATE[self.objective] if self.learning_rate is None else self.learning_rate)
+        optimizer = torch.optim.AdamW(params, lr=self.learning_rate_, weight_decay=0.0)
         bs = int(self.batch_size)
-        steps = int(self.epochs) * math.ceil(len(X) / bs)
+        per_epoch = math.ceil(len(X) / bs)
+        self.epochs_ = int(self.epochs) if self.epochs is not None else max(4, math.ceil(MIN_STEPS / per_epoch))
+        steps = self.epochs_ * per_epoch
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / steps))
         rng = np.random.RandomState(int(self.seed))
         self.peft_model_.train()
         bar = tqdm(total=steps, desc="LoRA", disable=not self.show_progress)
         try:
-            for _ in range(int(self.epochs)):
+            for _ in range(self.epochs_):
                 total, count = 0.0, 0
                 for rows in _bucketed_batches([len(p) + len(t) for p, t in zip(prompts, labels)], bs, rng):
-                    ids, mask, targets = _pack([prompts[i] for i in rows], [labels[i] for i in rows], self._pad)
-                    nll = continuation_nll(self.lm_, ids, mask, targets)
-                    per_example = torch.stack([t.mean() if self.label_score == "mean" else t.sum() for t in nll])
+                    if self.objective == "classify":
+                        seq = continuation_scores(self.lm_, [prompts[i] for i in rows], self._tree, pad_id=self._pad)
+                        per_example = torch.nn.functional.cross_entropy(
+                            self._class_scores(seq / lengths if self.label_score == "mean" else seq),
+                            torch.as_tensor(y[rows], dtype=torch.long), reduction="none")
+                    else:
+                        ids, mask, targets = _pack([prompts[i] for i in rows], [labels[i] for i in rows], self._pad)
+                        nll = continuation_nll(self.lm_, ids, mask, targets)
+                        per_example = torch.stack([t.mean() if self.label_score == "mean" else t.sum() for t in nll])
                     w = torch.tensor(weights[rows], dtype=per_example.dtype)
                     loss = (per_example * w).sum() / w.sum().clamp_min(1e-12)
                     optimizer.zero_grad(set_to_none=True)
@@ -494,6 +527,13 @@ class PromptClassifier(BaseClassifier):
         finally:
             bar.close()
             self.peft_model_.eval()
+
+    def _class_scores(self, seq):
+        """Per-class scores from per-continuation ones (torch): a label's alternatives add as probabilities."""
+        import torch
+
+        return torch.stack([torch.logsumexp(seq[:, torch.as_tensor(self._owner == j)], dim=1)
+                            for j in range(len(self.classes_))], dim=1)
 
     def _first_seq(self, cls_idx: int) -> int:
         return int(np.flatnonzero(self._owner == cls_idx)[0])
@@ -599,6 +639,7 @@ class PromptClassifier(BaseClassifier):
             "prior": self.prior_,
             "adapter": adapter,
             "loss_history": self.loss_history_,
+            "epochs": getattr(self, "epochs_", None),
         }
 
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
@@ -609,6 +650,8 @@ class PromptClassifier(BaseClassifier):
         self.demonstrations_ = state.get("demonstrations") or []
         self.prior_ = state.get("prior")
         self.loss_history_ = state.get("loss_history") or []
+        if state.get("epochs") is not None:
+            self.epochs_ = int(state["epochs"])
         adapter = state.get("adapter")
         if adapter and not (Path(folder) / adapter / "adapter_model.safetensors").is_file():
             raise DataError(f"{folder} lacks the LoRA adapter {adapter}/adapter_model.safetensors; save it again.")
