@@ -35,7 +35,7 @@ common = dict(model="smollm2-135m", template=template, verbalizer=verbalizer, se
 
 # Zero-shot: no training at all; fit() only records the label set.
 zero = fewshot.PromptClassifier(mode="zero", **common).fit(X, y)
-# LoRA: small adapters learn to put probability on the right label's words (loss on label tokens only).
+# LoRA: small adapters learn to rank the right label's words above the others (prompt tokens are not trained).
 lora = fewshot.PromptClassifier(mode="lora", **common, **({"epochs": 1} if args.fast else {})).fit(X, y)
 
 print(f"{'mode':<8}{'accuracy':>10}{'macro-F1':>10}   ({len(X)} training examples, {len(X_test)} test)")

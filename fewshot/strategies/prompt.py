@@ -600,14 +600,12 @@ class PromptClassifier(BaseClassifier):
                                       pad_id=self._pad, progress=bar.update)
         finally:
             bar.close()
+        import torch
+
+        seq = torch.from_numpy(seq)
         if self.label_score == "mean":
-            seq = seq / self._tree.lengths.numpy()[None, :]
-        out = np.full((len(texts), len(self.classes_)), -np.inf)
-        for j in range(len(self.classes_)):
-            cols = seq[:, self._owner == j]
-            top = cols.max(axis=1, keepdims=True)
-            out[:, j] = (top + np.log(np.exp(cols - top).sum(axis=1, keepdims=True)))[:, 0]
-        return out
+            seq = seq / self._tree.lengths[None, :]
+        return self._class_scores(seq).numpy()
 
     @staticmethod
     def _softmax(scores: np.ndarray) -> np.ndarray:
