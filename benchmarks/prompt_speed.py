@@ -124,14 +124,15 @@ def train_one(k: int, epochs: int | None = None) -> dict:
     cpu = time.process_time()
     clf, seconds = _timed(lambda: PromptClassifier(**params).fit(X, y))
     cpu = time.process_time() - cpu
-    return {"k": k, "n_train": len(X), "epochs": clf.epochs, "fit_s": seconds, "fit_cpu_s": cpu,
+    return {"k": k, "n_train": len(X), "epochs": clf.epochs_, "fit_s": seconds, "fit_cpu_s": cpu,
             "s_per_example": seconds / len(X),
-            "s_per_example_epoch": seconds / (len(X) * clf.epochs),
+            "s_per_example_epoch": seconds / (len(X) * clf.epochs_),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rss_after_model_load_mb": rss_model,
             "defaults": {k2: v for k2, v in clf.get_params().items()
-                         if k2 in ("lora_r", "lora_alpha", "target_modules", "lora_layers", "epochs",
-                                   "learning_rate", "batch_size", "max_length")}}
+                         if k2 in ("lora_r", "lora_alpha", "target_modules", "lora_layers", "objective",
+                                   "batch_size", "max_length")}
+            | {"epochs (resolved)": clf.epochs_, "learning_rate (resolved)": clf.learning_rate_}}
 
 
 def run_scoring(args) -> list[dict]:

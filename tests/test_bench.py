@@ -345,7 +345,7 @@ def test_report_tables_and_plots(grid_run):
         assert img.shape[0] > 300 and img.shape[1] > 500 and img.std() > 0.01, f"{name} is not a real plot"
 
 
-def _cell_record(dataset, strategy, k, seed, headline=None, train=1.0, error=None) -> dict:
+def _cell_record(dataset, strategy, k, seed, headline=None, train=1.0, error=None, pps=50.0) -> dict:
     """A cell file as the runner writes it (the fields the report reads)."""
     record = {
         "status": "error" if error else "ok",
@@ -370,7 +370,7 @@ def _cell_record(dataset, strategy, k, seed, headline=None, train=1.0, error=Non
             metrics={"accuracy": headline},
             train_seconds=train,
             train_cpu_seconds=2 * train,
-            predictions_per_second=50.0,
+            predictions_per_second=pps,
             peak_rss_mb=900.0,
             model_size_mb=80.0,
         )
@@ -455,6 +455,24 @@ def test_verdict_names_a_strategy_below_the_majority_class_on_one_dataset(tmp_pa
     assert "Every strategy clears the majority-class floor (38.5) on average." in md
     assert "Below the majority class on a single dataset: brittle on skewed (20.5 vs 46.5)." in md
     assert "steady on" not in md
+
+
+def test_verdict_names_a_much_faster_runner_up(tmp_path):
+    """The best on average may be slow to serve (an LM scores every label): the verdict names a
+    strategy that predicts at least 5x faster and what it costs in quality."""
+    from fewshot.bench.suite import StrategySpec, Suite
+
+    suite = Suite(name="serve", datasets=["a", "b"], k=[8], seeds=[0],
+                  strategies=[StrategySpec(s, "majority", {}, (8,)) for s in ("slow", "quick", "medium")])
+    write_json_atomic(tmp_path / "suite.json", suite.to_dict())
+    for s, v, pps in (("slow", 0.80, 12.0), ("quick", 0.74, 600.0), ("medium", 0.78, 30.0)):
+        for d in ("a", "b"):
+            cell = _cell_record(d, s, 8, 0, v, pps=pps)
+            cell["strategy_name"] = "other"
+            write_json_atomic(cell_path(tmp_path, CellKey(d, s, 8, 0)), cell)
+    md = write_report(tmp_path)["summary.md"].read_text()
+    assert "Pick **slow**" in md
+    assert "To serve many predictions, quick predicts 50× faster (600 texts/s) at -6.0 points." in md
 
 
 def test_report_without_cells_is_a_clear_error(tmp_path):

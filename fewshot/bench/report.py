@@ -310,20 +310,22 @@ def verdict(res: Results, k: int) -> str:
             f"Next: {runner_up} at {_pct(avgs[runner_up])} ({_signed(avgs[runner_up] - avgs[best])} points"
             + (f", within one seed standard deviation ({_pct(spread)}): effectively a tie)." if tie else ").")
         )
-        cheaper = [
-            s
-            for s in ranked[1:]
-            if train[s] is not None
-            and train[best] is not None
-            and train[s] < 0.5 * train[best]
-            and avgs[best] - avgs[s] <= 0.03
-            and res.names.get(s) != "majority"
-        ]
-        if cheaper:
-            c = cheaper[0]
+        def first_other(ok) -> str | None:
+            """The best-ranked real strategy (not majority) after the pick that satisfies ``ok``."""
+            return next((s for s in ranked[1:] if res.names.get(s) != "majority" and ok(s)), None)
+
+        c = first_other(lambda s: train[s] is not None and train[best] is not None
+                        and train[s] < 0.5 * train[best] and avgs[best] - avgs[s] <= 0.03)
+        if c:
             parts.append(
                 f"On a tight compute budget {c} comes within {_pct(avgs[best] - avgs[c])} points at "
                 f"{_secs(train[c])} s of training ({train[best] / max(train[c], 1e-9):.0f}× less)."
+            )
+        f = first_other(lambda s: pps[s] is not None and bool(pps[best]) and pps[s] >= 5 * pps[best])
+        if f:
+            parts.append(
+                f"To serve many predictions, {f} predicts {pps[f] / pps[best]:.0f}× faster "
+                f"({_num(pps[f])} texts/s) at {_signed(avgs[f] - avgs[best])} points."
             )
         up = next((s for s in strategies if res.names.get(s) == "setfit-upstream"), None)
         if up is not None and res.names.get(best) == "setfit":
