@@ -142,6 +142,23 @@ def cosine_similarity_loss():
     return CosineSimilarityLoss
 
 
+def sentence_transformer_from_encoder(path: str, *, max_seq_length: int, pooling_mode: str = "mean"):
+    """A ``SentenceTransformer`` of a transformers encoder folder plus a pooling layer.
+
+    sentence-transformers 6 moved the module classes under ``sentence_transformer.modules`` (the old
+    ``models`` path warns) and renamed ``get_word_embedding_dimension``; both spellings work here.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import Pooling, Transformer
+    word = Transformer(path, max_seq_length=max_seq_length)
+    dim = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
+    return SentenceTransformer(modules=[word, Pooling(dim(), pooling_mode=pooling_mode)], device="cpu")
+
+
 def load_causal_lm(path: str, *, show_progress: bool = False):
     """``(model, tokenizer)`` of a causal LM folder (or hub id), in eval mode, without the loading chatter.
 

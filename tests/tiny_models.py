@@ -43,13 +43,11 @@ def make_tiny_bert(folder: Path, corpus: list[str], seed: int = 0) -> Path:
 
 def make_tiny_sentence_transformer(folder: Path, corpus: list[str], seed: int = 0) -> Path:
     """The tiny BERT with a mean-pooling layer, saved as a sentence-transformers folder."""
-    from sentence_transformers import SentenceTransformer, models
+    from fewshot.compat import sentence_transformer_from_encoder
 
     folder = Path(folder)
     bert = make_tiny_bert(folder.parent / f"{folder.name}-bert", corpus, seed=seed)
-    word = models.Transformer(str(bert), max_seq_length=64)
-    pooling = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
-    SentenceTransformer(modules=[word, pooling], device="cpu").save(str(folder))
+    sentence_transformer_from_encoder(str(bert), max_seq_length=64).save(str(folder))
     return folder
 
 
