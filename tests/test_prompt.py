@@ -220,7 +220,8 @@ def test_default_epochs_give_small_training_sets_enough_steps(tiny, intent, tmp_
     clf = PromptClassifier(**small).fit(X[:12], y[:12])  # 2 batches per pass
     assert clf.epochs_ == MIN_STEPS // 2 and len(clf.loss_history_) == clf.epochs_
     clf.save(tmp_path / "m")
-    assert fewshot.load(tmp_path / "m").epochs_ == clf.epochs_
+    loaded = fewshot.load(tmp_path / "m")
+    assert loaded.epochs_ == clf.epochs_ and loaded.learning_rate_ == clf.learning_rate_
     assert clf.learning_rate_ == 3e-3
     other = PromptClassifier(**small, epochs=2, objective="generate").fit(X[:12], y[:12])
     assert other.epochs_ == 2 and other.learning_rate_ == 1e-3

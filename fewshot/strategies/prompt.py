@@ -5,7 +5,8 @@ each label to the words the model should produce next (``" positive"``). Predict
 free generation: it computes the log-likelihood of every label's tokens after the prompt and takes a
 softmax over labels. Three modes:
 
-- ``"lora"`` (default): fine-tune LoRA adapters (peft) with the loss on the label tokens only;
+- ``"lora"`` (default): fine-tune LoRA adapters (peft) on the label scores prediction compares
+  (cross-entropy over the labels; ``objective="generate"``: the language-model loss on the label words);
 - ``"icl"``: in-context learning, ``icl_k`` demonstrations per class in front of every prompt;
 - ``"zero"``: the template alone; ``fit`` only records the labels.
 
@@ -581,6 +582,7 @@ class PromptClassifier(BaseClassifier):
         The ``label_score`` rule applies (sum or mean over tokens); alternatives of a label add up as
         probabilities. No softmax over labels, no calibration: ``predict_proba`` builds on this.
         """
+        import torch
         from tqdm.auto import tqdm
 
         from ._scoring import score_continuations
@@ -600,8 +602,6 @@ class PromptClassifier(BaseClassifier):
                                       pad_id=self._pad, progress=bar.update)
         finally:
             bar.close()
-        import torch
-
         seq = torch.from_numpy(seq)
         if self.label_score == "mean":
             seq = seq / self._tree.lengths[None, :]
@@ -637,7 +637,8 @@ class PromptClassifier(BaseClassifier):
             "prior": self.prior_,
             "adapter": adapter,
             "loss_history": self.loss_history_,
-            "epochs": getattr(self, "epochs_", None),
+            "epochs": getattr(self, "epochs_", None),  # what LoRA training ran with (None in other modes)
+            "learning_rate": getattr(self, "learning_rate_", None),
         }
 
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
@@ -650,6 +651,8 @@ class PromptClassifier(BaseClassifier):
         self.loss_history_ = state.get("loss_history") or []
         if state.get("epochs") is not None:
             self.epochs_ = int(state["epochs"])
+        if state.get("learning_rate") is not None:
+            self.learning_rate_ = float(state["learning_rate"])
         adapter = state.get("adapter")
         if adapter and not (Path(folder) / adapter / "adapter_model.safetensors").is_file():
             raise DataError(f"{folder} lacks the LoRA adapter {adapter}/adapter_model.safetensors; save it again.")
