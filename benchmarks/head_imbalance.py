@@ -133,7 +133,7 @@ def _init_worker(threads: int, data_dir: str, model: str):
     import torch
 
     torch.set_num_threads(threads)
-    from fewshot.data import load_dataset_folder
+    from fewshot.datasets import load_dataset_folder
     from fewshot.models import resolve_model
 
     _STATE["spam"] = load_dataset_folder(Path(data_dir) / "sms_spam")

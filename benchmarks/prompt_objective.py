@@ -45,7 +45,8 @@ def main() -> None:
     import torch
     from sklearn.metrics import f1_score
 
-    from fewshot.data import resolve_dataset, sample_k_shot, subsample
+    from fewshot.data import sample_k_shot, subsample
+    from fewshot.datasets import resolve_dataset
     from fewshot.strategies.prompt import PromptClassifier
 
     torch.set_num_threads(args.threads)

@@ -110,7 +110,8 @@ def compare(name, clf, X, baseline, rounds: int, batch_size: int) -> dict:
 
 def train_one(k: int, epochs: int | None = None) -> dict:
     """Run in a subprocess: fit the default LoRA classifier on emotion k-shot, report time and memory."""
-    from fewshot.data import resolve_dataset, sample_k_shot
+    from fewshot.data import sample_k_shot
+    from fewshot.datasets import resolve_dataset
     from fewshot.strategies.prompt import PromptClassifier
 
     ds = resolve_dataset("emotion")
@@ -136,7 +137,8 @@ def train_one(k: int, epochs: int | None = None) -> dict:
 
 
 def run_scoring(args) -> list[dict]:
-    from fewshot.data import resolve_dataset, subsample
+    from fewshot.data import subsample
+    from fewshot.datasets import resolve_dataset
     from fewshot.strategies.prompt import PromptClassifier
 
     rows = []
@@ -167,7 +169,8 @@ ACCURACY_RUNS = [  # (dataset, what, PromptClassifier parameters); the integrati
 
 def run_accuracy(args) -> list[dict]:
     """Accuracy of each mode on the integration tests' samples: 300 seeded test sentences, emotion k=8 seed 0."""
-    from fewshot.data import resolve_dataset, sample_k_shot, subsample
+    from fewshot.data import sample_k_shot, subsample
+    from fewshot.datasets import resolve_dataset
     from fewshot.strategies.prompt import PromptClassifier
 
     data = {}

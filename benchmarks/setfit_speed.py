@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from fewshot.data import load_dataset_folder
+    from fewshot.datasets import load_dataset_folder
 
     if args.threads:
         torch.set_num_threads(args.threads)

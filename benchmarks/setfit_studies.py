@@ -66,7 +66,8 @@ def quantize_variant(body, which: str):
 
 
 def run(args) -> list[dict]:
-    from fewshot.data import load_dataset_folder, sample_k_shot, subsample
+    from fewshot.data import sample_k_shot, subsample
+    from fewshot.datasets import load_dataset_folder
     from fewshot.strategies.setfit import SetFitClassifier, _encode, _head_proba
 
     datasets = args.datasets.split(",") if args.datasets else (

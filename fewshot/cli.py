@@ -51,7 +51,7 @@ def _add_columns(p: argparse.ArgumentParser, *, label: bool = True) -> None:
 
 
 def _load_xy(args):
-    from .data import read_labeled_file, resolve_dataset
+    from .datasets import read_labeled_file, resolve_dataset
 
     path = Path(args.data)
     if path.is_file():
@@ -86,7 +86,7 @@ def cmd_train(args) -> int:
 
 def cmd_predict(args) -> int:
     from .base import load
-    from .data import read_texts
+    from .datasets import read_texts
 
     clf = load(args.model_dir)
     X = read_texts(args.input, text_column=args.text_column, text_pair_column=args.text_pair_column)

@@ -1,52 +1,84 @@
-"""Turning user input into validated texts and labels; k-shot sampling; dataset folders and files.
+"""User input -> validated texts, pairs and labels; k-shot sampling; the ``Dataset`` container.
 
-Everything here is plain Python and numpy: importing it imports neither torch nor ``datasets``.
+Everything here is plain Python and numpy: importing it imports neither torch nor ``datasets``,
+and nothing above it (named data sources - dataset folders, ``demo:...``, files, hub ids - live in
+:mod:`fewshot.datasets`).
+
+What counts as a text (checked before any work, the error naming the index, e.g. ``X[3]``):
+a ``str`` that is valid Unicode (no lone surrogates such as ``"\\ud800"``) and holds at least one
+non-whitespace character. ``None``/NaN, bytes, numbers, nested lists and empty or whitespace-only
+texts are refused, in ``fit`` and in ``predict`` alike: an empty text carries nothing to learn
+from or to classify, so drop such rows (or fill them) first.
 
 Example::
 
-    from fewshot.data import load_dataset_folder, sample_k_shot
+    from fewshot.data import as_inputs, sample_k_shot
 
-    ds = load_dataset_folder("../shared/datasets/sst2")
-    X, y = sample_k_shot(ds.train.X, ds.train.y, k=8, seed=0)
+    as_inputs(["refund please", "where is my parcel?"])     # validated list of texts
+    X8, y8 = sample_k_shot(texts, labels, k=8, seed=0)        # 8 examples per class, seeded
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import DataError
 
-DATA_DIR_ENV = "FEWSHOT_DATA_DIR"
+#: The DataFrame columns ``as_inputs`` reads: the text, and the second text of a pair.
+TEXT_COLUMN, TEXT_PAIR_COLUMN = "text", "text_pair"
 
 
 # --------------------------------------------------------------------------- input validation
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")  # pandas.NA, pandas.NaT
+
+
+def _columns_hint(cols: list) -> str:
+    return (
+        f"pass X=df[{TEXT_COLUMN!r}] for single texts, or a DataFrame with exactly the columns "
+        f"{TEXT_COLUMN!r} and {TEXT_PAIR_COLUMN!r} for (text, text_pair) pairs (rename yours with "
+        f"df.rename(columns={{...}})); the columns found are {cols}"
+    )
+
+
+def _dataframe_inputs(X: Any, what: str) -> list:
+    cols = list(X.columns)
+    if len(cols) == 1:
+        return list(X[cols[0]])
+    if what == "X" and set(cols) == {TEXT_COLUMN, TEXT_PAIR_COLUMN} and len(cols) == 2:
+        return list(zip(X[TEXT_COLUMN], X[TEXT_PAIR_COLUMN], strict=True))
+    if what == "X":
+        raise DataError(f"X is a DataFrame with {len(cols)} columns, and fewshot will not guess which is "
+                        f"the text: {_columns_hint(cols)}.")
+    raise DataError(f"{what} is a DataFrame with {len(cols)} columns {cols}; pass one column, e.g. df['label'].")
 
 
 def _to_list(X: Any, what: str) -> list:
     if isinstance(X, (str, bytes)):
-        raise DataError(f"{what} must be a list of texts, not a single string; wrap it: [{X!r}].")
+        kind = "string" if isinstance(X, str) else "bytes value"
+        raise DataError(f"{what} must be a list of {'texts' if what == 'X' else 'labels'}, not a single {kind}; "
+                        f"wrap it: [{_short(X)}].")
     if hasattr(X, "columns") and hasattr(X, "itertuples"):  # pandas DataFrame
-        cols = list(X.columns)
-        if len(cols) == 1:
-            return list(X[cols[0]])
-        if len(cols) == 2:
-            return [tuple(row) for row in X.itertuples(index=False, name=None)]
-        raise DataError(
-            f"{what} is a DataFrame with {len(cols)} columns {cols}; pass one text column, or two for "
-            "(text, text_pair) pairs."
-        )
+        return _dataframe_inputs(X, what)
+    if hasattr(X, "column_names") and hasattr(X, "features"):  # a whole datasets.Dataset
+        raise DataError(f"{what} is a datasets.Dataset with columns {X.column_names}; pass one column, "
+                        f"e.g. ds[{'text' if what == 'X' else 'label'!r}].")
+    if isinstance(X, Mapping):
+        raise DataError(f"{what} is a {type(X).__name__} with keys {list(X)[:5]}; pass a list "
+                        f"(e.g. data[{'text' if what == 'X' else 'label'!r}]), not the mapping itself.")
+    if isinstance(X, AbstractSet):
+        raise DataError(f"{what} is a {type(X).__name__}, which has no order; pass a list so texts and labels line up.")
     if hasattr(X, "tolist") and not isinstance(X, list):  # numpy array, pandas Series
         arr = np.asarray(X, dtype=object)
         if arr.ndim == 2 and arr.shape[1] == 2:
@@ -56,14 +88,25 @@ def _to_list(X: Any, what: str) -> list:
         return arr.tolist()
     if isinstance(X, Iterable):
         return list(X)
-    raise DataError(f"{what} must be a list of texts; got {type(X).__name__}.")
+    raise DataError(f"{what} must be a list; got {type(X).__name__} ({X!r}).")
 
 
-def as_inputs(X: Any, *, allow_pairs: bool = True) -> list:
-    """Validate classifier input: a non-empty list of ``str`` or ``(text, text_pair)`` tuples.
+def as_inputs(X: Any, *, allow_pairs: bool = True, allow_empty: bool = False) -> list:
+    """Validate classifier input: a non-empty list of texts or of ``(text, text_pair)`` tuples.
 
-    Accepts lists, tuples, numpy arrays, pandas Series/DataFrames (two columns = pairs) and
-    ``datasets`` columns. Raises :class:`~fewshot.errors.DataError` naming the first bad item.
+    Accepts lists, tuples, numpy arrays (n x 2 for pairs), pandas Series, a pandas DataFrame with one
+    column (texts) or with exactly the columns ``text`` and ``text_pair`` (pairs), and ``datasets``
+    columns. Any other DataFrame is refused (two arbitrary columns are often text and label, and
+    the label must never become the second text).
+
+    Every text must be a ``str`` of valid Unicode with at least one non-whitespace character; with
+    ``allow_empty=True`` empty and whitespace-only texts pass. Raises
+    :class:`~fewshot.errors.DataError` naming the first bad item, e.g. ``X[3] is missing (None)``.
+
+    Example::
+
+        as_inputs(["great!", "awful"])                   # ['great!', 'awful']
+        as_inputs([("is it cheap?", "yes, 5 EUR")])      # [('is it cheap?', 'yes, 5 EUR')]
     """
     items = _to_list(X, "X")
     if not items:
@@ -71,16 +114,17 @@ def as_inputs(X: Any, *, allow_pairs: bool = True) -> list:
     out: list = []
     kind = None
     for i, item in enumerate(items):
-        if isinstance(item, (list, tuple)) and not isinstance(item, str):
+        if isinstance(item, (list, tuple)):
             if len(item) != 2:
-                raise DataError(f"X[{i}] is a sequence of {len(item)} items; pairs must be (text, text_pair).")
+                raise DataError(f"X[{i}] is a sequence of {len(item)} items; X holds texts, or (text, text_pair) "
+                                "pairs of exactly two texts.")
             if not allow_pairs:
                 raise DataError(f"X[{i}] is a (text, text_pair) pair, but this strategy takes single texts.")
             for j, part in enumerate(item):
-                _check_text(part, f"X[{i}][{j}]")
+                check_text(part, f"X[{i}][{j}]", allow_empty=allow_empty)
             this, value = "pair", (item[0], item[1])
         else:
-            _check_text(item, f"X[{i}]")
+            check_text(item, f"X[{i}]", allow_empty=allow_empty)
             this, value = "text", item
         if kind is None:
             kind = this
@@ -90,11 +134,32 @@ def as_inputs(X: Any, *, allow_pairs: bool = True) -> list:
     return out
 
 
-def _check_text(value: Any, where: str) -> None:
+def check_text(value: Any, where: str, *, allow_empty: bool = False) -> None:
+    """Raise :class:`~fewshot.errors.DataError` unless ``value`` is a usable text; ``where`` names it
+    in the message (``"X[3]"``, ``"train.jsonl line 7, 'text'"``)."""
     if _is_missing(value):
-        raise DataError(f"{where} is missing ({value!r}); drop or fill empty texts before fitting or predicting.")
+        raise DataError(f"{where} is missing ({value!r}); drop or fill missing texts before fitting or predicting.")
+    if isinstance(value, (bytes, bytearray)):
+        raise DataError(f"{where} is bytes ({value[:40]!r}); decode it to a string first, e.g. value.decode('utf-8').")
     if not isinstance(value, str):
-        raise DataError(f"{where} is a {type(value).__name__} ({value!r}); texts must be strings.")
+        raise DataError(f"{where} is a {type(value).__name__} ({_short(value)}); texts must be strings.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DataError(
+            f"{where} is not valid Unicode: it holds a lone surrogate {value[exc.start]!r} at character {exc.start} "
+            "(a broken escape such as '\\ud83d' without its pair, or bytes decoded with errors='surrogateescape'); "
+            "repair or drop that text."
+        ) from None
+    if not allow_empty and not value.strip():
+        what = "empty" if not value else f"whitespace only ({value!r})"
+        raise DataError(f"{where} is {what}; a text must have at least one visible character. Drop such rows "
+                        "(or fill them) before fitting or predicting.")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def is_pairs(X: Sequence) -> bool:
@@ -103,10 +168,23 @@ def is_pairs(X: Sequence) -> bool:
 
 
 def as_targets(y: Any, problem: str = "single_label") -> list:
-    """Validate labels: str/int labels, label lists for multi-label, numbers for regression."""
-    labels = _to_list(y, "y") if not (hasattr(y, "ndim") and getattr(y, "ndim", 1) == 2) else None
-    if labels is None:  # 2-D indicator matrix for multi-label
-        raise DataError("y is a 2-D array; pass multi-label targets as a list of label lists, e.g. [['a'], ['a', 'b']].")
+    """Validate labels: str/int labels, label lists for multi-label, numbers for regression.
+
+    ``problem`` is ``"single_label"``, ``"multi_label"`` or ``"regression"``. Raises
+    :class:`~fewshot.errors.DataError` naming the first bad label, e.g. ``y[2] is missing (None)``.
+
+    Example::
+
+        as_targets(["pos", "neg"])                               # ['pos', 'neg']
+        as_targets([["billing"], ["billing", "urgent"]], "multi_label")
+    """
+    if hasattr(y, "columns") and hasattr(y, "itertuples"):  # pandas DataFrame
+        labels = _dataframe_inputs(y, "y")
+    elif getattr(y, "ndim", 1) == 2:  # e.g. a 2-D indicator matrix
+        raise DataError(f"y is a 2-D array of shape {y.shape}; pass one label per text (a 1-D list), or for "
+                        "multi-label a list of label lists, e.g. [['a'], ['a', 'b']].")
+    else:
+        labels = _to_list(y, "y")
     if not labels:
         raise DataError("y is empty; pass one label per text.")
     for i, lab in enumerate(labels):
@@ -137,8 +215,14 @@ def _plain(label: Any) -> Any:
 def _check_label(label: Any, where: str) -> None:
     if _is_missing(label):
         raise DataError(f"{where} is missing ({label!r}); every text needs a label.")
-    if not isinstance(_plain(label), (str, int)) or isinstance(label, bool):
-        raise DataError(f"{where} is a {type(label).__name__} ({label!r}); labels must be strings or ints.")
+    plain = _plain(label)
+    if not isinstance(plain, (str, int)) or isinstance(plain, bool):
+        hint = ""
+        if isinstance(plain, float) and plain.is_integer():
+            hint = " (a column of ints with gaps reads as floats: convert it, e.g. y.astype(int))"
+        raise DataError(f"{where} is a {type(label).__name__} ({_short(label)}); labels must be strings or ints{hint}.")
+    if isinstance(plain, str) and not plain.strip():
+        raise DataError(f"{where} is an empty label ({label!r}); every text needs a label.")
 
 
 # --------------------------------------------------------------------------- k-shot sampling
@@ -214,182 +298,3 @@ class Dataset:
     metric: str = "accuracy"
     task: str = ""
     info: dict = field(default_factory=dict)
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno} is not valid JSON ({exc.msg}).") from None
-    return rows
-
-
-def _read_table(path: Path) -> list[dict]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter=delimiter))
-
-
-def read_records(path) -> list[dict]:
-    """Rows of a ``.jsonl``/``.json`` (one object per line), ``.csv`` or ``.tsv`` file as dicts."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data file {path} does not exist.")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        return _read_jsonl(path)
-    if suffix in (".csv", ".tsv"):
-        return _read_table(path)
-    raise DataError(f"{path}: unsupported file type {suffix!r}; use .jsonl, .csv or .tsv.")
-
-
-def records_to_xy(
-    rows: list[dict],
-    *,
-    text_column: str = "text",
-    label_column: str | None = "label",
-    text_pair_column: str | None = "text_pair",
-    source: str = "data",
-) -> tuple[list, list | None]:
-    """Pull texts (pairs when ``text_pair_column`` is present) and labels out of record dicts."""
-    if not rows:
-        raise DataError(f"{source} has no rows.")
-    columns = set(rows[0])
-    needed = [text_column] + ([label_column] if label_column else [])
-    missing = [c for c in needed if c not in columns]
-    if missing:
-        raise DataError(
-            f"{source} has no column(s) {', '.join(map(repr, missing))}; its columns are "
-            f"{', '.join(map(repr, sorted(columns)))}. Name the columns with --text-column/--label-column."
-        )
-    pairs = bool(text_pair_column) and text_pair_column in columns
-    X = [(r[text_column], r[text_pair_column]) if pairs else r[text_column] for r in rows]
-    y = [r[label_column] for r in rows] if label_column else None
-    return X, y
-
-
-def read_labeled_file(path, *, text_column="text", label_column="label", text_pair_column="text_pair"):
-    """``(X, y)`` from a JSONL/CSV/TSV file with a text column and a label column."""
-    X, y = records_to_xy(read_records(path), text_column=text_column, label_column=label_column,
-                         text_pair_column=text_pair_column, source=str(path))
-    return X, y
-
-
-def read_texts(path, *, text_column="text", text_pair_column="text_pair") -> list:
-    """Inputs to predict: a JSONL/CSV/TSV file with a text column, or any other file as one text per line."""
-    path = Path(path)
-    if path.suffix.lower() in (".jsonl", ".json", ".ndjson", ".csv", ".tsv"):
-        X, _ = records_to_xy(read_records(path), text_column=text_column, label_column=None,
-                             text_pair_column=text_pair_column, source=str(path))
-        return X
-    if not path.is_file():
-        raise DataError(f"input file {path} does not exist.")
-    return [line.rstrip("\n") for line in open(path, encoding="utf-8") if line.strip()]
-
-
-def load_dataset_folder(path) -> Dataset:
-    """A dataset folder in the benchmark layout: ``train.jsonl``, ``test.jsonl``, optional
-    ``validation.jsonl`` (``{"text", "label"}`` rows, optional ``text_pair``) and ``dataset.json``."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise DataError(f"dataset folder {folder} does not exist.")
-    for required in ("train.jsonl", "test.jsonl"):
-        if not (folder / required).is_file():
-            raise DataError(f"dataset folder {folder} has no {required}; expected train.jsonl and test.jsonl.")
-    info = {}
-    if (folder / "dataset.json").is_file():
-        info = json.loads((folder / "dataset.json").read_text())
-
-    def split(name: str) -> Split | None:
-        file = folder / f"{name}.jsonl"
-        if not file.is_file():
-            return None
-        X, y = records_to_xy(_read_jsonl(file), source=str(file))
-        return Split(X, y)
-
-    train, test = split("train"), split("test")
-    labels = info.get("labels") or sorted(set(train.y) | set(test.y), key=str)
-    return Dataset(
-        name=info.get("name", folder.name), train=train, test=test, validation=split("validation"),
-        labels=labels, metric=info.get("metric", "accuracy"), task=info.get("task", ""), info=info,
-    )
-
-
-def load_hub_dataset(
-    name: str, *, config: str | None = None, text_column: str = "text", label_column: str = "label",
-    text_pair_column: str | None = None, train_split: str = "train", test_split: str = "test",
-) -> Dataset:
-    """A dataset from the Hugging Face hub through ``datasets.load_dataset`` (needs network).
-
-    Integer labels of a ``ClassLabel`` column become their names.
-    """
-    try:
-        import datasets
-    except ImportError as exc:  # pragma: no cover - datasets is a dependency
-        raise DataError("loading a hub dataset needs the 'datasets' package.") from exc
-    try:
-        dsd = datasets.load_dataset(name, config)
-    except Exception as exc:
-        raise DataError(
-            f"could not load dataset {name!r} from the hub ({type(exc).__name__}: {exc}). Offline? Use a local "
-            f"folder in the benchmark layout, or set {DATA_DIR_ENV}."
-        ) from exc
-
-    def split(part: str) -> Split:
-        if part not in dsd:
-            raise DataError(f"hub dataset {name!r} has no split {part!r}; it has {list(dsd)}.")
-        return Split(*from_hf_dataset(dsd[part], text_column=text_column, label_column=label_column,
-                                      text_pair_column=text_pair_column))
-
-    train, test = split(train_split), split(test_split)
-    return Dataset(name=name, train=train, test=test, labels=sorted(set(train.y), key=str), info={"hub": name})
-
-
-def from_hf_dataset(ds, *, text_column="text", label_column="label", text_pair_column=None) -> tuple[list, list]:
-    """``(X, y)`` from a ``datasets.Dataset``, mapping ``ClassLabel`` ids to their names."""
-    missing = [c for c in (text_column, label_column, text_pair_column) if c and c not in ds.column_names]
-    if missing:
-        raise DataError(f"dataset has no column(s) {missing}; its columns are {ds.column_names}.")
-    texts = list(ds[text_column])
-    X = list(zip(texts, ds[text_pair_column], strict=True)) if text_pair_column else texts
-    y = list(ds[label_column])
-    feature = ds.features.get(label_column)
-    if hasattr(feature, "int2str"):
-        y = [feature.int2str(int(v)) for v in y]
-    return X, y
-
-
-def default_data_dir() -> Path | None:
-    """The benchmark datasets folder from ``FEWSHOT_DATA_DIR``, or None when unset."""
-    value = os.environ.get(DATA_DIR_ENV)
-    return Path(value) if value else None
-
-
-def resolve_dataset(spec: str, data_dir=None) -> Dataset:
-    """Find a dataset by name: ``demo`` (or ``demo:intent|csat|tags|pairs``), a folder path, a
-    folder name under ``data_dir``/``FEWSHOT_DATA_DIR``, or ``hub:<id>`` for a hub dataset."""
-    if spec == "demo" or spec.startswith("demo:"):
-        from .demo import load_demo
-
-        return load_demo(spec.split(":", 1)[1] if ":" in spec else "intent")
-    if spec.startswith("hub:"):
-        return load_hub_dataset(spec[4:])
-    as_path = Path(spec)
-    if as_path.is_dir():
-        return load_dataset_folder(as_path)
-    base = Path(data_dir) if data_dir else default_data_dir()
-    if base is not None and (base / spec).is_dir():
-        return load_dataset_folder(base / spec)
-    where = f"under {base}" if base else f"(no --data-dir given and {DATA_DIR_ENV} is unset)"
-    known = sorted(p.name for p in base.iterdir() if (p / "train.jsonl").is_file()) if base and base.is_dir() else []
-    hint = f" Datasets there: {', '.join(known)}." if known else ""
-    raise DataError(
-        f"unknown dataset {spec!r}: not a folder, not found {where}.{hint} Use 'demo', a folder path, "
-        "a name under the data dir, or 'hub:<id>' for a hub dataset."
-    )

@@ -20,7 +20,8 @@ import fewshot
 import fewshot.registry
 from fewshot.bench import run_suite
 from fewshot.bench.suite import StrategySpec, Suite
-from fewshot.data import read_labeled_file, sample_k_shot
+from fewshot.data import sample_k_shot
+from fewshot.datasets import read_labeled_file
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--data", help="labeled JSONL/CSV/TSV file with text and label columns (default: demo intents)")

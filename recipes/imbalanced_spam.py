@@ -9,7 +9,8 @@ import argparse
 import tempfile
 
 import fewshot
-from fewshot.data import resolve_dataset, subsample
+from fewshot.data import subsample
+from fewshot.datasets import resolve_dataset
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--data-dir", help="folder of datasets; uses its sms_spam/ (default: built-in demo data)")

@@ -11,7 +11,8 @@ import tempfile
 import numpy as np
 
 import fewshot
-from fewshot.data import resolve_dataset, sample_k_shot, subsample
+from fewshot.data import sample_k_shot, subsample
+from fewshot.datasets import resolve_dataset
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--data-dir", help="folder of datasets; uses its banking77/ (default: demo intents)")

@@ -21,7 +21,8 @@ from fewshot.bench import load_suite, run_suite, write_report
 from fewshot.bench.references import all_references, parse_reference_markdown, references_for
 from fewshot.bench.runner import available_cores, cell_path, write_json_atomic
 from fewshot.bench.suite import CellKey, SuiteError, parse_suite
-from fewshot.data import k_shot_indices, load_dataset_folder
+from fewshot.data import k_shot_indices
+from fewshot.datasets import load_dataset_folder
 
 REPO = Path(__file__).resolve().parents[1]
 

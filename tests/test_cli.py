@@ -52,7 +52,7 @@ def test_train_with_params_and_k(tmp_path, labeled, capsys):
         (["--strategy", "nope"], "unknown strategy 'nope'"),
         (["--strategy", "majority", "--param", "epochs=2"], "has no parameter"),
         (["--strategy", "majority", "--param", "oops"], "is not key=value"),
-        (["--strategy", "majority", "--label-column", "intent"], "no column\\(s\\) 'intent'"),
+        (["--strategy", "majority", "--label-column", "intent"], "line 1 has no 'intent' field"),
     ],
 )
 def test_train_errors_are_clear_and_write_nothing(tmp_path, labeled, capsys, extra, message):

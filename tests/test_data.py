@@ -8,17 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from fewshot.data import (
-    as_inputs,
-    as_targets,
-    k_shot_indices,
-    load_dataset_folder,
-    read_labeled_file,
-    read_texts,
-    resolve_dataset,
-    sample_k_shot,
-    subsample,
-)
+from fewshot.data import as_inputs, as_targets, k_shot_indices, sample_k_shot, subsample
+from fewshot.datasets import load_dataset_folder, read_labeled_file, read_texts, resolve_dataset
 from fewshot.errors import DataError
 
 
@@ -33,7 +24,8 @@ def test_inputs_accept_lists_arrays_and_pairs():
 def test_inputs_accept_pandas_and_datasets():
     pd = pytest.importorskip("pandas")
     assert as_inputs(pd.Series(["x", "y"])) == ["x", "y"]
-    assert as_inputs(pd.DataFrame({"q": ["a"], "r": ["b"]})) == [("a", "b")]
+    assert as_inputs(pd.DataFrame({"text_pair": ["b"], "text": ["a"]})) == [("a", "b")]
+    assert as_inputs(pd.DataFrame({"review": ["a", "b"]})) == ["a", "b"]
     datasets = pytest.importorskip("datasets")
     ds = datasets.Dataset.from_dict({"text": ["u", "v"], "label": [0, 1]})
     assert as_inputs(ds["text"]) == ["u", "v"]
@@ -47,7 +39,7 @@ def test_inputs_accept_pandas_and_datasets():
         (["ok", None], r"X\[1\] is missing"),
         (["ok", float("nan")], r"X\[1\] is missing"),
         (["ok", 3], r"X\[1\] is a int .* texts must be strings"),
-        ([("a", "b", "c")], "pairs must be"),
+        ([("a", "b", "c")], "sequence of 3 items.*exactly two texts"),
         (["a", ("b", "c")], "mixes single texts and"),
         ([("a", None)], r"X\[0\]\[1\] is missing"),
     ],
@@ -139,11 +131,11 @@ def test_labeled_files_jsonl_csv_and_missing_columns(tmp_path):
     csv.write_text("question,answer,label\nq1,r1,yes\nq2,r2,no\n")
     X, y = read_labeled_file(csv, text_column="question", text_pair_column="answer")
     assert X == [("q1", "r1"), ("q2", "r2")] and y == ["yes", "no"]
-    with pytest.raises(DataError, match="no column\\(s\\) 'intent'.*'answer', 'label', 'question'"):
+    with pytest.raises(DataError, match="d.csv line 2 has no 'intent' field \\(its fields: 'question', 'answer', 'label'\\)"):
         read_labeled_file(csv, text_column="question", label_column="intent")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a"\n')
-    with pytest.raises(DataError, match="bad.jsonl:1 is not valid JSON"):
+    with pytest.raises(DataError, match="bad.jsonl line 1 is not valid JSON"):
         read_labeled_file(bad)
     xlsx = tmp_path / "d.xlsx"
     xlsx.write_text("")
@@ -181,7 +173,7 @@ def test_sampling_warning_not_raised_when_enough():
 
 def test_hf_dataset_class_labels_become_names():
     datasets = pytest.importorskip("datasets")
-    from fewshot.data import from_hf_dataset
+    from fewshot.datasets import from_hf_dataset
 
     features = datasets.Features({"q": datasets.Value("string"), "r": datasets.Value("string"),
                                   "label": datasets.ClassLabel(names=["no", "yes"])})

@@ -297,7 +297,8 @@ def test_show_progress_shows_a_bar(tiny_bert_dir, intent, capfd):
 # --------------------------------------------------------------------------- integration (minilm)
 @pytest.mark.integration
 def test_minilm_sst2_k32(minilm_path, data_dir):
-    from fewshot.data import load_dataset_folder, sample_k_shot, subsample
+    from fewshot.data import sample_k_shot, subsample
+    from fewshot.datasets import load_dataset_folder
 
     ds = load_dataset_folder(data_dir / "sst2")
     X, y = sample_k_shot(ds.train.X, ds.train.y, k=32, seed=0)

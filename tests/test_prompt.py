@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import fewshot
-from fewshot.data import load_dataset_folder, sample_k_shot, subsample
+from fewshot.data import sample_k_shot, subsample
+from fewshot.datasets import load_dataset_folder
 from fewshot.errors import DataError, UnknownModelError
 from fewshot.strategies.prompt import CONTENT_FREE, PromptClassifier
 

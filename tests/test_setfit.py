@@ -288,7 +288,7 @@ def test_upstream_wrapper_multi_label_matches_setfit(tiny_st_dir, tags_data):
 # ----------------------------------------------------------------------------- integration
 @pytest.fixture(scope="module")
 def sst2(data_dir):
-    return fewshot.data.load_dataset_folder(data_dir / "sst2")
+    return fewshot.datasets.load_dataset_folder(data_dir / "sst2")
 
 
 @pytest.mark.integration

@@ -407,7 +407,7 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
     with its parameters (``make_classifier`` rejects unknown parameters). Raises
     :class:`SuiteError` listing every problem.
     """
-    from ..data import resolve_dataset
+    from ..datasets import resolve_dataset
     from ..metrics import HEADLINE_METRICS
     from ..registry import get_strategy, make_classifier
 
