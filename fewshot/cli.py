@@ -2,16 +2,26 @@
 
 Subcommands: ``train``, ``predict``, ``evaluate``, ``models``, ``demo``, ``bench``, ``report``.
 Run ``fewshot COMMAND --help`` for each one's options and an example.
+
+Errors are one line on stderr, ``fewshot: error: ...``, with exit code 2, found before any model is
+loaded or trained wherever the input can be checked first; Ctrl-C prints ``fewshot: interrupted``
+and exits with 130, leaving no half-written folder or file. ``fewshot --traceback COMMAND ...``
+shows the full Python traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+import time
+import uuid
+import warnings
 from pathlib import Path
 
-from .errors import FewshotError
+from .errors import DataError, FewshotError
 
 QUICK_START = """\
 quick start:
@@ -22,6 +32,23 @@ quick start:
   fewshot models                                 # the offline model aliases and where they live
   fewshot bench benchmarks/smoke.toml            # compare strategies across labeled budgets
 """
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with fewshot's error style: one line on stderr, exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"fewshot: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (labeled examples per class); got {value}")
+    return value
 
 
 def _parse_value(raw: str):
@@ -35,9 +62,11 @@ def _parse_value(raw: str):
 def _parse_params(items: list[str] | None) -> dict:
     params = {}
     for item in items or []:
-        if "=" not in item:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
             raise FewshotError(f"--param {item!r} is not key=value (e.g. --param epochs=2).")
-        key, raw = item.split("=", 1)
+        if key.strip() in params:
+            raise FewshotError(f"--param {key.strip()} is given twice; give each parameter once.")
         params[key.strip()] = _parse_value(raw.strip())
     return params
 
@@ -50,68 +79,170 @@ def _add_columns(p: argparse.ArgumentParser, *, label: bool = True) -> None:
         p.add_argument("--label-column", default="label", help="column holding the label (default: label)")
 
 
-def _load_xy(args):
-    from .datasets import read_labeled_file, resolve_dataset
+def _load_xy(args, split: str):
+    from .datasets import read_labeled
 
-    path = Path(args.data)
-    if path.is_file():
-        return read_labeled_file(path, text_column=args.text_column, label_column=args.label_column,
-                                 text_pair_column=args.text_pair_column)
-    ds = resolve_dataset(args.data, getattr(args, "data_dir", None))
-    split = ds.train if getattr(args, "split", "train") == "train" else ds.test
-    return split.X, split.y
+    return read_labeled(args.data, split=split, data_dir=getattr(args, "data_dir", None),
+                        text_column=args.text_column, label_column=args.label_column,
+                        text_pair_column=args.text_pair_column)
+
+
+def _warn(message: str) -> None:
+    print(f"fewshot: warning: {message}", file=sys.stderr)
+
+
+def _check_output_file(path: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse an output file that would destroy data or cannot be written, before any work."""
+    if path.is_dir():
+        raise FewshotError(f"--output {path} is a folder; name a file, e.g. {path / 'predictions.jsonl'}.")
+    for source in inputs:
+        if source.exists() and path.exists() and path.resolve() == source.resolve():
+            raise FewshotError(f"--output {path} is the input file; writing there would destroy it. Name another file.")
+    if path.exists() and not overwrite:
+        raise FewshotError(f"--output {path} already exists; pass --overwrite to replace it.")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FewshotError(f"--output {path}: the folder {parent} does not exist.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise FewshotError(f"--output {path}: the folder {parent} is not writable.")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename: never a half-written file."""
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+_INT_LITERAL = re.compile(r"[+-]?\d+")
+
+
+def _align_labels(y: list, meta: dict, source: str) -> list:
+    """Labels of the evaluation data in the model's label type, or a clear error when they cannot be.
+
+    A CSV holds only strings: ``"1"`` matches a model whose classes are the ints ``1``, ``2``, ...
+    """
+    problem, classes = meta.get("problem", "single_label"), list(meta.get("classes") or [])
+    if problem == "multi_label":
+        bad = next((lab for lab in y if not isinstance(lab, list)), None)
+        if bad is not None:
+            raise DataError(f"the model is multi-label, but {source} has the label {bad!r}; each label must be a "
+                            'list of labels, e.g. ["billing", "urgent"].')
+        return y
+    if problem == "regression":
+        out = []
+        for lab in y:
+            try:
+                out.append(float(lab) if isinstance(lab, str) else lab)
+            except ValueError:
+                raise DataError(f"the model predicts numbers, but {source} has the label {lab!r}.") from None
+        return out
+    model_ints = bool(classes) and all(isinstance(c, int) and not isinstance(c, bool) for c in classes)
+    data_strs = all(isinstance(lab, str) for lab in y)
+    data_ints = all(isinstance(lab, int) and not isinstance(lab, bool) for lab in y)
+    if model_ints and data_strs:
+        if all(_INT_LITERAL.fullmatch(lab.strip()) for lab in y):
+            y = [int(lab) for lab in y]
+        else:
+            example = next(lab for lab in y if not _INT_LITERAL.fullmatch(lab.strip()))
+            raise DataError(
+                f"label type mismatch: the model's labels are ints ({_preview(classes)}) but {source} has "
+                f"string labels (e.g. {example!r}); evaluate with the labels the model was trained on."
+            )
+    elif not model_ints and data_ints:
+        if all(str(lab) in classes for lab in y):
+            y = [str(lab) for lab in y]
+        else:
+            raise DataError(
+                f"label type mismatch: the model's labels are strings ({_preview(classes)}) but {source} has "
+                f"int labels (e.g. {y[0]!r}); evaluate with the labels the model was trained on."
+            )
+    known = set(classes)
+    if not any(lab in known for lab in y):
+        raise DataError(
+            f"none of the labels in {source} ({_preview(sorted(set(y), key=str))}) is a class of the model "
+            f"({_preview(classes)}); is --label-column right, and is this the model for this data?"
+        )
+    return y
+
+
+def _preview(values: list, n: int = 5) -> str:
+    shown = ", ".join(map(repr, values[:n]))
+    return shown + (f", ... ({len(values)} in all)" if len(values) > n else "")
 
 
 # --------------------------------------------------------------------------- commands
 def cmd_train(args) -> int:
+    from .base import check_save_target
     from .data import sample_k_shot
-    from .registry import make_classifier
+    from .registry import make_classifier, strategy_names
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise FewshotError(f"{out} already exists; pass --overwrite to replace it.")
     params = _parse_params(args.param)
+    if args.strategy not in strategy_names():
+        raise FewshotError(f"unknown strategy {args.strategy!r}; known strategies: {', '.join(strategy_names())}.")
+    out = Path(args.out)
+    check_save_target(out, overwrite=args.overwrite)
+    X, y = _load_xy(args, "train")
     clf = make_classifier(args.strategy, **params)
     if "show_progress" in clf.get_params() and "show_progress" not in params:
         clf.set_params(show_progress=True)
-    X, y = _load_xy(args)
     if args.k:
-        X, y = sample_k_shot(X, y, args.k, seed=args.seed)
-    print(f"training {args.strategy} on {len(X)} examples ...", file=sys.stderr)
-    clf.fit(X, y)
+        if any(isinstance(lab, (list, tuple, dict)) for lab in y):
+            raise DataError(f"--k samples k examples per class, but {args.data} has label lists (multi-label); "
+                            "drop --k and pass the examples to train on.")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            X, y = sample_k_shot(X, y, args.k, seed=args.seed)
+        for w in caught:
+            _warn(str(w.message))
+    started = time.perf_counter()
+    clf.fit(X, y)  # validates texts, labels and parameters before any model is loaded
+    seconds = time.perf_counter() - started
     clf.save(out, overwrite=args.overwrite)
-    print(f"saved to {out} (classes: {', '.join(map(str, clf.classes_))})")
+    print(f"trained {args.strategy} on {len(X)} examples in {seconds:.1f} s; saved to {out} "
+          f"(classes: {', '.join(map(str, clf.classes_))})")
     return 0
 
 
 def cmd_predict(args) -> int:
-    from .base import load
+    from .base import load, read_meta
     from .datasets import read_texts
 
-    clf = load(args.model_dir)
+    read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        _check_output_file(output, overwrite=args.overwrite, inputs=(Path(args.input),))
     X = read_texts(args.input, text_column=args.text_column, text_pair_column=args.text_pair_column)
+    clf = load(args.model_dir)
     labels = clf.predict(X)
     proba = clf.predict_proba(X)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    try:
-        for x, label, row in zip(X, labels, proba, strict=True):
-            record = {"text": x[0], "text_pair": x[1]} if isinstance(x, tuple) else {"text": x}
-            record["label"] = label.item() if hasattr(label, "item") else label
-            record["proba"] = {str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    lines = []
+    for x, label, row in zip(X, labels, proba, strict=True):
+        record = {"text": x[0], "text_pair": x[1]} if isinstance(x, tuple) else {"text": x}
+        record["label"] = label.item() if hasattr(label, "item") else label
+        record["proba"] = {str(c): round(float(p), 6) for c, p in zip(clf.classes_, row, strict=True)}
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    if output is None:
+        sys.stdout.write("".join(lines))
+    else:
+        _write_atomically(output, "".join(lines))
+        print(f"wrote {len(lines)} predictions to {output}", file=sys.stderr)
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from .base import load
+    from .base import load, read_meta
     from .metrics import evaluate, format_report
 
+    meta = read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
+    X, y = _load_xy(args, "test")
+    y = _align_labels(y, meta, args.data)
     clf = load(args.model_dir)
-    args.split = "test"
-    X, y = _load_xy(args)
     report = evaluate(clf, X, y)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -149,12 +280,14 @@ def cmd_demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fewshot",
         description="Few-shot text classification: train, predict, evaluate and benchmark with 8-64 labeled examples per class.",
         epilog=QUICK_START, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"fewshot {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="on an error, show the full Python traceback instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name, help_, epilog):
@@ -168,12 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True,
                    help="a JSONL/CSV/TSV file with text and label columns, or a dataset name/folder (train split)")
     p.add_argument("--data-dir", help="folder of datasets in the benchmark layout (default: $FEWSHOT_DATA_DIR)")
-    p.add_argument("--out", required=True, help="folder to write the trained classifier to")
+    p.add_argument("--out", required=True,
+                   help="folder to write the trained classifier to (new, empty, or a saved classifier with --overwrite)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="a strategy parameter, repeatable; values parse as JSON when they can (epochs=2, multi_label=true)")
-    p.add_argument("--k", type=int, help="sample K examples per class from the data first")
+    p.add_argument("--k", type=_positive_int, help="sample K examples per class from the data first (K >= 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for --k sampling (default 0)")
-    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it holds a saved classifier (any other folder is never touched)")
     _add_columns(p)
     p.set_defaults(func=cmd_train)
 
@@ -183,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
             '{"text", "label", "proba"}')
     p.add_argument("model_dir", help="folder written by `fewshot train` or clf.save()")
     p.add_argument("--input", required=True, help="texts to classify")
-    p.add_argument("--output", help="write JSON lines here instead of stdout")
+    p.add_argument("--output", help="write JSON lines to this file instead of stdout (written whole or not at all)")
+    p.add_argument("--overwrite", action="store_true", help="replace --output if the file exists")
     _add_columns(p, label=False)
     p.set_defaults(func=cmd_predict)
 
@@ -206,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
             "example:\n  fewshot demo\n  fewshot demo --strategies setfit head --k 16")
     p.add_argument("--strategies", nargs="+", default=None,
                    help="which strategies to run (default: majority setfit head prompt)")
-    p.add_argument("--k", type=int, default=8, help="labeled examples per class (default 8)")
+    p.add_argument("--k", type=_positive_int, default=8, help="labeled examples per class (default 8)")
     p.add_argument("--seed", type=int, default=0, help="sampling and training seed (default 0)")
     p.add_argument("--fast", action="store_true", help="tiny settings: a smoke run in well under a minute")
     p.set_defaults(func=cmd_demo)
@@ -217,17 +353,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException | str) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``fewshot`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    0 on success, 2 for a usage or input error (one line on stderr), 130 when interrupted, 1 for an
+    unexpected internal error.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed in one line
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     if not getattr(args, "func", None):
-        parser.print_help()
+        print("fewshot: error: no command given; choose one of train, predict, evaluate, models, demo, bench, "
+              "report (see 'fewshot --help')", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)
-    except (FewshotError, ValueError, FileExistsError, FileNotFoundError) as exc:
-        print(f"fewshot {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if args.traceback:
+            raise
+        print("fewshot: interrupted", file=sys.stderr)
+        return 130
+    except (FewshotError, ValueError, OSError) as exc:
+        if args.traceback:
+            raise
+        print(f"fewshot: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if args.traceback:
+            raise
+        print(f"fewshot: error: unexpected {type(exc).__name__}: {_one_line(exc)} (rerun with "
+              "'fewshot --traceback ...' to see where, and report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,11 +34,19 @@ def expected_calibration_error(proba: np.ndarray, y_true_ids: np.ndarray, n_bins
     return float(ece)
 
 
+def _label_array(values) -> np.ndarray:
+    """Labels as an array scikit-learn recognises: int labels as ints (an object array of ints is
+    an "unknown" target type to it), anything else as objects (no string coercion)."""
+    arr = np.asarray(list(values), dtype=object)
+    if arr.size and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr.tolist()):
+        return arr.astype(np.int64)
+    return arr
+
+
 def classification_metrics(y_true, y_pred, labels=None, proba=None) -> dict[str, Any]:
     """Accuracy, macro/weighted F1, MCC, per-class precision/recall/F1/support, confusion matrix,
     and expected calibration error when ``proba`` (columns ordered as ``labels``) is given."""
-    y_true = np.asarray(list(y_true), dtype=object)
-    y_pred = np.asarray(list(y_pred), dtype=object)
+    y_true, y_pred = _label_array(y_true), _label_array(y_pred)
     if labels is None:
         labels = sorted(set(y_true.tolist()) | set(y_pred.tolist()), key=str)
     labels = list(labels)
