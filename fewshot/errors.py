@@ -19,3 +19,7 @@ class UnknownStrategyError(FewshotError, ValueError):
 
 class DataError(FewshotError, ValueError):
     """Input data that cannot be used as given (empty, wrong types, missing columns, ...)."""
+
+
+class SaveTargetError(FewshotError, ValueError):
+    """An output path that ``save()`` must not write to (a file, a data folder, the working directory...)."""

@@ -19,6 +19,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib.util
 import os
 import shutil
@@ -30,6 +32,27 @@ from pathlib import Path
 from .errors import UnknownModelError
 
 CACHE_ENV = "FEWSHOT_CACHE"
+# True while fewshot.load() rebuilds a saved classifier: hub ids are refused, so loading is offline.
+_OFFLINE_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("fewshot_offline_only", default=False)
+
+
+@contextlib.contextmanager
+def offline_only():
+    """Within this block :func:`resolve_model` refuses hub ids (``fewshot.load`` runs in it)."""
+    token = _OFFLINE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _OFFLINE_ONLY.reset(token)
+
+
+def _refuse_hub(name: str) -> UnknownModelError:
+    known = ", ".join(ALIASES)
+    return UnknownModelError(
+        f"the saved classifier names the hub model {name!r} as its base model, and loading never uses the "
+        f"network: the base model must be an alias ({known}) or a local folder. Download the model yourself and "
+        "point 'model' in fewshot.json at that folder, or rebuild the classifier with a local model."
+    )
 
 
 @dataclass(frozen=True)
@@ -113,13 +136,67 @@ def resolve_model(name: str, *, show_progress: bool = False) -> str:
             return str(_converted_gguf(alias, pkg, show_progress=show_progress))
         return str(pkg / alias.subpath)
     if name.startswith("hub:"):
+        if _OFFLINE_ONLY.get():
+            raise _refuse_hub(name)
         return name[4:]
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path)
     if "/" in name and not name.startswith((".", "/", "~")) and name.count("/") == 1:
+        if _OFFLINE_ONLY.get():
+            raise _refuse_hub(name)
         return name  # hub id; from_pretrained reports it if offline
     raise _unknown(name)
+
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
+_HASHES: dict[tuple, str] = {}
+
+
+def weights_sha256(folder) -> str | None:
+    """One sha256 over the weight files at the top of a model folder (``None`` when it has none).
+
+    Memoised per process by path, size and modification time, so a second load costs nothing.
+    """
+    import hashlib
+
+    folder = Path(folder)
+    files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix in _WEIGHT_SUFFIXES)
+    if not files:
+        return None
+    combined = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _HASHES:
+            digest = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            _HASHES[key] = digest.hexdigest()
+        combined.update(f"{f.name}:{_HASHES[key]}\n".encode())
+    return combined.hexdigest()
+
+
+def model_identity(name: str) -> dict:
+    """What a saved classifier records about the base model it needs at load time.
+
+    ``{"name", "alias", "package", "package_version", "weights_sha256"}``: the package fields are
+    set for aliases, ``weights_sha256`` for any local folder (``None`` for a hub id).
+
+    Example::
+
+        model_identity("smollm2-135m")["package_version"]   # '0.1.2'
+    """
+    path = resolve_model(name)
+    alias = ALIASES.get(name)
+    return {
+        "name": name,
+        "alias": alias is not None,
+        "package": alias.package if alias else None,
+        "package_version": _package_version(alias) if alias else None,
+        "weights_sha256": weights_sha256(path) if Path(path).is_dir() else None,
+    }
 
 
 def converted_path(alias_name: str) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 import fewshot
 from fewshot import MajorityClassifier
-from fewshot.errors import DataError, NotASavedClassifierError, UnknownStrategyError
+from fewshot.errors import DataError, NotASavedClassifierError, SaveTargetError, UnknownStrategyError
 from fewshot.registry import get_strategy, make_classifier, strategy_names
 
 X = ["refund please", "where is my parcel", "card charged twice", "parcel late again"]
@@ -65,15 +65,24 @@ def test_registry():
 def test_save_refuses_existing_folder_and_writes_nothing(tmp_path):
     clf = MajorityClassifier().fit(X, Y)
     target = tmp_path / "model"
-    target.mkdir()
-    (target / "keep.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="overwrite=True"):
-        clf.save(target)
-    assert [p.name for p in target.iterdir()] == ["keep.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    clf.save(target)
+    other = MajorityClassifier().fit(X[:3], Y[:3])
+    with pytest.raises(SaveTargetError, match="overwrite=True"):
+        other.save(target)
+    assert fewshot.load(target).predict_proba(["x"]).tolist() == clf.predict_proba(["x"]).tolist(), "untouched"
     clf.save(target, overwrite=True)
-    assert (target / "fewshot.json").is_file() and not (target / "keep.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"], "no temporary folders left behind"
+
+
+def test_overwrite_never_deletes_a_folder_that_is_not_a_saved_classifier(tmp_path):
+    clf = MajorityClassifier().fit(X, Y)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text('{"text": "a", "label": "x"}\n')
+    with pytest.raises(SaveTargetError, match="not a saved fewshot classifier.*even with overwrite"):
+        clf.save(data, overwrite=True)
+    assert [p.name for p in data.iterdir()] == ["train.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
 def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
@@ -92,7 +101,7 @@ def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
 def test_saved_metadata(tmp_path):
     clf = MajorityClassifier(threshold=0.4).fit(X, [1, 2, 1, 2])
     meta = json.loads((clf.save(tmp_path / "m") / "fewshot.json").read_text())
-    assert meta["strategy"] == "majority" and meta["format_version"] == 1
+    assert meta["strategy"] == "majority" and meta["format_version"] == fewshot.base.FORMAT_VERSION
     assert meta["classes"] == [1, 2] and meta["params"] == {"multi_label": False, "threshold": 0.4}
     assert meta["libraries"]["numpy"] == np.__version__ and meta["fewshot_version"] == fewshot.__version__
     loaded = fewshot.load(tmp_path / "m")

@@ -136,6 +136,7 @@ class PromptClassifier(BaseClassifier):
     """
 
     strategy_name = "prompt"
+    base_model_param = "model"  # the decoder is not in the saved folder: its identity is recorded and checked
 
     def __init__(
         self,
