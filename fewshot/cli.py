@@ -178,7 +178,7 @@ def _preview(values: list, n: int = 5) -> str:
 
 # --------------------------------------------------------------------------- commands
 def cmd_train(args) -> int:
-    from .base import check_save_target
+    from ._saved_folder import check_save_target
     from .data import sample_k_shot
     from .registry import make_classifier, strategy_names
 

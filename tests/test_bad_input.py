@@ -26,7 +26,7 @@ from sklearn.exceptions import NotFittedError
 
 from fewshot import MajorityClassifier
 from fewshot.cli import main
-from fewshot.errors import DataError, UnknownModelError, UnknownStrategyError
+from fewshot.errors import DataError, SaveTargetError, UnknownModelError, UnknownStrategyError
 from fewshot.registry import make_classifier
 
 X = ["refund my card", "where is my parcel", "charged twice", "parcel is late"]
@@ -58,6 +58,23 @@ def _tiny_setfit(request, X_, y_):
         clf.fit(X_, y_)
     finally:  # the text was refused before any model was loaded or anything learned
         assert not [k for k in vars(clf) if k.endswith("_")], vars(clf)
+
+
+def _save_into(request, make: str, *, overwrite: bool = False):
+    """Save a fitted classifier where a careless user might; whatever was there stays untouched."""
+    space = request.getfixturevalue("tmp_path") / "space"
+    space.mkdir()
+    target = {"file": space / "notes.txt", "data": space / "data", "cwd": Path(".")}[make]
+    if make == "file":
+        target.write_text("my notes\n")
+    elif make == "data":
+        target.mkdir()
+        (target / "train.jsonl").write_text('{"text": "a", "label": "b"}\n')
+    before = _snapshot(space)
+    try:
+        _fitted().save(target, overwrite=overwrite)
+    finally:
+        assert _snapshot(space) == before
 
 
 API_CASES = [
@@ -125,6 +142,11 @@ API_CASES = [
             r"y is a 2-D array of shape \(4, 2\)"),
     ApiCase("multi-label y of strings", lambda r: MajorityClassifier(multi_label=True).fit(X, Y), DataError,
             "multi-label targets are lists of labels"),
+    ApiCase("save to a file", lambda r: _save_into(r, "file"), SaveTargetError, "notes.txt exists and is not a folder"),
+    ApiCase("save over a data folder, overwrite=True", lambda r: _save_into(r, "data", overwrite=True), SaveTargetError,
+            "data exists and is not a saved fewshot classifier"),
+    ApiCase("save into the working directory", lambda r: _save_into(r, "cwd", overwrite=True), SaveTargetError,
+            "is the working directory"),
     ApiCase("unknown model alias", lambda r: make_classifier("head", model="minilm-xl").fit(X, Y), UnknownModelError,
             "unknown model 'minilm-xl'.*Known aliases: minilm"),
     ApiCase("unknown strategy", lambda r: make_classifier("bert"), UnknownStrategyError,
@@ -271,18 +293,23 @@ CLI_CASES = [
     CliCase("CSV that is not UTF-8", _train("{ws}/latin1.csv"), 2, r"latin1.csv line 3 is not UTF-8 text \(byte 0xe9\)"),
     CliCase("CSV with a byte-order mark trains", _train("{ws}/bom.csv"), 0, "", creates=["out"]),
     # the output folder
-    CliCase("--out is a file", _train("{ws}/train.jsonl", out="{ws}/afile.txt"), 2, "afile.txt"),
+    CliCase("--out is a file", _train("{ws}/train.jsonl", out="{ws}/afile.txt"), 2,
+            "afile.txt exists and is not a folder"),
     CliCase("--out is a file, with --overwrite", _train("{ws}/train.jsonl", "--overwrite", out="{ws}/afile.txt"),
-            2, "afile.txt"),
+            2, "afile.txt exists and is not a folder"),
     CliCase("--out is a data folder, with --overwrite", _train("{ws}/train.jsonl", "--overwrite", out="{ws}/userdata"),
-            2, "userdata"),
-    CliCase("--out is a non-empty folder", _train("{ws}/train.jsonl", out="{ws}/nonempty"), 2, "nonempty"),
+            2, "userdata exists and is not a saved fewshot classifier .*refusing to replace it, even with overwrite"),
+    CliCase("--out is a non-empty folder", _train("{ws}/train.jsonl", out="{ws}/nonempty"), 2,
+            "nonempty exists and is not a saved fewshot classifier"),
     CliCase("--out is a saved model, without --overwrite", _train("{ws}/train.jsonl", out="{ws}/str_model"), 2,
-            "--overwrite|overwrite=True"),
-    CliCase("--out is the working directory", _train("{ws}/train.jsonl", out="."), 2, "working directory"),
+            r"str_model already exists; pass overwrite=True \(--overwrite\) to replace it"),
+    CliCase("--out is the working directory", _train("{ws}/train.jsonl", out="."), 2,
+            r"^fewshot: error: \. is the working directory", subprocess=True),
     CliCase("--out is the working directory, with --overwrite", _train("{ws}/train.jsonl", "--overwrite", out="."), 2,
-            "working directory"),
-    CliCase("--out under a read-only folder", _train("{ws}/train.jsonl", out="{ws}/readonly/m"), 2, "readonly",
+            "is the working directory"),
+    CliCase("--out holds the working directory, with --overwrite",
+            _train("{ws}/train.jsonl", "--overwrite", out=".."), 2, r"\.\. is the working directory \(or a folder holding it\)"),
+    CliCase("--out under a read-only folder", _train("{ws}/train.jsonl", out="{ws}/readonly/m"), 2, "cannot write to .*readonly",
             needs_readonly=True),
     # Ctrl-C
     CliCase("Ctrl-C while training", _train("{ws}/train.jsonl"), 130, "^fewshot: interrupted$",

@@ -64,9 +64,15 @@ def test_train_errors_are_clear_and_write_nothing(tmp_path, labeled, capsys, ext
 
 def test_train_refuses_existing_out(tmp_path, labeled, capsys):
     out = tmp_path / "m"
-    out.mkdir()
+    out.mkdir()  # an empty folder is a fine target
+    assert main(["train", "--strategy", "majority", "--data", str(labeled), "--out", str(out)]) == 0
+    saved = (out / "fewshot.json").read_bytes()
     assert main(["train", "--strategy", "majority", "--data", str(labeled), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
+    assert (out / "fewshot.json").read_bytes() == saved
+    assert main(["train", "--strategy", "majority", "--data", str(labeled), "--out", str(out), "--overwrite",
+                 "--param", "threshold=0.3"]) == 0
+    assert json.loads((out / "fewshot.json").read_text())["params"]["threshold"] == 0.3
 
 
 def test_predict_on_a_folder_that_is_not_a_model(tmp_path, capsys):
