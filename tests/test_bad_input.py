@@ -243,6 +243,14 @@ def _ctrl_c_in(attr: str):
     return patch
 
 
+def _ctrl_c_in_rename(monkeypatch):
+    """Ctrl-C at the last moment of writing predictions: the old file stays, no temporary file is left."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+
+
 CLI_CASES = [
     # arguments
     CliCase("no command", [], 2, "no command given"),
@@ -318,6 +326,11 @@ CLI_CASES = [
             patch=_ctrl_c_in("_save_state")),
     CliCase("Ctrl-C while saving over a model", _train("{ws}/train.jsonl", "--overwrite", out="{ws}/str_model"), 130,
             "^fewshot: interrupted$", patch=_ctrl_c_in("_save_state")),
+    CliCase("Ctrl-C while predicting", ["predict", "{ws}/str_model", "--input", "{ws}/new.txt", "--output",
+                                        "{ws}/p.jsonl"], 130, "^fewshot: interrupted$", patch=_ctrl_c_in("_predict_scores")),
+    CliCase("Ctrl-C while writing predictions", ["predict", "{ws}/str_model", "--input", "{ws}/new.txt", "--output",
+                                                 "{ws}/predictions.jsonl", "--overwrite"], 130, "^fewshot: interrupted$",
+            patch=_ctrl_c_in_rename),
     # predict
     CliCase("predict: model folder is not a model", ["predict", "{ws}/nonempty", "--input", "{ws}/new.txt"], 2,
             "not a saved fewshot classifier"),

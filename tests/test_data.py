@@ -188,3 +188,100 @@ def test_hub_dataset_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DataError, match="could not load dataset 'nobody/nothing' from the hub.*Offline\\?"):
         resolve_dataset("hub:nobody/nothing")
+
+
+def test_data_imports_nothing_above_it():
+    import subprocess
+    import sys
+
+    code = ("import sys, fewshot.data; bad = [m for m in ('fewshot.demo', 'fewshot.datasets', 'torch') "
+            "if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        (["ok", b"bytes"], r"X\[1\] is bytes"),
+        (["ok", "\ud800"], r"X\[1\] is not valid Unicode: it holds a lone surrogate '\\ud800' at character 0"),
+        (["ok", ""], r"X\[1\] is empty"),
+        (["ok", " \n\t"], r"X\[1\] is whitespace only"),
+        ([("q", " ")], r"X\[0\]\[1\] is whitespace only"),
+        ({"text": ["a"]}, r"X is a dict with keys \['text'\]"),
+        ({"a", "b"}, "X is a set, which has no order"),
+        (b"raw", "not a single bytes value"),
+    ],
+)
+def test_texts_must_be_real_text(X, message):
+    with pytest.raises(DataError, match=message):
+        as_inputs(X)
+
+
+def test_empty_texts_pass_only_when_allowed():
+    assert as_inputs(["", " "], allow_empty=True) == ["", " "]
+    with pytest.raises(DataError, match="not valid Unicode"):
+        as_inputs(["\udfff"], allow_empty=True)
+
+
+def test_dataframes_need_explicit_columns():
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(DataError, match=r"columns found are \['text', 'label'\]"):
+        as_inputs(pd.DataFrame({"text": ["a"], "label": ["pos"]}))
+    with pytest.raises(DataError, match=r"columns found are \['text', 'text_pair', 'label'\]"):
+        as_inputs(pd.DataFrame({"text": ["a"], "text_pair": ["b"], "label": ["pos"]}))
+    assert as_targets(pd.DataFrame({"label": ["a", "b"]})) == ["a", "b"]
+    with pytest.raises(DataError, match=r"y is a DataFrame with 2 columns"):
+        as_targets(pd.DataFrame({"label": ["a"], "other": ["b"]}))
+
+
+def test_files_name_the_line(tmp_path):
+    jl = tmp_path / "d.jsonl"
+    jl.write_text('{"text": "a", "label": "x"}\n\n{"text": "b"}\n')
+    with pytest.raises(DataError, match=r"d.jsonl line 3 has no 'label' field \(its fields: 'text'\)"):
+        read_labeled_file(jl)
+    jl.write_text('{"text": "a", "text_pair": "b", "label": "x"}\n{"text": "c", "label": "y"}\n')
+    with pytest.raises(DataError, match=r"d.jsonl line 2 has no 'text_pair' field"):
+        read_labeled_file(jl)
+    jl.write_text('{"text": "a", "label": "x"}\n{"text": "   ", "label": "y"}\n')
+    with pytest.raises(DataError, match=r"d.jsonl line 2, 'text' is whitespace only"):
+        read_labeled_file(jl)
+    jl.write_text('"just a string"\n')
+    with pytest.raises(DataError, match=r"d.jsonl line 1 is a JSON str, not an object"):
+        read_labeled_file(jl)
+    tsv = tmp_path / "d.tsv"
+    tsv.write_text("text\tlabel\na\tx\nb\n")
+    with pytest.raises(DataError, match=r"d.tsv line 3 has no 'label' field"):
+        read_labeled_file(tsv)
+    latin = tmp_path / "l.csv"
+    latin.write_bytes("text,label\nok,x\nna\xefve,y\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"l.csv line 3 is not UTF-8 text \(byte 0xef\)"):
+        read_labeled_file(latin)
+
+
+def test_byte_order_marks_and_json_arrays_are_read(tmp_path):
+    csv = tmp_path / "excel.csv"
+    csv.write_text("text,label\nrefund,billing\n late ,delivery\n", encoding="utf-8-sig")
+    assert read_labeled_file(csv) == (["refund", " late "], ["billing", "delivery"])
+    jl = tmp_path / "bom.jsonl"
+    jl.write_text('{"text": "a", "label": "x"}\n', encoding="utf-8-sig")
+    assert read_labeled_file(jl) == (["a"], ["x"])
+    arr = tmp_path / "rows.json"
+    arr.write_text(json.dumps([{"text": "a", "label": 1}, {"text": "b", "label": 2}], indent=2))
+    assert read_labeled_file(arr) == (["a", "b"], [1, 2])
+    arr.write_text(json.dumps([{"text": "a", "label": 1}, {"label": 2}], indent=2))
+    with pytest.raises(DataError, match=r"rows.json item 2 has no 'text' field"):
+        read_labeled_file(arr)
+
+
+def test_missing_files_say_file_not_found(tmp_path):
+    from fewshot.datasets import read_labeled
+
+    for spec in (tmp_path / "nope.jsonl", tmp_path / "nope.txt", tmp_path / "sub" / "train"):
+        with pytest.raises(DataError, match=f"file not found: {spec}"):
+            read_labeled(str(spec))
+    with pytest.raises(DataError, match=f"file not found: {tmp_path / 'in.txt'}"):
+        read_texts(tmp_path / "in.txt")
+    (tmp_path / "blank.txt").write_text("\n \n")
+    with pytest.raises(DataError, match="blank.txt has no texts to predict"):
+        read_texts(tmp_path / "blank.txt")
+    assert read_labeled("demo", split="test")[1][:1] == resolve_dataset("demo").test.y[:1]
