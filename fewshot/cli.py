@@ -51,6 +51,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _seed(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1; got {value}")
+    return value
+
+
 def _parse_value(raw: str):
     """``--param`` values: JSON when it parses (numbers, true/false/null, lists), else a string."""
     try:
@@ -306,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="a strategy parameter, repeatable; values parse as JSON when they can (epochs=2, multi_label=true)")
     p.add_argument("--k", type=_positive_int, help="sample K examples per class from the data first (K >= 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --k sampling (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for --k sampling (default 0)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out if it holds a saved classifier (any other folder is never touched)")
     _add_columns(p)
@@ -343,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategies", nargs="+", default=None,
                    help="which strategies to run (default: majority setfit head prompt)")
     p.add_argument("--k", type=_positive_int, default=8, help="labeled examples per class (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="sampling and training seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="sampling and training seed (default 0)")
     p.add_argument("--fast", action="store_true", help="tiny settings: a smoke run in well under a minute")
     p.set_defaults(func=cmd_demo)
 

@@ -220,6 +220,8 @@ def _check_label(label: Any, where: str) -> None:
         hint = ""
         if isinstance(plain, float) and plain.is_integer():
             hint = " (a column of ints with gaps reads as floats: convert it, e.g. y.astype(int))"
+        elif isinstance(plain, (list, tuple, set)):
+            hint = " (label lists are multi-label targets: use multi_label=True, or --param multi_label=true)"
         raise DataError(f"{where} is a {type(label).__name__} ({_short(label)}); labels must be strings or ints{hint}.")
     if isinstance(plain, str) and not plain.strip():
         raise DataError(f"{where} is an empty label ({label!r}); every text needs a label.")

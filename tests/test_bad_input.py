@@ -270,6 +270,10 @@ CLI_CASES = [
             r"argument --k: must be at least 1 \(labeled examples per class\); got 0", subprocess=True),
     CliCase("--k negative", _train("{ws}/train.jsonl", "--k", "-3"), 2, "argument --k: must be at least 1"),
     CliCase("--k not a number", _train("{ws}/train.jsonl", "--k", "eight"), 2, "argument --k: 'eight' is not a whole number"),
+    CliCase("negative --seed", _train("{ws}/train.jsonl", "--k", "2", "--seed", "-1"), 2,
+            r"argument --seed: must be between 0 and 2\*\*32 - 1; got -1"),
+    CliCase("multi-label data without multi_label", _train("{ws}/multi.jsonl"), 2,
+            r"y\[0\] is a list \(\['billing'\]\); labels must be strings or ints \(label lists are multi-label"),
     CliCase("--k on multi-label data", _train("{ws}/multi.jsonl", "--k", "2"), 2,
             "--k samples k examples per class, but .*multi.jsonl has label lists"),
     # data files

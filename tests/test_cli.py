@@ -112,3 +112,10 @@ def test_demo_prints_a_comparison_table():
     assert "no-such-strategy: skipped (unknown strategy" in text
     row = next(line for line in text.splitlines() if line.startswith("majority "))
     assert float(row.split()[1]) == pytest.approx(1 / 6, abs=0.01)
+
+
+def test_k_larger_than_a_class_warns_in_one_line(tmp_path, labeled, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--strategy", "majority", "--data", str(labeled), "--out", str(out), "--k", "3"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["fewshot: warning: fewer than k=3 examples for some classes; using all they have ('delivery': 2)."]
