@@ -14,8 +14,8 @@ Example::
 
     from fewshot.data import as_inputs, sample_k_shot
 
-    as_inputs(["refund please", "where is my parcel?"])     # validated list of texts
-    X8, y8 = sample_k_shot(texts, labels, k=8, seed=0)        # 8 examples per class, seeded
+    X = as_inputs(["refund please", "where is my parcel?", "charged twice"])  # validated texts
+    X1, y1 = sample_k_shot(X, ["billing", "delivery", "billing"], k=1, seed=0)  # 1 per class, seeded
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ def subsample(X: Sequence, y: Sequence, n: int | None, seed: int = 0) -> tuple[l
     return [X[i] for i in idx], [y[i] for i in idx]
 
 
-# --------------------------------------------------------------------------- datasets
+# --------------------------------------------------------------------------- the Dataset container
 @dataclass
 class Split:
     """One split of a dataset: inputs ``X`` (texts or pairs) and labels ``y``."""
