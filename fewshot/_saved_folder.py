@@ -184,6 +184,12 @@ def inside(folder: Path, relative: str, *, field: str) -> Path:
     if not isinstance(relative, str) or not relative:
         raise NotASavedClassifierError(f"{folder / META_FILE}: field {field!r} must be a relative path; got {relative!r}.")
     candidate = Path(relative)
+    for step in [candidate, *candidate.parents][:-1]:
+        if (folder / step).is_symlink():
+            raise NotASavedClassifierError(
+                f"{folder} contains a symbolic link ({step.as_posix()}); a saved classifier holds only plain "
+                "files, so it cannot point outside its folder."
+            )
     root = folder.resolve()
     target = (folder / candidate).resolve()
     if candidate.is_absolute() or ".." in candidate.parts or (target != root and root not in target.parents):

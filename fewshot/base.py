@@ -272,7 +272,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
             obj._load_state(folder, state)
         except FewshotError:
             raise
-        except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, OSError, RuntimeError) as exc:
             raise NotASavedClassifierError(
                 f"{folder} could not be loaded as a {cls.strategy_name} classifier: {type(exc).__name__}: {exc}"
             ) from exc

@@ -645,6 +645,11 @@ class PromptClassifier(BaseClassifier):
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
         self.template_ = state["template"]
         self.verbalizations_ = [list(v) for v in state["verbalizations"]]
+        if len(self.verbalizations_) != len(self.classes_):
+            raise ValueError(
+                f"the class list does not match the model: {len(self.classes_)} classes but "
+                f"{len(self.verbalizations_)} verbalizations"
+            )
         self.pairs_ = bool(state["pairs"])
         self.max_length_ = int(state["max_length"])
         self.demonstrations_ = state.get("demonstrations") or []
