@@ -119,3 +119,23 @@ def test_k_larger_than_a_class_warns_in_one_line(tmp_path, labeled, capsys):
     assert main(["train", "--strategy", "majority", "--data", str(labeled), "--out", str(out), "--k", "3"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == ["fewshot: warning: fewer than k=3 examples for some classes; using all they have ('delivery': 2)."]
+
+
+def test_a_bug_is_one_line_and_traceback_shows_it(tmp_path, labeled, capsys, monkeypatch):
+    from fewshot import MajorityClassifier
+    from fewshot.errors import DataError
+
+    def broken(self, X, y):
+        raise RuntimeError("something inside broke")
+
+    monkeypatch.setattr(MajorityClassifier, "_fit", broken)
+    argv = ["train", "--strategy", "majority", "--data", str(labeled), "--out", str(tmp_path / "m")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "unexpected RuntimeError: something inside broke" in err[0] and "--traceback" in err[0]
+    with pytest.raises(RuntimeError, match="something inside broke"):
+        main(["--traceback", *argv])
+    with pytest.raises(DataError, match="file not found"):
+        main(["--traceback", "train", "--strategy", "majority", "--data", str(tmp_path / "no.jsonl"),
+              "--out", str(tmp_path / "m")])
+    assert not (tmp_path / "m").exists()
