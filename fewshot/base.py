@@ -119,6 +119,11 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         Example::
 
             clf = SetFitClassifier().fit(["great!", "awful"], ["pos", "neg"])
+
+        Texts are checked before any model is loaded: each must be a ``str`` of valid Unicode with
+        a visible character; None/NaN, bytes, numbers, lone surrogates, empty and whitespace-only
+        texts raise :class:`~fewshot.errors.DataError` naming the index (``X[3]``). A DataFrame
+        ``X`` needs one column, or exactly ``text`` and ``text_pair``.
         """
         problem = self._problem()
         if problem not in PROBLEMS:
@@ -142,9 +147,14 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         Single-label rows sum to 1. Multi-label columns are independent per-label probabilities.
         For regression the mass sits on the two allowed values around the prediction, so its
         expectation is the predicted value.
+
+        Texts follow the rules of ``fit`` (a ``DataError`` naming the index for None/NaN, bytes,
+        numbers, lone surrogates), except that an empty or whitespace-only text is answered like
+        any other text: the model's answer for a text without words, close to its class prior.
+        A blank message in a batch to serve gets a prediction instead of failing the batch.
         """
         check_is_fitted(self, "classes_")
-        texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
+        texts = self._predict_inputs(X)
         scores = np.asarray(self._predict_scores(texts), dtype=np.float64)
         if self.problem_ == "regression":
             return _values_to_proba(self._clip_values(scores), self.classes_.astype(np.float64))
@@ -158,7 +168,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "classes_")
         if self.problem_ == "regression":
-            texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
+            texts = self._predict_inputs(X)
             values = self._clip_values(np.asarray(self._predict_scores(texts), dtype=np.float64))
             nearest = np.abs(values[:, None] - self.classes_.astype(np.float64)[None, :]).argmin(1)
             return self.classes_[nearest]
@@ -168,12 +178,16 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
             return [list(self.classes_[row >= threshold]) for row in proba]
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def _predict_inputs(self, X) -> list:
+        """Validated inputs for prediction: the rules of ``fit``, empty and blank texts allowed."""
+        return _data.as_inputs(X, allow_pairs=self.supports_pairs, allow_empty=True)
+
     def predict_values(self, X) -> np.ndarray:
         """Regression only: the continuous predicted values, clipped to the label range."""
         check_is_fitted(self, "classes_")
         if self.problem_ != "regression":
             raise AttributeError("predict_values is only available for regression (problem='regression').")
-        texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
+        texts = self._predict_inputs(X)
         return self._clip_values(np.asarray(self._predict_scores(texts), dtype=np.float64))
 
     def save(self, path, *, overwrite: bool = False) -> Path:

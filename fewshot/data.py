@@ -6,9 +6,10 @@ and nothing above it (named data sources - dataset folders, ``demo:...``, files,
 
 What counts as a text (checked before any work, the error naming the index, e.g. ``X[3]``):
 a ``str`` that is valid Unicode (no lone surrogates such as ``"\\ud800"``) and holds at least one
-non-whitespace character. ``None``/NaN, bytes, numbers, nested lists and empty or whitespace-only
-texts are refused, in ``fit`` and in ``predict`` alike: an empty text carries nothing to learn
-from or to classify, so drop such rows (or fill them) first.
+non-whitespace character. ``None``/NaN, bytes, numbers and nested lists are refused in ``fit``
+and in ``predict`` alike. Empty or whitespace-only texts are refused in ``fit`` (they carry
+nothing to learn from: drop such rows or fill them first); ``predict`` answers them like any other
+text (``allow_empty=True``), so one blank message never fails a batch being served.
 
 Example::
 

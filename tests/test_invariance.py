@@ -54,3 +54,12 @@ def test_the_company_a_text_keeps_changes_nothing(fitted, texts):
     target = texts[0]
     noisy = [target] + ["a very long unrelated message about parcels and refunds " * 6] * 5
     np.testing.assert_allclose(fitted.predict_proba(noisy)[0], fitted.predict_proba([target])[0], atol=ATOL)
+
+
+def test_blank_texts_get_a_defined_answer_in_predict(fitted):
+    """Empty and whitespace-only texts are refused in fit but answered in predict, like any text."""
+    blanks = ["", "   ", "\t\n"]
+    proba = fitted.predict_proba(["where is my parcel", *blanks])
+    assert proba.shape == (4, len(fitted.classes_)) and np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert set(fitted.predict(blanks).tolist()) <= set(fitted.classes_.tolist())
