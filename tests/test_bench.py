@@ -238,6 +238,159 @@ def test_json_is_written_atomically(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["cell.json"], "and no temporary file"
 
 
+# --------------------------------------------------------------------------- code identity
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_code_identity_hashes_the_package_files_and_sees_uncommitted_changes(tmp_path):
+    from fewshot.bench.provenance import code_identity, describe_code
+
+    pkg = tmp_path / "repo" / "fewshot"
+    (pkg / "demo").mkdir(parents=True)
+    (pkg / "__pycache__").mkdir()
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "demo" / "data.jsonl").write_text('{"text": "hi", "label": "a"}\n')
+    (pkg / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"compiled")
+
+    first = code_identity(pkg)
+    assert "git_commit" not in first and "git_dirty" not in first, "outside a git checkout: the hash only"
+    assert len(first["hash"]) == 64 and first["files"] == 2
+    (pkg / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"recompiled")
+    assert code_identity(pkg)["hash"] == first["hash"], "compiled files are not code"
+    (pkg / "demo" / "data.jsonl").write_text('{"text": "hi", "label": "b"}\n')
+    assert code_identity(pkg)["hash"] != first["hash"], "package data is part of the code"
+    (pkg / "demo" / "data.jsonl").write_text('{"text": "hi", "label": "a"}\n')
+    (pkg / "a.py").rename(pkg / "b.py")
+    assert code_identity(pkg)["hash"] != first["hash"], "a renamed module is other code"
+    (pkg / "b.py").rename(pkg / "a.py")
+    assert code_identity(pkg)["hash"] == first["hash"]
+
+    repo = tmp_path / "repo"
+    _git(repo, "init", "-q")
+    (repo / "README.md").write_text("outside the package\n")
+    _git(repo, "add", "fewshot")
+    _git(repo, "commit", "-q", "-m", "first")
+    clean = code_identity(pkg)
+    assert clean["git_commit"] == _git(repo, "rev-parse", "HEAD").strip()
+    assert clean["git_dirty"] is False, "an untracked file outside fewshot/ does not make the code dirty"
+    assert clean["hash"] == first["hash"]
+    assert describe_code(clean) == f"commit {clean['git_commit'][:10]}, code {clean['hash'][:12]}"
+    (pkg / "a.py").write_text("x = 2\n")
+    dirty = code_identity(pkg)
+    assert dirty["git_dirty"] is True and dirty["hash"] != clean["hash"]
+    assert describe_code(dirty).endswith(", uncommitted changes")
+
+
+def test_a_cell_made_by_other_code_is_stale(tmp_path, data_root):
+    from fewshot.bench.provenance import code_identity
+
+    suite = parse_suite(BASE)
+    out = tmp_path / "res"
+    run_suite(suite, out, data_dir=data_root, log=lambda m: None)
+    path = cell_path(out, CellKey("toy", "majority", 2, 0))
+    cell = json.loads(path.read_text())
+    here = code_identity()
+    assert cell["code"]["hash"] == here["hash"], "the cell records the code that ran it"
+    assert cell["code"].get("git_commit") == here.get("git_commit")
+    again = run_suite(suite, out, data_dir=data_root, log=lambda m: None)
+    assert (again.ran, again.skipped) == (0, 1), "same code, parameters and data: skipped"
+
+    cell["code"]["hash"] = "0" * 64  # as if an earlier version of the package had made it
+    write_json_atomic(path, cell)
+    logs: list[str] = []
+    rerun = run_suite(suite, out, data_dir=data_root, log=logs.append)
+    assert (rerun.ran, rerun.skipped) == (1, 0), "a finished cell of other code runs again"
+    assert any("made by other code" in line for line in logs), logs
+    assert json.loads(path.read_text())["code"]["hash"] == here["hash"]
+
+    del cell["code"]["hash"]  # a cell written before code hashes were recorded
+    write_json_atomic(path, cell)
+    assert run_suite(suite, out, data_dir=data_root, log=lambda m: None).ran == 1
+
+
+def _write_cells(folder: Path, cells: list[dict], seeds=(0, 1)) -> None:
+    from fewshot.bench.suite import StrategySpec, Suite
+
+    datasets = list(dict.fromkeys(c["dataset"] for c in cells))
+    strategies = list(dict.fromkeys(c["strategy"] for c in cells))
+    suite = Suite(
+        name="versions",
+        datasets=datasets,
+        k=[8],
+        seeds=list(seeds),
+        strategies=[StrategySpec(s, "majority", {}, (8,)) for s in strategies],
+    )
+    write_json_atomic(folder / "suite.json", suite.to_dict())
+    for c in cells:
+        write_json_atomic(cell_path(folder, CellKey(c["dataset"], c["strategy"], c["k"], c["seed"])), c)
+
+
+def test_report_refuses_mixed_code_versions_unless_allowed(tmp_path, capsys):
+    from fewshot.bench.report import MixedCodeError
+    from fewshot.cli import main
+
+    other = {"fewshot": "0.1.0", "hash": "2" * 64, "git_commit": "b" * 40, "git_dirty": False}
+    cells = [
+        _cell_record("a", "x", 8, 0, 0.5),
+        _cell_record("a", "x", 8, 1, 0.6),
+        _cell_record("a", "y", 8, 0, 0.7),
+        _cell_record("a", "y", 8, 1, 0.8, code=other),
+        _cell_record("b", "x", 8, 0, error="boom", code={"hash": "3" * 64}),  # failed cells carry no numbers
+    ]
+    _write_cells(tmp_path, cells)
+    with pytest.raises(MixedCodeError) as exc:
+        write_report(tmp_path)
+    msg = str(exc.value)
+    assert "mixes 2 code versions" in msg and "--allow-mixed" in msg
+    assert "commit aaaaaaaaaa, code 111111111111 (3 cells)" in msg
+    assert "commit bbbbbbbbbb, code 222222222222 (1 cell)" in msg
+    assert "3333" not in msg
+    assert not (tmp_path / "summary.md").exists(), "nothing is written"
+
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fewshot report: error:") and "mixes 2 code versions" in err
+
+    assert main(["report", str(tmp_path), "--allow-mixed"]) == 0
+    md = (tmp_path / "summary.md").read_text()
+    footer = md.strip().splitlines()[-1]
+    assert (
+        "code: MIXED, reported with --allow-mixed: commit aaaaaaaaaa, code 111111111111 (3 cells); "
+        "commit bbbbbbbbbb, code 222222222222 (1 cell)" in footer
+    )
+    assert "**Mixed code versions**" in md
+
+
+def test_report_refuses_uncommitted_changes_and_names_a_clean_commit(tmp_path):
+    from fewshot.bench.report import MixedCodeError
+
+    dirty = {**CLEAN_CODE, "git_dirty": True}
+    dirty_dir, clean_dir, unknown_dir = tmp_path / "dirty", tmp_path / "clean", tmp_path / "unknown"
+    _write_cells(dirty_dir, [_cell_record("a", "x", 8, 0, 0.5, code=dirty)], seeds=(0,))
+    with pytest.raises(MixedCodeError, match=r"uncommitted changes: commit aaaaaaaaaa, code 111111111111, "
+                       r"uncommitted changes \(1 cell\)"):
+        write_report(dirty_dir)
+    md = write_report(dirty_dir, allow_mixed=True)["summary.md"].read_text()
+    assert "code: MIXED, reported with --allow-mixed: commit aaaaaaaaaa, code 111111111111, uncommitted " \
+           "changes (1 cell)" in md
+
+    _write_cells(unknown_dir, [_cell_record("a", "x", 8, 0, 0.5, code={})], seeds=(0,))
+    with pytest.raises(MixedCodeError, match="do not record which code made them"):
+        write_report(unknown_dir)
+
+    _write_cells(clean_dir, [_cell_record("a", "x", 8, s, 0.5) for s in (0, 1)])
+    md = write_report(clean_dir)["summary.md"].read_text()
+    assert "code: commit aaaaaaaaaa, code 111111111111 (sha256 of the fewshot package's files; every cell)" in md
+    assert "MIXED" not in md and "Mixed code" not in md
+
+
 # --------------------------------------------------------------------------- bad input
 BASE = """
 datasets = ["toy"]
@@ -303,7 +456,8 @@ def test_bad_run_options(tmp_path, data_root):
 # --------------------------------------------------------------------------- reports
 def test_report_tables_and_plots(grid_run):
     suite, out, _, cells, _ = grid_run
-    paths = write_report(out)
+    # the checkout running the tests may hold uncommitted changes, which the report would refuse
+    paths = write_report(out, allow_mixed=True)
     assert set(paths) == {"summary.md", "summary.csv", "curves.png", "cost.png"}
 
     rows = list(csv.DictReader(open(paths["summary.csv"])))
@@ -345,9 +499,15 @@ def test_report_tables_and_plots(grid_run):
         assert img.shape[0] > 300 and img.shape[1] > 500 and img.std() > 0.01, f"{name} is not a real plot"
 
 
-def _cell_record(dataset, strategy, k, seed, headline=None, train=1.0, error=None, pps=50.0) -> dict:
+CLEAN_CODE = {"fewshot": "0.1.0", "hash": "1" * 64, "git_commit": "a" * 40, "git_dirty": False}
+
+
+def _cell_record(
+    dataset, strategy, k, seed, headline=None, train=1.0, error=None, pps=50.0, code=CLEAN_CODE
+) -> dict:
     """A cell file as the runner writes it (the fields the report reads)."""
     record = {
+        "code": dict(code),
         "status": "error" if error else "ok",
         "dataset": dataset,
         "dataset_name": dataset,
@@ -500,7 +660,8 @@ def test_cli_bench_and_report_end_to_end(tmp_path, data_root, clean_cwd, capsys)
         tmp_path, 'name = "paperish"\ndatasets = ["sst5"]\nk = [8]\n\n[[strategies]]\nname = "majority"\n'
     )
     out = tmp_path / "results"
-    assert main(["bench", str(suite), "--out", str(out), "--data-dir", str(data_root)]) == 0
+    # --allow-mixed: the checkout running the tests may hold uncommitted changes
+    assert main(["bench", str(suite), "--out", str(out), "--data-dir", str(data_root), "--allow-mixed"]) == 0
     cell = json.loads(cell_path(out, CellKey("sst5", "majority", 8, 0)).read_text())
     assert cell["status"] == "ok" and cell["n_train"] == 16
     md = (out / "summary.md").read_text()
@@ -510,7 +671,7 @@ def test_cli_bench_and_report_end_to_end(tmp_path, data_root, clean_cwd, capsys)
     capsys.readouterr()
 
     (out / "summary.md").unlink()
-    assert main(["report", str(out)]) == 0
+    assert main(["report", str(out), "--allow-mixed"]) == 0
     assert str(out / "summary.md") in capsys.readouterr().out and (out / "summary.md").is_file()
     # a rerun skips the finished cell
     assert main(["bench", str(suite), "--out", str(out), "--data-dir", str(data_root), "--no-report"]) == 0
@@ -626,7 +787,7 @@ def test_smoke_suite_runs_every_available_strategy(tmp_path):
             # (a zero-shot prompt saves only its template and verbalizer: the base model is found offline)
             assert c["peak_rss_mb"] > c["rss_before_fit_mb"] + 50 and c["model_size_mb"] > 0, c["strategy"]
             assert c["train_seconds"] > 0 and c["predictions_per_second"] > 0
-    paths = write_report(out)
+    paths = write_report(out, allow_mixed=True)  # the checkout may hold uncommitted changes
     rows = list(csv.DictReader(open(paths["summary.csv"])))
     by = {r["strategy"]: float(r["mean"]) for r in rows if r["dataset"] == "demo:intent"}
     assert set(by) == set(labels)

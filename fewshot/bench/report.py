@@ -503,6 +503,14 @@ def markdown(res: Results) -> str:
         f"run on {_hosts(res)}.",
         "",
     ]
+    code_note = _code(res)
+    if code_note.startswith("MIXED"):
+        lines += [
+            f"**Mixed code versions**: these numbers come from more than one version of the code, or from "
+            f"code with uncommitted changes ({code_note.split(': ', 1)[1]}); the report was written with "
+            "--allow-mixed.",
+            "",
+        ]
     for k in res.ks:
         strategies = res.strategies_at(k)
         refs_here = {
@@ -578,7 +586,7 @@ def markdown(res: Results) -> str:
     lines += ["## Plots", "", "![metric vs k](curves.png)", "", "![cost vs quality](cost.png)", ""]
     lines += [
         f"_Written by `fewshot report` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"libraries: {_libraries(res)}; code: {_code(res)}._",
+        f"libraries: {_libraries(res)}; code: {code_note}._",
         "",
     ]
     return "\n".join(lines)
@@ -609,18 +617,72 @@ def _one_line(text: str, n: int = 160) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+class MixedCodeError(SuiteError):
+    """The finished cells of a results folder were made by different code versions, or by code with
+    uncommitted changes; ``fewshot report --allow-mixed`` reports them together anyway."""
+
+
+def code_versions(cells: list[dict]) -> list[dict[str, Any]]:
+    """The code versions behind the finished cells: one entry per (code hash, dirty) with
+    ``hash``, ``dirty``, ``commits`` (sorted), ``cells`` (count) and ``name`` (readable), most
+    cells first. Cells written before code hashes were recorded share one entry with hash None."""
+    from .provenance import describe_code, version_key
+
+    found: dict[tuple[str | None, bool], dict[str, Any]] = {}
+    for c in cells:
+        if c.get("status") != "ok":
+            continue
+        key = version_key(c.get("code"))
+        entry = found.setdefault(
+            key, {"hash": key[0], "dirty": key[1], "commits": set(), "cells": 0, "code": c.get("code") or {}}
+        )
+        entry["cells"] += 1
+        if (c.get("code") or {}).get("git_commit"):
+            entry["commits"].add(c["code"]["git_commit"])
+    out = []
+    for entry in sorted(found.values(), key=lambda e: -e["cells"]):
+        commits = sorted(entry["commits"])
+        code = dict(entry.pop("code"))
+        code["git_commit"] = ", ".join(x[:10] for x in commits) if commits else None
+        name = describe_code(code).replace("commit ", "commits ", 1) if len(commits) > 1 else describe_code(code)
+        out.append({**entry, "commits": commits, "name": name})
+    return out
+
+
+def check_code_versions(res: Results, *, allow_mixed: bool = False) -> list[dict[str, Any]]:
+    """The code versions of ``res``'s finished cells (:func:`code_versions`); raises
+    :class:`MixedCodeError` when there is more than one, or one with uncommitted changes or no
+    recorded hash, unless ``allow_mixed``."""
+    versions = code_versions(res.cells)
+    mixed = len(versions) > 1 or any(v["dirty"] or v["hash"] is None for v in versions)
+    if mixed and not allow_mixed:
+        listing = "; ".join(f"{v['name']} ({v['cells']} cell{'s' if v['cells'] != 1 else ''})" for v in versions)
+        if len(versions) > 1:
+            what = f"mixes {len(versions)} code versions"
+        elif versions[0]["hash"] is None:
+            what = "holds cells that do not record which code made them"
+        else:
+            what = "holds cells made by code with uncommitted changes"
+        raise MixedCodeError(
+            f"{res.results_dir} {what}: {listing}. One table should come from one clean commit: commit "
+            "your changes and rerun `fewshot bench SUITE.toml --out "
+            f"{res.results_dir}` (cells of other code are redone), or pass --allow-mixed to report them "
+            "together anyway (the report then says so)."
+        )
+    return versions
+
+
 def _code(res: Results) -> str:
-    versions: dict[str, int] = {}
-    for c in res.cells:
-        code = c.get("code") or {}
-        if code.get("git_commit"):
-            key = code["git_commit"][:10] + (" with local edits" if code.get("git_dirty") else "")
-            versions[key] = versions.get(key, 0) + 1
+    """The footer's account of the code behind the numbers."""
+    versions = code_versions(res.cells)
     if not versions:
         return "fewshot " + str(
             next((c.get("fewshot_version") for c in res.cells if c.get("fewshot_version")), "?")
         )
-    return ", ".join(f"{v} ({n} cells)" if len(versions) > 1 else v for v, n in versions.items())
+    if len(versions) == 1 and not versions[0]["dirty"] and versions[0]["hash"] is not None:
+        return f"{versions[0]['name']} (sha256 of the fewshot package's files; every cell)"
+    listing = "; ".join(f"{v['name']} ({v['cells']} cell{'s' if v['cells'] != 1 else ''})" for v in versions)
+    return f"MIXED, reported with --allow-mixed: {listing}"
 
 
 def _hosts(res: Results) -> str:
@@ -944,13 +1006,16 @@ def plot_cost(res: Results, path) -> Path:
 
 
 # --------------------------------------------------------------------------- entry point
-def write_report(results_dir) -> dict[str, Path]:
+def write_report(results_dir, *, allow_mixed: bool = False) -> dict[str, Path]:
     """Write ``summary.md``, ``summary.csv``, ``curves.png`` and ``cost.png`` into ``results_dir``.
 
     Returns ``{file name: path}``. Raises :class:`~fewshot.bench.suite.SuiteError` when the folder
-    holds no cells.
+    holds no cells, and :class:`MixedCodeError` when its finished cells come from more than one
+    code version or from code with uncommitted changes, unless ``allow_mixed`` (the report's
+    footer then lists the versions and how many cells each made).
     """
     res = collect(results_dir)
+    check_code_versions(res, allow_mixed=allow_mixed)
     out = Path(results_dir)
     paths = {
         "summary.md": _write_text(out / "summary.md", markdown(res)),

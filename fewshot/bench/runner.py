@@ -14,8 +14,14 @@ the dataset's, or a fixed seeded subsample of ``max_test`` rows, the same for ev
 Each cell runs in a fresh Python process (``python -m fewshot.bench._child``), so its peak resident
 memory (``ru_maxrss`` of that process) is the cell's own: Python, the libraries it imported, the model,
 training and prediction. A cell file is written atomically (temporary file, then ``os.replace``),
-so an interrupted run leaves only whole cells; a rerun skips finished cells whose configuration and
-data are unchanged (``force=True`` redoes them). A cell that raises is recorded with its error and
+so an interrupted run leaves only whole cells; a rerun skips finished cells whose configuration,
+data and code are unchanged (``force=True`` redoes them). The code is a sha256 of the ``fewshot``
+package's files plus the git commit and whether ``fewshot/`` has uncommitted changes
+(:mod:`fewshot.bench.provenance`); every cell records the one of the process that ran it.
+
+A cell's process dies with the harness, however the harness ends (see
+:func:`fewshot.bench._child.die_with_parent`); temporary files and folders carry the pid of the
+process that made them, and the next run removes those whose process is gone. A cell that raises is recorded with its error and
 the grid goes on; error cells are retried by the next run.
 
 Example::
@@ -37,7 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._atomic import remove_stale_temp_files, write_json_atomic
+from .provenance import code_identity
 from .suite import CellKey, Suite, SuiteError, check_suite, dataset_key
+
+__all__ = ["RunResult", "run_suite", "cell_path", "log_path", "read_json", "write_json_atomic"]
 
 SCHEMA_VERSION = 1
 SUITE_FILE = "suite.json"
@@ -50,23 +60,7 @@ MEMORY_METHOD = (
 
 
 # --------------------------------------------------------------------------- small helpers
-def write_json_atomic(path, obj: Any) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically: a temporary file in the same folder, then
-    ``os.replace``. A reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=True) + "\n"
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+TEMP_PREFIX = "fewshot-bench-"
 
 
 def read_json(path) -> dict | None:
@@ -119,30 +113,8 @@ def _plain(value: Any) -> Any:
 
 
 def code_version() -> dict[str, Any]:
-    """The fewshot version and, in a git checkout, its commit and whether ``fewshot/`` has local edits."""
-    import subprocess
-
-    from .. import __version__
-
-    out: dict[str, Any] = {"fewshot": __version__}
-    package = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=package, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode == 0:
-            dirty = subprocess.run(
-                ["git", "status", "--porcelain", "--", "."],
-                cwd=package,
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-            out["git_commit"] = commit.stdout.strip()
-            out["git_dirty"] = bool(dirty.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return out
+    """The code this process runs: see :func:`fewshot.bench.provenance.code_identity`."""
+    return code_identity()
 
 
 def _rss_mb_now() -> float | None:
@@ -231,7 +203,7 @@ def _run_cell(payload: dict) -> dict:
     out: dict[str, Any] = {
         "libraries": library_versions(),
         "fewshot_version": fewshot_version(),
-        "code": code_version(),
+        "code": code_identity(),
     }
     X_train = [tuple(x) if isinstance(x, list) else x for x in payload["X_train"]]
     X_test = [tuple(x) if isinstance(x, list) else x for x in payload["X_test"]]
@@ -264,7 +236,7 @@ def _run_cell(payload: dict) -> dict:
     out["per_class_f1"] = {lab: row["f1"] for lab, row in m["per_class"].items()}
     out["confusion_matrix"] = {"labels": m["labels"], "matrix": m["confusion_matrix"]}
 
-    with tempfile.TemporaryDirectory(prefix="fewshot-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
         t0 = time.perf_counter()
         clf.save(Path(tmp) / "model")
         out["save_seconds"] = round(time.perf_counter() - t0, 4)
@@ -406,10 +378,14 @@ def run_suite(
     test_data = {spec: _dataset_record(spec, ds, selected) for spec, ds in datasets.items()}
     samples: dict[tuple[str, int, int], dict] = {}
 
+    removed = remove_stale_temps(out_dir)
+    if removed:
+        log(f"removed {removed} temporary file(s)/folder(s) left by an earlier run that was killed")
+    code = code_identity()  # a finished cell made by other code is stale
     keys = selected.cells()
     result = RunResult(out_dir=out_dir, cells=len(keys))
     tasks: deque[_Task] = deque()
-    stale = 0
+    stale = stale_code = 0
     for key in keys:
         spec = selected.strategy(key.strategy)
         test = test_data[key.dataset]
@@ -434,16 +410,16 @@ def run_suite(
         resolved = _plain(make_classifier(spec.name, **params).get_params(deep=False))
         path = cell_path(out_dir, key)
         old = read_json(path)
-        if old is not None and not force:
-            if (
-                old.get("status") == "ok"
-                and old.get("fingerprint") == fingerprint
-                and old.get("params") == resolved
-            ):
+        if old is not None and not force and old.get("status") == "ok":
+            same_setup = old.get("fingerprint") == fingerprint and old.get("params") == resolved
+            same_code = (old.get("code") or {}).get("hash") == code["hash"]
+            if same_setup and same_code:
                 result.skipped += 1
                 continue
-            if old.get("status") == "ok":
+            if not same_setup:
                 stale += 1
+            else:
+                stale_code += 1
         record = {
             "schema": SCHEMA_VERSION,
             "suite": suite.name,
@@ -476,11 +452,16 @@ def run_suite(
         log(
             f"re-running {stale} finished cell(s) whose parameters (or a strategy's defaults) or data changed"
         )
+    if stale_code:
+        log(
+            f"re-running {stale_code} finished cell(s) made by other code (the fewshot package's code hash "
+            f"changed; now {code['hash'][:12]})"
+        )
     if tasks:
         log(f"running {len(tasks)} cell(s) with {jobs} job(s), {threads} torch thread(s) each -> {out_dir}")
 
     env = _child_env(threads)
-    tmp = Path(tempfile.mkdtemp(prefix="fewshot-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
     running: list[tuple[subprocess.Popen, _Task, float]] = []
     done = 0
     total = len(tasks)
@@ -488,6 +469,7 @@ def run_suite(
         while tasks or running:
             while tasks and len(running) < jobs:
                 task = tasks.popleft()
+                task.payload["parent_pid"] = os.getpid()
                 payload_file = tmp / f"{task.payload['record']['run_id']}.json"
                 payload_file.write_text(json.dumps(task.payload, ensure_ascii=False), encoding="utf-8")
                 proc = subprocess.Popen(
@@ -528,6 +510,40 @@ def run_suite(
         shutil.rmtree(tmp, ignore_errors=True)
     result.seconds = time.time() - started
     return result
+
+
+def remove_stale_temps(out_dir=None) -> int:
+    """Delete what runs that were killed left behind: payload and model folders named
+    ``fewshot-bench-<pid>-*`` in the system's temporary folder, and half-written files
+    ``.<name>.tmp-<pid>-*`` under ``out_dir``, whose owner process ``<pid>`` no longer runs.
+    Returns how many were removed."""
+    import re
+    import shutil
+    import tempfile
+
+    from .._atomic import pid_alive
+
+    removed = 0
+    pattern = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-")
+    try:
+        entries = list(Path(tempfile.gettempdir()).iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if not m or pid_alive(int(m.group(1))):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        except OSError:
+            pass  # another user's, or already gone
+    if out_dir is not None:
+        removed += len(remove_stale_temp_files(out_dir))
+    return removed
 
 
 def _child_env(threads: int) -> dict[str, str]:
