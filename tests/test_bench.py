@@ -617,6 +617,64 @@ def test_verdict_names_a_strategy_below_the_majority_class_on_one_dataset(tmp_pa
     assert "steady on" not in md
 
 
+def _paired_run(folder: Path, scores: dict[str, dict[tuple[str, int], float]]) -> str:
+    """Write cells ``scores[strategy][(dataset, seed)]`` and return the report's text."""
+    cells = []
+    for s, by in scores.items():
+        for (d, seed), v in by.items():
+            cell = _cell_record(d, s, 8, seed, v)
+            cell["strategy_name"] = "other"
+            cells.append(cell)
+    _write_cells(folder, cells, seeds=sorted({seed for by in scores.values() for _d, seed in by}))
+    return write_report(folder)["summary.md"].read_text()
+
+
+def test_tie_verdict_pairs_the_shared_draws(tmp_path):
+    """Seeds differ a lot (some k-shot draws are hard for everyone) but "steady" beats "close" by
+    about 1 point on every shared draw: the paired comparison calls that a real difference, where
+    the mean per-dataset std (about 15 points) called it a tie."""
+    base = {("a", 0): 0.50, ("a", 1): 0.80, ("a", 2): 0.65, ("b", 0): 0.40, ("b", 1): 0.70, ("b", 2): 0.55}
+    lift = {("a", 0): 0.010, ("a", 1): 0.012, ("a", 2): 0.008, ("b", 0): 0.011, ("b", 1): 0.009, ("b", 2): 0.010}
+    md = _paired_run(tmp_path / "real", {"steady": {key: v + lift[key] for key, v in base.items()}, "close": base})
+    diffs = list(lift.values())
+    se = statistics.stdev(diffs) / len(diffs) ** 0.5
+    assert "Pick **steady**" in md
+    assert (
+        f"Paired over the 6 (dataset, seed) draws both ran: steady +1.0 ± {100 * se:.1f} points "
+        "(mean difference ± standard error), ahead on 6 of 6; more than 2 standard errors from zero" in md
+    )
+    assert "effectively a tie" not in md
+    assert "within 2 standard errors of zero" in md, "the report says how a tie is decided"
+
+    # differences that swing both ways around a small mean: a tie
+    swing = {("a", 0): 0.04, ("a", 1): -0.03, ("a", 2): 0.02, ("b", 0): -0.02, ("b", 1): 0.03, ("b", 2): -0.01}
+    md = _paired_run(tmp_path / "tie", {"lucky": {key: v + swing[key] for key, v in base.items()}, "even": base})
+    mean = statistics.fmean(swing.values())
+    se = statistics.stdev(swing.values()) / 6**0.5
+    assert abs(mean) <= 2 * se
+    assert (
+        f"lucky {100 * mean:+.1f} ± {100 * se:.1f} points (mean difference ± standard error), ahead on 3 of 6; "
+        "within 2 standard errors of zero: effectively a tie." in md
+    )
+
+    # a single shared draw cannot tell a difference from noise
+    md = _paired_run(tmp_path / "one", {"p": {("a", 0): 0.6}, "q": {("a", 0): 0.5}})
+    assert "They share a single (dataset, seed) draw (+10.0 points for p): too few to tell" in md
+
+
+def test_paired_difference_uses_only_the_draws_both_finished(tmp_path):
+    from fewshot.bench.report import collect, paired_difference
+
+    _paired_run(
+        tmp_path,
+        {"p": {("a", 0): 0.6, ("a", 1): 0.7, ("b", 0): 0.9}, "q": {("a", 0): 0.5, ("a", 1): 0.5, ("b", 1): 0.1}},
+    )
+    p = paired_difference(collect(tmp_path), 8, "p", "q")
+    assert p.diffs == pytest.approx([0.1, 0.2]) and (p.wins, p.losses, p.n) == (2, 0, 2)
+    assert p.se == pytest.approx(0.05)  # stdev 0.0707 / sqrt(2)
+    assert p.tie is False  # 0.15 > 2 * 0.05
+
+
 def test_verdict_names_a_much_faster_runner_up(tmp_path):
     """The best on average may be slow to serve (an LM scores every label): the verdict names a
     strategy that predicts at least 5x faster and what it costs in quality."""

@@ -256,6 +256,77 @@ def _ref_name(res: Results, d: str) -> str:
 
 
 # --------------------------------------------------------------------------- verdicts
+TIE_RULE = (
+    "Two strategies are called a tie when the mean of their paired differences (one per dataset and "
+    "seed: both trained on the same k-shot draw and were scored on the same test rows) is within "
+    "{z:g} standard errors of zero."
+)
+TIE_Z = 2.0
+
+
+@dataclass
+class Paired:
+    """The paired comparison of strategy ``a`` against ``b`` at one k: ``diffs`` holds a's headline
+    minus b's for every (dataset, seed) both finished (the same k-shot draw)."""
+
+    diffs: list[float]
+    wins: int
+    losses: int
+
+    @property
+    def n(self) -> int:
+        return len(self.diffs)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.diffs) if self.diffs else 0.0
+
+    @property
+    def se(self) -> float | None:
+        """Standard error of the mean difference (sample std / sqrt(n)); None with fewer than 2 pairs."""
+        if self.n < 2:
+            return None
+        return statistics.stdev(self.diffs) / math.sqrt(self.n)
+
+    @property
+    def tie(self) -> bool | None:
+        """True when ``|mean| <= TIE_Z * se``; None when there are too few pairs to tell."""
+        if self.se is None:
+            return None
+        return abs(self.mean) <= TIE_Z * self.se
+
+
+def paired_difference(res: Results, k: int, a: str, b: str, datasets: list[str] | None = None) -> Paired:
+    """Paired differences of strategy ``a`` minus ``b`` at ``k`` over the (dataset, seed) cells both
+    finished: every strategy sees the same k-shot draw per (dataset, k, seed), so the seed-to-seed
+    luck of the draw cancels out of each difference."""
+    diffs = []
+    for d in datasets if datasets is not None else res.datasets:
+        ga, gb = res.group(d, a, k), res.group(d, b, k)
+        if not ga or not gb:
+            continue
+        by_seed = {c["seed"]: c["headline"] for c in gb.ok}
+        diffs += [c["headline"] - by_seed[c["seed"]] for c in ga.ok if c["seed"] in by_seed]
+    return Paired(diffs, sum(x > 0 for x in diffs), sum(x < 0 for x in diffs))
+
+
+def _paired_text(a: str, b: str, p: Paired) -> str:
+    if p.n == 0:
+        return f"{a} and {b} share no (dataset, seed) draw yet: no paired comparison."
+    if p.se is None:
+        return (
+            f"They share a single (dataset, seed) draw ({_signed(p.mean)} points for {a}): too few to tell "
+            "a difference from noise."
+        )
+    head = (
+        f"Paired over the {p.n} (dataset, seed) draws both ran: {a} {_signed(p.mean)} ± {_pct(p.se)} points "
+        f"(mean difference ± standard error), ahead on {p.wins} of {p.n}"
+    )
+    if p.tie:
+        return head + f"; within {TIE_Z:g} standard errors of zero: effectively a tie."
+    return head + f"; more than {TIE_Z:g} standard errors from zero: a real difference on these draws."
+
+
 def verdict(res: Results, k: int) -> str:
     """One paragraph: which strategy to pick at ``k`` labeled examples per class and what it costs."""
     strategies = _with_data(res, k)
@@ -304,12 +375,11 @@ def verdict(res: Results, k: int) -> str:
             f"{_num(size[best])} MB."
         )
         runner_up = ranked[1]
-        spread = max(statistics.fmean(res.groups[(d, s, k)].std for d in common) for s in (best, runner_up))
-        tie = min(seeds) > 1 and avgs[best] - avgs[runner_up] < spread
         parts.append(
-            f"Next: {runner_up} at {_pct(avgs[runner_up])} ({_signed(avgs[runner_up] - avgs[best])} points"
-            + (f", within one seed standard deviation ({_pct(spread)}): effectively a tie)." if tie else ").")
+            f"Next: {runner_up} at {_pct(avgs[runner_up])} ({_signed(avgs[runner_up] - avgs[best])} points)."
         )
+        parts.append(_paired_text(best, runner_up, paired_difference(res, k, best, runner_up, common)))
+
         def first_other(ok) -> str | None:
             """The best-ranked real strategy (not majority) after the pick that satisfies ``ok``."""
             return next((s for s in ranked[1:] if res.names.get(s) != "majority" and ok(s)), None)
@@ -494,7 +564,8 @@ def markdown(res: Results) -> str:
             "Test sets are a fixed seeded subsample where marked `subsample` (suite `max_test`). "
             if subsampled
             else ""
-        ),
+        )
+        + TIE_RULE.format(z=TIE_Z),
         "",
         f"Cells: {len(ok)} finished"
         + (f" of {planned} planned" if planned else "")
