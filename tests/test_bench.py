@@ -391,6 +391,145 @@ def test_report_refuses_uncommitted_changes_and_names_a_clean_commit(tmp_path):
     assert "MIXED" not in md and "Mixed code" not in md
 
 
+# --------------------------------------------------------------------------- a killed harness
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has stopped; it only waits for init to collect its status
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the cell's process")
+def test_a_killed_harness_leaves_no_cell_training_and_the_next_run_cleans_its_temp_files(
+    tmp_path, data_root, tiny_bert_dir, monkeypatch
+):
+    import signal
+    import tempfile
+    import time
+
+    from fewshot._atomic import pid_alive
+
+    # a cell that trains for a long time: the head strategy on a tiny model with 100000 epochs
+    slow = _suite_file(
+        tmp_path,
+        'name = "slow"\ndatasets = ["toy"]\nk = [2]\n\n[[strategies]]\nname = "head"\n'
+        f'params = {{ model = "{tiny_bert_dir}", epochs = 100000, max_length = 16 }}\n',
+    )
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    out = tmp_path / "out"
+    env = dict(os.environ, TMPDIR=str(temp_root), PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-m", "fewshot", "bench", str(slow), "--out", str(out), "--data-dir", str(data_root)]
+    harness = subprocess.Popen(
+        cmd + ["--no-report"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        cells: list[int] = []
+        while not cells and time.time() < deadline and harness.poll() is None:
+            cells = _children(harness.pid)
+            time.sleep(0.2)
+        assert cells, "the harness never started the cell's process"
+        time.sleep(3)  # let it get into training
+        cell_file = cell_path(out, CellKey("toy", "head", 2, 0))
+        assert _running(cells[0]) and not cell_file.exists(), "the cell is still training"
+        left = [p for p in temp_root.iterdir() if p.name.startswith(f"fewshot-bench-{harness.pid}-")]
+        assert left, "the harness keeps its payloads in a folder named with its pid"
+        harness.send_signal(signal.SIGKILL)
+        harness.wait(10)
+    finally:
+        if harness.poll() is None:
+            harness.kill()
+            harness.wait()
+    deadline = time.time() + 5
+    while _running(cells[0]) and time.time() < deadline:
+        time.sleep(0.1)
+    survived = _running(cells[0])
+    if survived:  # do not leave it training after the test
+        os.kill(cells[0], signal.SIGKILL)
+    assert not survived, "the cell's process outlived the killed harness"
+    time.sleep(0.5)
+    assert not cell_file.exists(), "no orphan finished the cell behind the harness's back"
+    assert all(p.exists() for p in left), "SIGKILL left the harness's temporary folder behind"
+
+    # half-written files of dead writers, and one of a live process that must be kept
+    dead_pid = harness.pid
+    assert not pid_alive(dead_pid)
+    stale = cell_file.parent / f".{cell_file.name}.tmp-{dead_pid}-0123abcd"
+    live = cell_file.parent / f".other.json.tmp-{os.getpid()}-0123abcd"
+    for path in (stale, live):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{half")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_root))
+    logs: list[str] = []
+    result = run_suite(parse_suite(BASE), out, data_dir=data_root, log=logs.append)
+    assert result.ran == 1 and not result.errors
+    assert not any(p.exists() for p in left) and not stale.exists(), "the next run removed what the dead left"
+    assert live.exists(), "a live process's temporary file is left alone"
+    assert any("removed 2 temporary" in line for line in logs), logs
+    assert not [p for p in temp_root.iterdir() if p.name.startswith("fewshot-bench-")], "and cleans up after itself"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("platform", ["linux", "darwin"])
+def test_a_cell_process_dies_with_its_parent(platform):
+    """Linux uses prctl(PR_SET_PDEATHSIG); other platforms a thread that polls the parent's pid
+    (exercised here by pretending to be macOS)."""
+    import signal
+    import time
+
+    child = (
+        "import sys, time\n"
+        f"sys.platform = {platform!r}\n"
+        "from fewshot.bench._child import die_with_parent\n"
+        "print(die_with_parent(), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = (
+        "import subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-c', {child!r}])\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-c", parent], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        child_pid = int(proc.stdout.readline())
+        mechanism = proc.stdout.readline().strip()  # the grandchild shares the pipe
+        assert mechanism == ("prctl" if platform == "linux" else "poll")
+        assert _running(child_pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.time() + 5
+        while _running(child_pid) and time.time() < deadline:
+            time.sleep(0.1)
+        survived = _running(child_pid)
+        if survived:
+            os.kill(child_pid, signal.SIGKILL)
+        assert not survived, f"the child outlived its parent ({mechanism})"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
 # --------------------------------------------------------------------------- bad input
 BASE = """
 datasets = ["toy"]
