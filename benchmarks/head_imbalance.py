@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fewshot._atomic import write_text_atomic
+
 HERE = Path(__file__).resolve().parent
 METHODS = {
     "ce": {"loss": "ce"},
@@ -251,10 +253,7 @@ def write_table(rows: list[dict], path: Path, args, command: str) -> None:
     notes = HERE / "results" / "head_imbalance_notes.md"
     if notes.is_file():
         lines += ["", notes.read_text().rstrip()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def main(argv=None):

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fewshot._atomic import write_json_atomic, write_text_atomic
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -299,7 +301,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     store = out.with_suffix(".json")
     if args.render_only:
-        out.write_text(render(json.loads(store.read_text())))
+        write_text_atomic(out, render(json.loads(store.read_text())))
         return
     for part in args.parts.split(","):
         context = _context()
@@ -313,9 +315,8 @@ def main(argv=None) -> None:
             done.update({r["k"]: dict(r, context=context) for r in rows})
             rows = [done[k] for k in sorted(done)]
         results[part] = {"context": context, "rows": rows}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        store.write_text(json.dumps(results, indent=2) + "\n")
-        out.write_text(render(results))
+        write_json_atomic(store, results, indent=2)
+        write_text_atomic(out, render(results))
     print(f"wrote {out}")
 
 

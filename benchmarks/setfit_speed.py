@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fewshot._atomic import write_text_atomic
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -195,7 +197,7 @@ def main(argv=None) -> int:
     rows = [r for r in rows if r["dataset"] in names and r["seed"] in seeds and r["k"] == args.k]
     rows.sort(key=lambda r: (seeds.index(r["seed"]), names.index(r["dataset"])))
     if args.report_only:
-        out_path.write_text(summarise(rows, args))
+        write_text_atomic(out_path, summarise(rows, args))
         return 0
     done = {(r["dataset"], r["seed"], r["k"]) for r in rows}
     datasets = {name: load_dataset_folder(Path(args.data_dir) / name) for name in names}
@@ -208,10 +210,10 @@ def main(argv=None) -> int:
             rows.append(row)
             with open(cells_path, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
-            out_path.write_text(summarise(rows, args))
+            write_text_atomic(out_path, summarise(rows, args))
             print(f"{name} seed {seed}: train {row['plain_train_s']:.0f}s vs {row['ours_train_s']:.0f}s, "
                   f"acc {row['plain_acc']:.3f} vs {row['ours_acc']:.3f}", flush=True)
-    out_path.write_text(summarise(rows, args))
+    write_text_atomic(out_path, summarise(rows, args))
     return 0
 
 

@@ -224,20 +224,6 @@ def test_rerun_skips_finished_cells_force_redoes_them_and_errors_are_retried(tmp
     assert any("finished cell(s) whose parameters" in line for line in logs)
 
 
-def test_json_is_written_atomically(tmp_path, monkeypatch):
-    path = tmp_path / "cell.json"
-    write_json_atomic(path, {"v": 1})
-
-    def broken_replace(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        write_json_atomic(path, {"v": 2})
-    assert json.loads(path.read_text()) == {"v": 1}, "a failed write leaves the previous file whole"
-    assert [p.name for p in tmp_path.iterdir()] == ["cell.json"], "and no temporary file"
-
-
 # --------------------------------------------------------------------------- code identity
 def _git(folder: Path, *args: str) -> str:
     return subprocess.run(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_bytes_atomic, write_text_atomic
 from .references import METHODS, SOURCE, references_for
 from .runner import CELLS_DIR, SUITE_FILE, read_json
 from .suite import Suite, SuiteError
@@ -960,9 +961,7 @@ def plot_curves(res: Results, path) -> Path:
         ncols=max(1, min(len(handles), int(width // 2.6))),
         frameon=False,
     )
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path
+    return _save_png(fig, path)
 
 
 def _refs_for_dataset(res: Results, d: str):
@@ -1071,9 +1070,7 @@ def plot_cost(res: Results, path) -> Path:
     ax.margins(y=0.12)
     if xy:  # room on the right for the point labels
         ax.set_xlim(min(p[0] for p in xy) / 1.8, max(p[0] for p in xy) * 3.0)
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path
+    return _save_png(fig, path)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -1089,37 +1086,16 @@ def write_report(results_dir, *, allow_mixed: bool = False) -> dict[str, Path]:
     check_code_versions(res, allow_mixed=allow_mixed)
     out = Path(results_dir)
     paths = {
-        "summary.md": _write_text(out / "summary.md", markdown(res)),
-        "summary.csv": _write_text(out / "summary.csv", _csv_text(summary_rows(res))),
+        "summary.md": write_text_atomic(out / "summary.md", markdown(res)),
+        "summary.csv": write_text_atomic(out / "summary.csv", _csv_text(summary_rows(res))),
     }
-    paths["curves.png"] = _atomic_plot(plot_curves, res, out / "curves.png")
-    paths["cost.png"] = _atomic_plot(plot_cost, res, out / "cost.png")
+    paths["curves.png"] = plot_curves(res, out / "curves.png")
+    paths["cost.png"] = plot_cost(res, out / "cost.png")
     return paths
 
 
-def _write_text(path: Path, text: str) -> Path:
-    import os
-    import uuid
-
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _atomic_plot(fn, res: Results, path: Path) -> Path:
-    import os
-    import uuid
-
-    tmp = path.parent / f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}.png"
-    try:
-        fn(res, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+def _save_png(fig, path) -> Path:
+    """Render ``fig`` as PNG and write it to ``path`` atomically (a reader never sees half a plot)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return write_bytes_atomic(path, buf.getvalue())
