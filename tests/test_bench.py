@@ -516,6 +516,64 @@ def test_a_cell_process_dies_with_its_parent(platform):
         proc.stdout.close()
 
 
+# --------------------------------------------------------------------------- parameter grids
+GRID_SUITE = """
+name = "grid-study"
+datasets = ["toy"]
+k = [2]
+
+[[strategies]]
+name = "majority"
+label = "maj"
+params = { multi_label = false }
+grid = { threshold = [0.3, 0.45], multi_label_dummy = ["a b", "c"] }
+"""
+
+
+def test_a_parameter_grid_expands_into_one_configuration_per_combination():
+    from fewshot.bench.suite import Suite
+
+    suite = parse_suite(GRID_SUITE)
+    assert [s.label for s in suite.strategies] == [
+        "maj-threshold-0.3-multi_label_dummy-a_b",
+        "maj-threshold-0.3-multi_label_dummy-c",
+        "maj-threshold-0.45-multi_label_dummy-a_b",
+        "maj-threshold-0.45-multi_label_dummy-c",
+    ]
+    first = suite.strategies[0]
+    assert first.params == {"multi_label": False, "threshold": 0.3, "multi_label_dummy": "a b"}
+    assert first.varied == {"threshold": 0.3, "multi_label_dummy": "a b"} and first.k == (2,)
+    assert len(suite.cells()) == 4
+    again = Suite.from_dict(json.loads(json.dumps(suite.to_dict())))
+    assert again.strategies == suite.strategies, "suite.json keeps the grid points"
+
+
+BAD_GRIDS = [
+    ("grid = { threshold = [] }", r"grid.threshold must be a non-empty list"),
+    ("grid = { threshold = 0.3 }", r"grid.threshold must be a non-empty list"),
+    ("grid = { threshold = [0.3, 0.3] }", r"grid.threshold repeats a value"),
+    ("params = { threshold = 0.3 }\ngrid = { threshold = [0.4] }", r"'threshold' is set both in params and in grid"),
+    ('grid = "threshold"', r"grid must be a table of lists"),
+]
+
+
+@pytest.mark.parametrize("text,match", BAD_GRIDS, ids=[b[1][:30] for b in BAD_GRIDS])
+def test_a_bad_grid_is_a_clear_error(text, match):
+    with pytest.raises(SuiteError, match=match):
+        parse_suite(BASE + text + "\n")
+
+
+def test_a_grid_runs_each_combination_with_its_parameters(tmp_path, data_root):
+    suite = parse_suite(BASE + "grid = { threshold = [0.3, 0.6] }\n")
+    out = tmp_path / "res"
+    result = run_suite(suite, out, data_dir=data_root, log=lambda m: None)
+    assert result.ran == 2 and not result.errors
+    for value in (0.3, 0.6):
+        cell = json.loads(cell_path(out, CellKey("toy", f"majority-threshold-{value}", 2, 0)).read_text())
+        assert cell["params"]["threshold"] == value and cell["strategy_name"] == "majority"
+    assert json.loads((out / "suite.json").read_text())["strategies"][1]["varied"] == {"threshold": 0.6}
+
+
 # --------------------------------------------------------------------------- bad input
 BASE = """
 datasets = ["toy"]
