@@ -574,6 +574,49 @@ def test_a_grid_runs_each_combination_with_its_parameters(tmp_path, data_root):
     assert json.loads((out / "suite.json").read_text())["strategies"][1]["varied"] == {"threshold": 0.6}
 
 
+# --------------------------------------------------------------------------- tuning never sees test rows
+def test_holdout_split_is_seeded_stratified_and_disjoint():
+    from fewshot.bench.runner import holdout_split
+
+    y = ["a"] * 10 + ["b"] * 5 + ["c"] * 2 + ["d"]
+    kept, held = holdout_split(y, 0.2, seed=0)
+    assert sorted(kept + held) == list(range(len(y))) and not set(kept) & set(held)
+    held_labels = [y[i] for i in held]
+    assert held_labels.count("a") == 2 and held_labels.count("b") == 1 and held_labels.count("c") == 1
+    assert "d" not in held_labels, "a class with one row keeps it for training"
+    assert holdout_split(y, 0.2, seed=0) == (kept, held) and holdout_split(y, 0.2, seed=1) != (kept, held)
+
+
+def test_a_validation_suite_never_scores_on_test_rows(tmp_path, data_root):
+    from fewshot.bench.runner import holdout_split
+
+    with_val = _write_dataset(tmp_path / "data" / "withval", {"a": 8, "b": 8}, {"a": 3, "b": 3})
+    with open(with_val / "validation.jsonl", "w") as fh:
+        for label, n in (("a", 4), ("b", 5)):
+            for i in range(n):
+                fh.write(json.dumps({"text": f"{label} validation message {i}", "label": label}) + "\n")
+    _write_dataset(tmp_path / "data" / "noval", {"a": 10, "b": 10}, {"a": 3, "b": 3})
+    suite = parse_suite(
+        'eval_split = "validation"\ndatasets = ["withval", "noval"]\nk = [3]\n\n'
+        '[[strategies]]\nname = "majority"\n'
+    )
+    out = tmp_path / "res"
+    run_suite(suite, out, data_dir=tmp_path / "data", log=lambda m: None)
+    val = json.loads(cell_path(out, CellKey("withval", "majority", 3, 0)).read_text())
+    assert val["eval_split"] == "validation" and val["n_test"] == 9
+    hold = json.loads(cell_path(out, CellKey("noval", "majority", 3, 0)).read_text())
+    ds = load_dataset_folder(tmp_path / "data" / "noval")
+    _, held = holdout_split(ds.train.y, 0.2, seed=0)
+    assert hold["eval_split"] == "train-holdout" and hold["n_test"] == len(held) == 4
+    assert not set(hold["train_indices"]) & set(held), "the k-shot sample is not drawn from the held-out rows"
+    assert hold["n_train"] == 6
+    md = write_report(out, allow_mixed=True)["summary.md"].read_text()
+    assert "noval (accuracy, train-holdout n=4)" in md and "withval (accuracy, validation n=9)" in md
+    assert "never on test rows" in md
+    with pytest.raises(SuiteError, match="eval_split must be 'test'"):
+        parse_suite('eval_split = "dev"\n' + BASE)
+
+
 # --------------------------------------------------------------------------- bad input
 BASE = """
 datasets = ["toy"]

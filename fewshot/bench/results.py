@@ -164,7 +164,10 @@ def _dataset_label(res: Results, d: str) -> str:
         return d
     ref = (g.ok or g.errors)[0]
     sub = " subsample" if ref.get("test_subsampled") else ""
-    return f"{d} ({_METRIC_NAMES.get(g.metric, g.metric)}, n_test={ref.get('n_test')}{sub})"
+    split = ref.get("eval_split", "test")
+    if split == "test":
+        return f"{d} ({_METRIC_NAMES.get(g.metric, g.metric)}, n_test={ref.get('n_test')}{sub})"
+    return f"{d} ({_METRIC_NAMES.get(g.metric, g.metric)}, {split} n={ref.get('n_test')}{sub})"
 
 
 def _average(res: Results, k: int, strategy: str, datasets: list[str]) -> float | None:

@@ -219,6 +219,12 @@ def _run_cell(payload: dict) -> dict:
     clf.fit(X_train, y_train)
     out["train_seconds"] = round(time.perf_counter() - t0, 4)
     out["train_cpu_seconds"] = round(_cpu_seconds() - cpu0, 3)
+    history = getattr(clf, "loss_history_", None)  # the training loss, for strategies that keep it
+    if history is not None:
+        try:
+            out["loss_history"] = [round(float(v), 5) for v in history]
+        except (TypeError, ValueError):
+            pass
 
     t0 = time.perf_counter()
     proba = np.asarray(clf.predict_proba(X_test), dtype=np.float64)
@@ -269,13 +275,47 @@ def _log_stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _dataset_record(spec: str, ds, suite: Suite) -> dict:
-    from ..data import subsample
+def holdout_split(y, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(kept, held_out)`` row indices of a seeded, stratified hold-out of ``fraction`` of the rows:
+    per class ``round(fraction * n)`` rows, but at least one held out and one kept when the class has
+    two or more rows (a class with one row stays in ``kept``). Both lists are sorted."""
+    import numpy as np
 
-    X_test, y_test = subsample(ds.test.X, ds.test.y, suite.max_test, seed=suite.test_seed)
+    rng = np.random.RandomState(seed)
+    by_class: dict[str, list[int]] = {}
+    for i, label in enumerate(y):
+        by_class.setdefault(str(label), []).append(i)
+    held: list[int] = []
+    for label in sorted(by_class):
+        rows = by_class[label]
+        if len(rows) < 2:
+            continue
+        n = min(max(1, round(fraction * len(rows))), len(rows) - 1)
+        held += [rows[i] for i in rng.permutation(len(rows))[:n]]
+    held_set = set(held)
+    return [i for i in range(len(y)) if i not in held_set], sorted(held)
+
+
+def _dataset_record(spec: str, ds, suite: Suite) -> dict:
+    from ..data import Split, subsample
+    from .suite import HOLDOUT_FRACTION
+
+    train, train_rows = ds.train, list(range(len(ds.train.X)))
+    if suite.eval_split == "test":
+        source, X_eval, y_eval = "test", ds.test.X, ds.test.y
+    elif ds.validation is not None and ds.validation.X:
+        source, X_eval, y_eval = "validation", ds.validation.X, ds.validation.y
+    else:  # a seeded hold-out of train; k-shot samples come from the rest
+        train_rows, held = holdout_split(ds.train.y, HOLDOUT_FRACTION, suite.test_seed)
+        source = "train-holdout"
+        X_eval, y_eval = [ds.train.X[i] for i in held], [ds.train.y[i] for i in held]
+        train = Split([ds.train.X[i] for i in train_rows], [ds.train.y[i] for i in train_rows])
+    X_test, y_test = subsample(X_eval, y_eval, suite.max_test, seed=suite.test_seed)
     X_test = [list(x) if isinstance(x, tuple) else x for x in X_test]
     return {
         "ds": ds,
+        "train": train,
+        "train_rows": train_rows,
         "X_test": X_test,
         "y_test": list(y_test),
         "info": {
@@ -283,9 +323,10 @@ def _dataset_record(spec: str, ds, suite: Suite) -> dict:
             "dataset_key": dataset_key(spec),
             "dataset_name": ds.name,
             "metric": ds.metric,
+            "eval_split": source,
             "n_test": len(X_test),
-            "test_full_size": len(ds.test.X),
-            "test_subsampled": len(X_test) < len(ds.test.X),
+            "test_full_size": len(X_eval),
+            "test_subsampled": len(X_test) < len(X_eval),
             "max_test": suite.max_test,
             "test_seed": suite.test_seed,
             "test_hash": _hash([X_test, y_test]),
@@ -293,21 +334,23 @@ def _dataset_record(spec: str, ds, suite: Suite) -> dict:
     }
 
 
-def _sample_record(ds, k: int, seed: int) -> dict:
+def _sample_record(train, k: int, seed: int, train_rows: list[int] | None = None) -> dict:
+    """The k-shot sample of split ``train``; ``train_indices`` are rows of the dataset's train file
+    (``train_rows`` maps ``train``'s rows to them when part of train is held out for evaluation)."""
     from collections import Counter
 
     from ..data import k_shot_indices
 
-    idx = [int(i) for i in k_shot_indices(ds.train.y, k, seed, warn=False)]
-    X = [list(ds.train.X[i]) if isinstance(ds.train.X[i], tuple) else ds.train.X[i] for i in idx]
-    y = [ds.train.y[i] for i in idx]
+    idx = [int(i) for i in k_shot_indices(train.y, k, seed, warn=False)]
+    X = [list(train.X[i]) if isinstance(train.X[i], tuple) else train.X[i] for i in idx]
+    y = [train.y[i] for i in idx]
     counts = Counter(y)
     return {
         "X_train": X,
         "y_train": y,
         "info": {
             "n_train": len(idx),
-            "train_indices": idx,
+            "train_indices": [train_rows[i] for i in idx] if train_rows is not None else idx,
             "sample_hash": _hash([X, y]),
             "class_counts": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0]))},
             "short_classes": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0])) if n < k},
@@ -391,7 +434,9 @@ def run_suite(
         test = test_data[key.dataset]
         sample = samples.get((key.dataset, key.k, key.seed))
         if sample is None:
-            sample = samples[(key.dataset, key.k, key.seed)] = _sample_record(test["ds"], key.k, key.seed)
+            sample = samples[(key.dataset, key.k, key.seed)] = _sample_record(
+                test["train"], key.k, key.seed, test["train_rows"]
+            )
         params = dict(spec.params)
         if accepts_seed[spec.label] and "seed" not in params:
             params["seed"] = key.seed  # the cell's seed drives the strategy's training too

@@ -30,10 +30,16 @@ cartesian product), each labelled ``<label>-<param>-<value>...``, e.g. ``head-le
 batch_size-8``; ``params`` holds what the combinations share.
 
 Keys of the file: ``name``, ``description``, ``datasets``, ``strategies``, ``k``, ``seeds``
-(default ``[0]``), ``max_test``, ``test_seed`` (seed of the test subsample, default 0) and
+(default ``[0]``), ``max_test``, ``test_seed`` (seed of the test subsample, default 0),
+``eval_split`` (``"test"``, the default, or ``"validation"``: see below) and
 ``data_dir`` (where dataset names are looked up when neither ``--data-dir`` nor
 ``FEWSHOT_DATA_DIR`` is given; relative to the suite file). Any other key is an error, so a typo
 never silently changes a benchmark.
+
+Tuning a default must never look at the test rows a README quotes: a suite with
+``eval_split = "validation"`` scores every cell on the dataset's ``validation.jsonl`` when it has
+one, and otherwise on a seeded, stratified hold-out of 20% of ``train`` (seed ``test_seed``); the
+k-shot samples are then drawn from the rest of ``train``. The test split is not read.
 """
 
 from __future__ import annotations
@@ -57,8 +63,11 @@ TOP_KEYS = (
     "seeds",
     "max_test",
     "test_seed",
+    "eval_split",
     "data_dir",
 )
+EVAL_SPLITS = ("test", "validation")
+HOLDOUT_FRACTION = 0.2
 STRATEGY_KEYS = ("name", "label", "params", "grid", "k")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -105,6 +114,7 @@ class Suite:
     seeds: list[int] = field(default_factory=lambda: [0])
     max_test: int | None = None
     test_seed: int = 0
+    eval_split: str = "test"
     description: str = ""
     data_dir: Path | None = None
     path: Path | None = None
@@ -162,6 +172,7 @@ class Suite:
             seeds=list(self.seeds),
             max_test=self.max_test,
             test_seed=self.test_seed,
+            eval_split=self.eval_split,
             description=self.description,
             data_dir=self.data_dir,
             path=self.path,
@@ -177,6 +188,7 @@ class Suite:
             "seeds": list(self.seeds),
             "max_test": self.max_test,
             "test_seed": self.test_seed,
+            "eval_split": self.eval_split,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "path": str(self.path) if self.path else None,
         }
@@ -196,6 +208,7 @@ class Suite:
             seeds=list(d.get("seeds", [0])),
             max_test=d.get("max_test"),
             test_seed=d.get("test_seed", 0),
+            eval_split=d.get("eval_split", "test"),
             description=d.get("description", ""),
             data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
             path=Path(d["path"]) if d.get("path") else None,
@@ -344,6 +357,12 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
     test_seed = raw.get("test_seed", 0)
     if not isinstance(test_seed, int) or isinstance(test_seed, bool) or test_seed < 0:
         problems.append(f"test_seed must be a non-negative integer; got {test_seed!r}")
+    eval_split = raw.get("eval_split", "test")
+    if eval_split not in EVAL_SPLITS:
+        problems.append(
+            f"eval_split must be 'test' (report figures) or 'validation' (tuning: the dataset's "
+            f"validation split, else a seeded hold-out of train; never test); got {eval_split!r}"
+        )
 
     data_dir = raw.get("data_dir")
     if data_dir is not None:
@@ -426,6 +445,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         seeds=seeds,
         max_test=max_test,
         test_seed=test_seed,
+        eval_split=eval_split,
         description=description,
         data_dir=data_dir,
     )

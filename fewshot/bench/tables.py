@@ -185,7 +185,14 @@ def markdown(res: Results) -> str:
             if subsampled
             else ""
         )
-        + TIE_RULE.format(z=TIE_Z),
+        + TIE_RULE.format(z=TIE_Z)
+        + (
+            " Scored on validation rows, never on test rows (suite `eval_split = \"validation\"`): the "
+            "dataset's validation split, or (`train-holdout`) a seeded 20% of train that the k-shot "
+            "samples are not drawn from."
+            if any(c.get("eval_split", "test") != "test" for c in res.cells)
+            else ""
+        ),
         "",
         f"Cells: {len(ok)} finished"
         + (f" of {planned} planned" if planned else "")
