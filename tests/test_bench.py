@@ -617,6 +617,41 @@ def test_a_validation_suite_never_scores_on_test_rows(tmp_path, data_root):
         parse_suite('eval_split = "dev"\n' + BASE)
 
 
+def test_tuning_analysis_compares_each_configuration_with_the_default(tmp_path):
+    """benchmarks/tuning.py: paired comparisons of each configuration against <strategy>-default."""
+    base = {("trec", 0): 0.60, ("trec", 1): 0.70, ("cr", 0): 0.80, ("cr", 1): 0.75}
+    lift = {("trec", 0): 0.021, ("trec", 1): 0.019, ("cr", 0): 0.020, ("cr", 1): 0.022}
+    swing = {("trec", 0): 0.03, ("trec", 1): -0.02, ("cr", 0): -0.03, ("cr", 1): 0.01}
+    configs = {
+        "setfit-default": base,
+        "setfit-body_learning_rate-2e-05": {key: v + lift[key] for key, v in base.items()},
+        "setfit-body_learning_rate-1e-04": {key: v + swing[key] for key, v in base.items()},
+    }
+    cells = []
+    for label, scores in configs.items():
+        for (d, seed), v in scores.items():
+            cell = _cell_record(d, label, 8, seed, v)
+            cell.update(strategy_name="setfit", eval_split="train-holdout")
+            cells.append(cell)
+    _write_cells(tmp_path, cells)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "tuning.py"), str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "tuning.md").read_text()
+    assert proc.stdout.strip() == text.strip()
+    assert "## setfit, k = 8" in text and "Scored on: train-holdout rows" in text and "Warning" not in text
+    lines = [line for line in text.splitlines() if line.startswith("| setfit-")]
+    assert [line.split(" | ")[0] for line in lines] == [
+        "| setfit-body_learning_rate-2e-05", "| setfit-default", "| setfit-body_learning_rate-1e-04"
+    ], "best average first"
+    assert "+2.1 ± 0.1, ahead 4/4: better |" in lines[0]
+    assert lines[1].endswith("| baseline |")
+    assert "-0.3 ± 1.4, ahead 2/4: tie |" in lines[2]  # mean -0.25 points
+    assert "_Code: commit aaaaaaaaaa, code 111111111111 (12 cells)._" in text
+
+
 # --------------------------------------------------------------------------- bad input
 BASE = """
 datasets = ["toy"]
@@ -1021,6 +1056,11 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     assert paper.datasets == ["sst5", "cr", "emotion", "ag_news"] and paper.all_k == [8, 64]
     assert paper.seeds == list(range(10)) and paper.max_test is None
     assert {"setfit", "setfit-upstream"} <= {s.name for s in paper.strategies}
+    for name in ("setfit", "head", "prompt"):  # tuning studies: never on test rows or quick's datasets
+        tune = load_suite(REPO / "benchmarks" / f"tune_{name}.toml")
+        assert tune.eval_split == "validation" and tune.datasets == ["trec", "cr", "sst5", "banking77"]
+        assert {s.name for s in tune.strategies} == {name} and f"{name}-default" in [s.label for s in tune.strategies]
+        assert not tune.strategy(f"{name}-default").params, "the baseline is the strategy as users get it"
     smoke = load_suite(REPO / "benchmarks" / "smoke.toml")
     assert smoke.datasets == ["demo:intent"] and {
         "majority",
