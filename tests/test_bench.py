@@ -652,6 +652,27 @@ def test_tuning_analysis_compares_each_configuration_with_the_default(tmp_path):
     assert "_Code: commit aaaaaaaaaa, code 111111111111 (12 cells)._" in text
 
 
+def test_setfit_speed_analysis_pairs_each_quantize_mode_with_plain_setfit(tmp_path):
+    cells = []
+    for d, seed, acc in (("cr", 0, 0.80), ("cr", 1, 0.84), ("sst5", 0, 0.40), ("sst5", 1, 0.44)):
+        plain = _cell_record(d, "setfit-upstream", 8, seed, acc, train=30.0, pps=100.0)
+        plain.update(strategy_name="setfit-upstream", params={"seed": seed})
+        f32 = _cell_record(d, "setfit-quantize-false", 8, seed, acc + 0.01, train=10.0, pps=300.0)
+        f32.update(strategy_name="setfit", params={"quantize": False, "seed": seed})
+        int8 = _cell_record(d, "setfit-quantize-int8", 8, seed, acc + (0.01 if seed else -0.01), train=10.0, pps=500.0)
+        int8.update(strategy_name="setfit", params={"quantize": "int8", "seed": seed})
+        cells += [plain, f32, int8]
+    _write_cells(tmp_path, cells)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "setfit_speed.py"), str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "speed.md").read_text()
+    assert "| setfit-quantize-false | False | 4 | +1.00 ± 0.0 (better) | 0.33 | 3.00 |" in text
+    assert "| setfit-quantize-int8 | int8 | 4 | +0.00 ± 0.6 (tie) | 0.33 | 5.00 |" in text
+
+
 # --------------------------------------------------------------------------- bad input
 BASE = """
 datasets = ["toy"]
@@ -1061,6 +1082,10 @@ def test_shipped_suites_parse_and_follow_the_protocol():
         assert tune.eval_split == "validation" and tune.datasets == ["trec", "cr", "sst5", "banking77"]
         assert {s.name for s in tune.strategies} == {name} and f"{name}-default" in [s.label for s in tune.strategies]
         assert not tune.strategy(f"{name}-default").params, "the baseline is the strategy as users get it"
+    speed = load_suite(REPO / "benchmarks" / "setfit_speed.toml")
+    assert [s.label for s in speed.strategies] == [
+        "setfit-upstream", "setfit-quantize-false", "setfit-quantize-int8", "setfit-quantize-bf16"
+    ]
     smoke = load_suite(REPO / "benchmarks" / "smoke.toml")
     assert smoke.datasets == ["demo:intent"] and {
         "majority",
