@@ -673,6 +673,22 @@ def test_setfit_speed_analysis_pairs_each_quantize_mode_with_plain_setfit(tmp_pa
     assert "| setfit-quantize-int8 | int8 | 4 | +0.00 ± 0.6 (tie) | 0.33 | 5.00 |" in text
 
 
+def test_prompt_objective_diagnosis_shows_loss_and_the_predicted_label_spread(tmp_path):
+    cell = _cell_record("sms", "prompt-generate", 8, 0, 0.18)
+    cell.update(
+        strategy_name="prompt",
+        loss_history=[2.5, 1.25],
+        confusion_matrix={"labels": ["ham", "spam"], "matrix": [[3, 85], [0, 12]]},
+    )
+    _write_cells(tmp_path, [cell], seeds=(0,))
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "prompt_objective.py"), str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| prompt-generate | sms | 8 | 0 | 2.500 → 1.250 | 18.0 | spam 97% |" in proc.stdout
+
+
 # --------------------------------------------------------------------------- bad input
 BASE = """
 datasets = ["toy"]
