@@ -354,6 +354,25 @@ def test_report_refuses_mixed_code_versions_unless_allowed(tmp_path, capsys):
     assert "**Mixed code versions**" in md
 
 
+def test_bench_still_succeeds_when_the_report_would_mix_code_versions(tmp_path, data_root, capsys):
+    """A run limited to one strategy next to cells another code version made: the cells are fine,
+    the report is not written, and the message says why and what to do."""
+    from fewshot.cli import main
+
+    suite = _suite_file(tmp_path, RERUN.replace("threshold = 2.0", "threshold = 0.5"))
+    out = tmp_path / "res"
+    old = _cell_record("toy", "maj-bad", 2, 0, 0.5)  # made by some other commit
+    old.update(metric="accuracy", n_test=13)
+    write_json_atomic(cell_path(out, CellKey("toy", "maj-bad", 2, 0)), old)
+    argv = ["bench", str(suite), "--out", str(out), "--data-dir", str(data_root), "--only-strategy", "maj"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "fewshot bench: report not written:" in err and "mixes 2 code versions" in err and "--allow-mixed" in err
+    assert not (out / "summary.md").exists()
+    assert main(argv + ["--allow-mixed"]) == 0
+    assert "MIXED, reported with --allow-mixed" in (out / "summary.md").read_text()
+
+
 def test_report_refuses_uncommitted_changes_and_names_a_clean_commit(tmp_path):
     from fewshot.bench.report import MixedCodeError
 
