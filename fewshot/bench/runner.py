@@ -8,8 +8,9 @@ Layout of a results folder::
       logs/<dataset>/<strategy label>/k<k>-seed<seed>.log     what the cell's process printed
 
 For each (dataset, k, seed) one k-shot training sample is drawn (``fewshot.data.k_shot_indices``)
-and shared by every strategy, so strategies are compared on the same examples. The test split is
-the dataset's, or a fixed seeded subsample of ``max_test`` rows, the same for every cell.
+and shared by every strategy, so strategies are compared on the same examples. The rows scored are
+the dataset's test split (or, with ``eval_split = "validation"``, its validation split or a seeded
+hold-out of train), or a fixed seeded subsample of ``max_test`` of them, the same for every cell.
 
 Each cell runs in a fresh Python process (``python -m fewshot.bench._child``), so its peak resident
 memory (``ru_maxrss`` of that process) is the cell's own: Python, the libraries it imported, the model,
@@ -19,10 +20,10 @@ data and code are unchanged (``force=True`` redoes them). The code is a sha256 o
 package's files plus the git commit and whether ``fewshot/`` has uncommitted changes
 (:mod:`fewshot.bench.provenance`); every cell records the one of the process that ran it.
 
-A cell's process dies with the harness, however the harness ends (see
+A cell that raises is recorded with its error and the grid goes on; error cells are retried by the
+next run. A cell's process dies with the harness, however the harness ends (see
 :func:`fewshot.bench._child.die_with_parent`); temporary files and folders carry the pid of the
-process that made them, and the next run removes those whose process is gone. A cell that raises is recorded with its error and
-the grid goes on; error cells are retried by the next run.
+process that made them, and the next run removes those whose process is gone.
 
 Example::
 
