@@ -593,6 +593,30 @@ def test_a_grid_runs_each_combination_with_its_parameters(tmp_path, data_root):
     assert json.loads((out / "suite.json").read_text())["strategies"][1]["varied"] == {"threshold": 0.6}
 
 
+# --------------------------------------------------------------------------- proportional samples
+def test_proportional_samples_keep_the_class_shares():
+    from fewshot.bench.runner import proportional_indices
+
+    y = ["ham"] * 87 + ["spam"] * 13 + ["rare"]
+    idx = proportional_indices(y, 20, seed=0)
+    assert len(idx) == len(set(idx)) == 20
+    drawn = [y[i] for i in idx]
+    assert (drawn.count("ham"), drawn.count("spam"), drawn.count("rare")) == (16, 3, 1)
+    assert proportional_indices(y, 20, seed=0) == idx and proportional_indices(y, 20, seed=1) != idx
+
+
+def test_a_proportional_suite_draws_k_times_classes_rows_in_the_train_shares(tmp_path, data_root):
+    suite = parse_suite('sampling = "proportional"\n' + BASE)
+    out = tmp_path / "res"
+    run_suite(suite, out, data_dir=data_root, log=lambda m: None)
+    cell = json.loads(cell_path(out, CellKey("toy", "majority", 2, 0)).read_text())
+    # toy's train split holds 12 a, 9 b, 2 c: 2 x 3 classes = 6 rows, in those shares
+    assert cell["sampling"] == "proportional" and cell["n_train"] == 6
+    assert cell["class_counts"] == {"a": 3, "b": 2, "c": 1} and cell["short_classes"] == {}
+    with pytest.raises(SuiteError, match="sampling must be 'per_class'"):
+        parse_suite('sampling = "natural"\n' + BASE)
+
+
 # --------------------------------------------------------------------------- tuning never sees test rows
 def test_holdout_split_is_seeded_stratified_and_disjoint():
     from fewshot.bench.runner import holdout_split
@@ -1117,6 +1141,10 @@ def test_shipped_suites_parse_and_follow_the_protocol():
         assert tune.eval_split == "validation" and tune.datasets == ["trec", "cr", "sst5", "banking77"]
         assert {s.name for s in tune.strategies} == {name} and f"{name}-default" in [s.label for s in tune.strategies]
         assert not tune.strategy(f"{name}-default").params, "the baseline is the strategy as users get it"
+    balanced = load_suite(REPO / "benchmarks" / "head_imbalance.toml")
+    natural = load_suite(REPO / "benchmarks" / "head_imbalance_natural.toml")
+    assert (balanced.sampling, natural.sampling) == ("per_class", "proportional")
+    assert balanced.max_test is None and natural.all_k == balanced.all_k == [32, 64]
     speed = load_suite(REPO / "benchmarks" / "setfit_speed.toml")
     assert [s.label for s in speed.strategies] == [
         "setfit-upstream", "setfit-quantize-false", "setfit-quantize-int8", "setfit-quantize-bf16"

@@ -335,14 +335,38 @@ def _dataset_record(spec: str, ds, suite: Suite) -> dict:
     }
 
 
-def _sample_record(train, k: int, seed: int, train_rows: list[int] | None = None) -> dict:
+def proportional_indices(y, n: int, seed: int) -> list[int]:
+    """``n`` row indices drawn in the class proportions of ``y`` (stratified, seeded): each class
+    gets ``round(share * n)`` rows, at least one and at most all it has; the largest class takes up
+    the rounding. The order is shuffled."""
+    import numpy as np
+
+    labels = np.asarray([str(v) for v in y], dtype=object)
+    rng = np.random.RandomState(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    want = np.maximum(1, np.round(counts / counts.sum() * n).astype(int))
+    want[np.argmax(counts)] += n - want.sum()
+    want = np.clip(want, 1, counts)
+    keep: list[int] = []
+    for cls, m in zip(classes, want, strict=True):
+        keep += rng.choice(np.flatnonzero(labels == cls), size=int(m), replace=False).tolist()
+    return [int(i) for i in rng.permutation(keep)]
+
+
+def _sample_record(
+    train, k: int, seed: int, train_rows: list[int] | None = None, sampling: str = "per_class"
+) -> dict:
     """The k-shot sample of split ``train``; ``train_indices`` are rows of the dataset's train file
-    (``train_rows`` maps ``train``'s rows to them when part of train is held out for evaluation)."""
+    (``train_rows`` maps ``train``'s rows to them when part of train is held out for evaluation).
+    ``sampling="proportional"`` draws k × classes rows in the split's class proportions instead."""
     from collections import Counter
 
     from ..data import k_shot_indices
 
-    idx = [int(i) for i in k_shot_indices(train.y, k, seed, warn=False)]
+    if sampling == "proportional":
+        idx = proportional_indices(train.y, k * len(set(map(str, train.y))), seed)
+    else:
+        idx = [int(i) for i in k_shot_indices(train.y, k, seed, warn=False)]
     X = [list(train.X[i]) if isinstance(train.X[i], tuple) else train.X[i] for i in idx]
     y = [train.y[i] for i in idx]
     counts = Counter(y)
@@ -354,7 +378,12 @@ def _sample_record(train, k: int, seed: int, train_rows: list[int] | None = None
             "train_indices": [train_rows[i] for i in idx] if train_rows is not None else idx,
             "sample_hash": _hash([X, y]),
             "class_counts": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0]))},
-            "short_classes": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0])) if n < k},
+            "short_classes": {
+                str(c): n
+                for c, n in sorted(counts.items(), key=lambda t: str(t[0]))
+                if n < k and sampling == "per_class"
+            },
+            "sampling": sampling,
         },
     }
 
@@ -436,7 +465,7 @@ def run_suite(
         sample = samples.get((key.dataset, key.k, key.seed))
         if sample is None:
             sample = samples[(key.dataset, key.k, key.seed)] = _sample_record(
-                test["train"], key.k, key.seed, test["train_rows"]
+                test["train"], key.k, key.seed, test["train_rows"], selected.sampling
             )
         params = dict(spec.params)
         if accepts_seed[spec.label] and "seed" not in params:

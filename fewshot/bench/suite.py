@@ -31,7 +31,10 @@ batch_size-8``; ``params`` holds what the combinations share.
 
 Keys of the file: ``name``, ``description``, ``datasets``, ``strategies``, ``k``, ``seeds``
 (default ``[0]``), ``max_test``, ``test_seed`` (seed of the test subsample, default 0),
-``eval_split`` (``"test"``, the default, or ``"validation"``: see below) and
+``eval_split`` (``"test"``, the default, or ``"validation"``: see below), ``sampling``
+(``"per_class"``, the default: k examples of every class, the SetFit protocol; or
+``"proportional"``: k × the number of classes rows in the training split's class proportions, at
+least one of each class, to study imbalance as it comes) and
 ``data_dir`` (where dataset names are looked up when neither ``--data-dir`` nor
 ``FEWSHOT_DATA_DIR`` is given; relative to the suite file). Any other key is an error, so a typo
 never silently changes a benchmark.
@@ -64,9 +67,11 @@ TOP_KEYS = (
     "max_test",
     "test_seed",
     "eval_split",
+    "sampling",
     "data_dir",
 )
 EVAL_SPLITS = ("test", "validation")
+SAMPLINGS = ("per_class", "proportional")
 HOLDOUT_FRACTION = 0.2
 STRATEGY_KEYS = ("name", "label", "params", "grid", "k")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -115,6 +120,7 @@ class Suite:
     max_test: int | None = None
     test_seed: int = 0
     eval_split: str = "test"
+    sampling: str = "per_class"
     description: str = ""
     data_dir: Path | None = None
     path: Path | None = None
@@ -173,6 +179,7 @@ class Suite:
             max_test=self.max_test,
             test_seed=self.test_seed,
             eval_split=self.eval_split,
+            sampling=self.sampling,
             description=self.description,
             data_dir=self.data_dir,
             path=self.path,
@@ -189,6 +196,7 @@ class Suite:
             "max_test": self.max_test,
             "test_seed": self.test_seed,
             "eval_split": self.eval_split,
+            "sampling": self.sampling,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "path": str(self.path) if self.path else None,
         }
@@ -209,6 +217,7 @@ class Suite:
             max_test=d.get("max_test"),
             test_seed=d.get("test_seed", 0),
             eval_split=d.get("eval_split", "test"),
+            sampling=d.get("sampling", "per_class"),
             description=d.get("description", ""),
             data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
             path=Path(d["path"]) if d.get("path") else None,
@@ -363,6 +372,12 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
             f"eval_split must be 'test' (report figures) or 'validation' (tuning: the dataset's "
             f"validation split, else a seeded hold-out of train; never test); got {eval_split!r}"
         )
+    sampling = raw.get("sampling", "per_class")
+    if sampling not in SAMPLINGS:
+        problems.append(
+            "sampling must be 'per_class' (k examples of every class) or 'proportional' (k x classes "
+            f"rows in the training split's class proportions); got {sampling!r}"
+        )
 
     data_dir = raw.get("data_dir")
     if data_dir is not None:
@@ -446,6 +461,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         max_test=max_test,
         test_seed=test_seed,
         eval_split=eval_split,
+        sampling=sampling,
         description=description,
         data_dir=data_dir,
     )
