@@ -16,6 +16,12 @@ other jobs on the machine slow both sides alike:
 Both scorers' log-likelihoods are compared (max absolute difference) so that speed is never bought
 with wrong numbers.
 
+Parts 3 and 4 are now suites the harness runs (``benchmarks/prompt_modes.toml`` and
+``prompt_modes_sst2.toml``: each mode's accuracy, and the LoRA cells' training time and peak memory,
+each cell in its own process); this script's default runs parts 1 and 2 only, which compares our scoring
+with naive implementations inside one process and so cannot be a suite (``--parts
+scoring,training,accuracy`` still runs all of them).
+
 Run (writes benchmarks/results/prompt_speed.md)::
 
     FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/prompt_speed.py
@@ -278,7 +284,7 @@ def render(results: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="scoring,training,accuracy",
+    parser.add_argument("--parts", default="scoring",
                         help="comma-separated: scoring, training, accuracy")
     parser.add_argument("--accuracy-n", type=int, default=300, help="test sentences per dataset in the accuracy part")
     parser.add_argument("--banking-n", type=int, default=8, help="banking77 test sentences scored")

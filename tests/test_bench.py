@@ -1145,6 +1145,10 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     natural = load_suite(REPO / "benchmarks" / "head_imbalance_natural.toml")
     assert (balanced.sampling, natural.sampling) == ("per_class", "proportional")
     assert balanced.max_test is None and natural.all_k == balanced.all_k == [32, 64]
+    modes = load_suite(REPO / "benchmarks" / "prompt_modes.toml")
+    assert modes.max_test == 300 and modes.strategy("prompt-lora").k == (8, 32)
+    assert modes.strategy("prompt-zero").params["template"] == "Text: {text}\nEmotion:"
+    assert load_suite(REPO / "benchmarks" / "prompt_modes_sst2.toml").datasets == ["sst2"]
     speed = load_suite(REPO / "benchmarks" / "setfit_speed.toml")
     assert [s.label for s in speed.strategies] == [
         "setfit-upstream", "setfit-quantize-false", "setfit-quantize-int8", "setfit-quantize-bf16"
