@@ -22,6 +22,12 @@ sst5 (ordinal, 5 classes): ``problem="regression"`` (labels 1..5) vs ``problem="
 k=32 per class, on a fixed test subsample: accuracy (regression rounded to the nearest value)
 and MAE in label steps.
 
+The balanced and natural few-shot parts are now suites the harness runs
+(``benchmarks/head_imbalance.toml`` and ``head_imbalance_natural.toml``, with ``sampling =
+"proportional"`` drawing the same samples as ``natural_sample`` here); this script's default runs
+only what the harness cannot express: the full-training-set cells and the sst5 regression study
+(pass ``--settings balanced,natural,full,sst5`` for the whole study as before).
+
 Each finished cell is appended to a JSONL file and the Markdown table is rewritten, so a partial
 run is already useful and a rerun skips finished cells. Cells are ordered seed by seed, so every
 few-shot condition gets seed 0 first; then full-data ce and weighted, the other seeds, the rest.
@@ -44,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fewshot._atomic import write_text_atomic
+
 HERE = Path(__file__).resolve().parent
 METHODS = {
     "ce": {"loss": "ce"},
@@ -60,7 +68,8 @@ def parse_args(argv=None):
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--ks", default="32,64", help="k per class for the balanced samples; natural samples use 2k rows")
     p.add_argument("--methods", default=",".join(METHODS))
-    p.add_argument("--settings", default="balanced,natural,full,sst5")
+    p.add_argument("--settings", default="full,sst5",
+                   help="any of balanced,natural,full,sst5 (balanced and natural are also suites)")
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--balanced-weighted", action="store_true",
                    help="also run 'weighted' on balanced samples (its class weights are all equal there)")
@@ -251,10 +260,7 @@ def write_table(rows: list[dict], path: Path, args, command: str) -> None:
     notes = HERE / "results" / "head_imbalance_notes.md"
     if notes.is_file():
         lines += ["", notes.read_text().rstrip()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def main(argv=None):

@@ -16,6 +16,12 @@ other jobs on the machine slow both sides alike:
 Both scorers' log-likelihoods are compared (max absolute difference) so that speed is never bought
 with wrong numbers.
 
+Parts 3 and 4 are now suites the harness runs (``benchmarks/prompt_modes.toml`` and
+``prompt_modes_sst2.toml``: each mode's accuracy, and the LoRA cells' training time and peak memory,
+each cell in its own process); this script's default runs parts 1 and 2 only, which compares our scoring
+with naive implementations inside one process and so cannot be a suite (``--parts
+scoring,training,accuracy`` still runs all of them).
+
 Run (writes benchmarks/results/prompt_speed.md)::
 
     FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/prompt_speed.py
@@ -34,6 +40,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from fewshot._atomic import write_json_atomic, write_text_atomic
 
 HERE = Path(__file__).resolve().parent
 
@@ -279,7 +287,7 @@ def render(results: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="scoring,training,accuracy",
+    parser.add_argument("--parts", default="scoring",
                         help="comma-separated: scoring, training, accuracy")
     parser.add_argument("--accuracy-n", type=int, default=300, help="test sentences per dataset in the accuracy part")
     parser.add_argument("--banking-n", type=int, default=8, help="banking77 test sentences scored")
@@ -302,7 +310,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     store = out.with_suffix(".json")
     if args.render_only:
-        out.write_text(render(json.loads(store.read_text())))
+        write_text_atomic(out, render(json.loads(store.read_text())))
         return
     for part in args.parts.split(","):
         context = _context()
@@ -316,9 +324,8 @@ def main(argv=None) -> None:
             done.update({r["k"]: dict(r, context=context) for r in rows})
             rows = [done[k] for k in sorted(done)]
         results[part] = {"context": context, "rows": rows}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        store.write_text(json.dumps(results, indent=2) + "\n")
-        out.write_text(render(results))
+        write_json_atomic(store, results, indent=2)
+        write_text_atomic(out, render(results))
     print(f"wrote {out}")
 
 

@@ -1,18 +1,16 @@
-"""Two side studies behind SetFitClassifier's defaults (the main comparison is setfit_speed.py).
+"""A side study behind SetFitClassifier's int8 default: which linear layers quantization may touch.
 
-``lr``: the body learning rate (and batch size / epochs) on datasets held out from the benchmark
-(TREC and SST-2, k=8): batch-all training takes ~2.5x fewer optimizer steps than plain setfit for the
-same pair budget, so setfit's 2e-5 leaves the body under-trained.
+``quantize``: the benchmark's cells are refitted (float32 prediction), then the same fitted body is
+quantized four ways (all linear layers, feed-forward only, all but the last layer, all but the
+attention output) and the accuracy and encoding time on the 500 test sentences compared with
+float32. This stays a script: the layer subsets are not parameters of the strategy, so the harness
+cannot run them as a suite. (The body learning-rate study that lived here is now
+``benchmarks/tune_setfit.toml``, scored on validation rows, with ``benchmarks/tuning.py``.)
 
-``quantize``: which linear layers int8 dynamic quantization may touch. The benchmark's cells are
-refitted (float32 prediction), then the same fitted body is quantized four ways and the accuracy and
-encoding time on the 500 test sentences compared with float32.
-
-Both append one JSON line per (dataset, seed) to ``--out`` and print a summary.
+It appends one JSON line per (dataset, seed) to ``--out`` and prints a summary.
 
 Run::
 
-    FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/setfit_studies.py lr --threads 1
     FEWSHOT_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/setfit_studies.py quantize --threads 1
 """
 
@@ -28,16 +26,6 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-
-LR_CONFIGS = {
-    "lr2e-5 (old default)": {"body_learning_rate": 2e-5},
-    "lr4e-5": {"body_learning_rate": 4e-5},
-    "lr6e-5 (default)": {"body_learning_rate": 6e-5},
-    "lr2e-5 batch8 epochs2": {"body_learning_rate": 2e-5, "batch_size": 8, "epochs": 2},
-    "lr2e-5 batch12": {"body_learning_rate": 2e-5, "batch_size": 12},
-    "lr4e-5 epochs4": {"body_learning_rate": 4e-5, "epochs": 4},
-}
-
 
 def _linear_names(body) -> list[str]:
     import torch
@@ -70,8 +58,7 @@ def run(args) -> list[dict]:
     from fewshot.datasets import load_dataset_folder
     from fewshot.strategies.setfit import SetFitClassifier, _encode, _head_proba
 
-    datasets = args.datasets.split(",") if args.datasets else (
-        ["trec", "sst2"] if args.study == "lr" else ["sst5", "cr", "emotion", "ag_news"])
+    datasets = args.datasets.split(",") if args.datasets else ["sst5", "cr", "emotion", "ag_news"]
     rows = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         for name in datasets:
@@ -80,23 +67,16 @@ def run(args) -> list[dict]:
             Xt, yt = subsample(ds.test.X, ds.test.y, 500, seed=0)
             yt = np.asarray(yt)
             row = {"study": args.study, "dataset": name, "seed": seed}
-            if args.study == "lr":
-                for label, params in LR_CONFIGS.items():
-                    start = time.perf_counter()
-                    clf = SetFitClassifier(seed=seed, quantize=False, **params).fit(X, y)
-                    row[f"{label} train_s"] = round(time.perf_counter() - start, 1)
-                    row[label] = float(np.mean(clf.predict(Xt) == yt))
-            else:
-                clf = SetFitClassifier(seed=seed, quantize=False).fit(X, y)
-                bodies = {"float32": clf.body_, **{w: quantize_variant(clf.body_, w)
-                                                   for w in ("all", "ffn", "skip_last", "no_attn_out")}}
-                for label, body in bodies.items():
-                    _encode(body, Xt[:4])  # warm up
-                    start = time.perf_counter()
-                    emb = _encode(body, Xt)
-                    row[f"{label} encode_s"] = round(time.perf_counter() - start, 2)
-                    proba = _head_proba(emb, clf.head_kind_, clf.coef_, clf.intercept_)
-                    row[label] = float(np.mean(clf.classes_[proba.argmax(1)] == yt))
+            clf = SetFitClassifier(seed=seed, quantize=False).fit(X, y)
+            bodies = {"float32": clf.body_, **{w: quantize_variant(clf.body_, w)
+                                               for w in ("all", "ffn", "skip_last", "no_attn_out")}}
+            for label, body in bodies.items():
+                _encode(body, Xt[:4])  # warm up
+                start = time.perf_counter()
+                emb = _encode(body, Xt)
+                row[f"{label} encode_s"] = round(time.perf_counter() - start, 2)
+                proba = _head_proba(emb, clf.head_kind_, clf.coef_, clf.intercept_)
+                row[label] = float(np.mean(clf.classes_[proba.argmax(1)] == yt))
             print(json.dumps(row), flush=True)
             rows.append(row)
             with open(args.out, "a") as fh:
@@ -106,16 +86,6 @@ def run(args) -> list[dict]:
 
 def summarise(rows: list[dict], study: str) -> None:
     rows = [r for r in rows if r["study"] == study]
-    if study == "lr":
-        for name in dict.fromkeys(r["dataset"] for r in rows):
-            sub = [r for r in rows if r["dataset"] == name]
-            parts = []
-            for k in LR_CONFIGS:
-                have = [r for r in sub if k in r]
-                if have:
-                    parts.append(f"{k} {np.mean([r[k] for r in have]):.3f} (seeds {','.join(str(r['seed']) for r in have)})")
-            print(f"{name}: " + "; ".join(parts))
-        return
     for label in ("all", "ffn", "skip_last", "no_attn_out"):
         d = 100 * np.array([r[label] - r["float32"] for r in rows])
         speed = sum(r["float32 encode_s"] for r in rows) / sum(r[f"{label} encode_s"] for r in rows)
@@ -125,9 +95,9 @@ def summarise(rows: list[dict], study: str) -> None:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("study", choices=["lr", "quantize"])
+    p.add_argument("study", choices=["quantize"])
     p.add_argument("--data-dir", default=os.environ.get("FEWSHOT_DATA_DIR", str(HERE.parent.parent / "shared" / "datasets")))
-    p.add_argument("--datasets", default="", help="default: trec,sst2 for lr; sst5,cr,emotion,ag_news for quantize")
+    p.add_argument("--datasets", default="", help="default: sst5,cr,emotion,ag_news")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     p.add_argument("--out", default=str(HERE / "results" / "setfit_studies.jsonl"))

@@ -15,7 +15,8 @@ examples:
   fewshot bench benchmarks/quick.toml --out benchmarks/results/quick --data-dir ../shared/datasets --jobs 2
   fewshot bench benchmarks/quick.toml --out results/q --only-strategy setfit --only-dataset sst2
 
-A rerun skips finished cells (an interrupted run resumes); --force redoes them. One JSON file per
+A rerun skips finished cells whose parameters, data and code (a hash of the fewshot package's files)
+are unchanged, so an interrupted run resumes; --force redoes them. One JSON file per
 cell lands in OUT/cells/; the report (summary.md, summary.csv, curves.png, cost.png) is written to
 OUT at the end. Exit status: 0 when every cell of the suite finished, 1 when some failed.
 """
@@ -25,7 +26,10 @@ example:
   fewshot report benchmarks/results/quick
 
 Writes summary.md, summary.csv, curves.png and cost.png into RESULTS_DIR from the cell files that
-are there (a partial run gives a partial report).
+are there (a partial run gives a partial report). Every cell records the code that made it (a hash
+of the fewshot package's files, the git commit, uncommitted changes): cells of different code, or
+made with uncommitted changes, are only reported together with --allow-mixed, and the report then
+says so; a clean report names its commit and code hash at the bottom.
 """
 
 
@@ -73,6 +77,12 @@ def add_parsers(sub) -> None:
         help="run only this dataset of the suite (repeatable)",
     )
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    p.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="write the report even when its cells come from different code versions or from "
+        "uncommitted changes (the report says so)",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(
@@ -83,13 +93,19 @@ def add_parsers(sub) -> None:
         formatter_class=fmt,
     )
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder written by `fewshot bench --out`")
+    p.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="report cells from different code versions, or made with uncommitted changes, in one "
+        "table (refused by default); the report's footer lists the versions and their cell counts",
+    )
     p.set_defaults(func=cmd_report)
 
 
 def cmd_bench(args) -> int:
     from pathlib import Path
 
-    from .report import write_report
+    from .report import MixedCodeError, write_report
     from .runner import run_suite
     from .suite import load_suite
 
@@ -111,15 +127,19 @@ def cmd_bench(args) -> int:
         file=sys.stderr,
     )
     if not args.no_report:
-        paths = write_report(out)
-        print(f"report: {', '.join(str(p) for p in paths.values())}")
+        try:
+            paths = write_report(out, allow_mixed=args.allow_mixed)
+        except MixedCodeError as exc:
+            print(f"fewshot bench: report not written: {exc}", file=sys.stderr)
+        else:
+            print(f"report: {', '.join(str(p) for p in paths.values())}")
     return 1 if result.errors else 0
 
 
 def cmd_report(args) -> int:
     from .report import write_report
 
-    paths = write_report(args.results_dir)
+    paths = write_report(args.results_dir, allow_mixed=args.allow_mixed)
     for path in paths.values():
         print(path)
     return 0

@@ -8,15 +8,22 @@ Layout of a results folder::
       logs/<dataset>/<strategy label>/k<k>-seed<seed>.log     what the cell's process printed
 
 For each (dataset, k, seed) one k-shot training sample is drawn (``fewshot.data.k_shot_indices``)
-and shared by every strategy, so strategies are compared on the same examples. The test split is
-the dataset's, or a fixed seeded subsample of ``max_test`` rows, the same for every cell.
+and shared by every strategy, so strategies are compared on the same examples. The rows scored are
+the dataset's test split (or, with ``eval_split = "validation"``, its validation split or a seeded
+hold-out of train), or a fixed seeded subsample of ``max_test`` of them, the same for every cell.
 
 Each cell runs in a fresh Python process (``python -m fewshot.bench._child``), so its peak resident
 memory (``ru_maxrss`` of that process) is the cell's own: Python, the libraries it imported, the model,
 training and prediction. A cell file is written atomically (temporary file, then ``os.replace``),
-so an interrupted run leaves only whole cells; a rerun skips finished cells whose configuration and
-data are unchanged (``force=True`` redoes them). A cell that raises is recorded with its error and
-the grid goes on; error cells are retried by the next run.
+so an interrupted run leaves only whole cells; a rerun skips finished cells whose configuration,
+data and code are unchanged (``force=True`` redoes them). The code is a sha256 of the ``fewshot``
+package's files plus the git commit and whether ``fewshot/`` has uncommitted changes
+(:mod:`fewshot.bench.provenance`); every cell records the one of the process that ran it.
+
+A cell that raises is recorded with its error and the grid goes on; error cells are retried by the
+next run. A cell's process dies with the harness, however the harness ends (see
+:func:`fewshot.bench._child.die_with_parent`); temporary files and folders carry the pid of the
+process that made them, and the next run removes those whose process is gone.
 
 Example::
 
@@ -37,7 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._atomic import remove_stale_temp_files, write_json_atomic
+from .provenance import code_identity
 from .suite import CellKey, Suite, SuiteError, check_suite, dataset_key
+
+__all__ = ["RunResult", "run_suite", "cell_path", "log_path", "read_json", "write_json_atomic"]
 
 SCHEMA_VERSION = 1
 SUITE_FILE = "suite.json"
@@ -50,23 +61,7 @@ MEMORY_METHOD = (
 
 
 # --------------------------------------------------------------------------- small helpers
-def write_json_atomic(path, obj: Any) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically: a temporary file in the same folder, then
-    ``os.replace``. A reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, indent=1, ensure_ascii=False, allow_nan=True) + "\n"
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+TEMP_PREFIX = "fewshot-bench-"
 
 
 def read_json(path) -> dict | None:
@@ -119,30 +114,8 @@ def _plain(value: Any) -> Any:
 
 
 def code_version() -> dict[str, Any]:
-    """The fewshot version and, in a git checkout, its commit and whether ``fewshot/`` has local edits."""
-    import subprocess
-
-    from .. import __version__
-
-    out: dict[str, Any] = {"fewshot": __version__}
-    package = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=package, capture_output=True, text=True, timeout=10
-        )
-        if commit.returncode == 0:
-            dirty = subprocess.run(
-                ["git", "status", "--porcelain", "--", "."],
-                cwd=package,
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-            out["git_commit"] = commit.stdout.strip()
-            out["git_dirty"] = bool(dirty.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return out
+    """The code this process runs: see :func:`fewshot.bench.provenance.code_identity`."""
+    return code_identity()
 
 
 def _rss_mb_now() -> float | None:
@@ -231,7 +204,7 @@ def _run_cell(payload: dict) -> dict:
     out: dict[str, Any] = {
         "libraries": library_versions(),
         "fewshot_version": fewshot_version(),
-        "code": code_version(),
+        "code": code_identity(),
     }
     X_train = [tuple(x) if isinstance(x, list) else x for x in payload["X_train"]]
     X_test = [tuple(x) if isinstance(x, list) else x for x in payload["X_test"]]
@@ -247,6 +220,12 @@ def _run_cell(payload: dict) -> dict:
     clf.fit(X_train, y_train)
     out["train_seconds"] = round(time.perf_counter() - t0, 4)
     out["train_cpu_seconds"] = round(_cpu_seconds() - cpu0, 3)
+    history = getattr(clf, "loss_history_", None)  # the training loss, for strategies that keep it
+    if history is not None:
+        try:
+            out["loss_history"] = [round(float(v), 5) for v in history]
+        except (TypeError, ValueError):
+            pass
 
     t0 = time.perf_counter()
     proba = np.asarray(clf.predict_proba(X_test), dtype=np.float64)
@@ -264,7 +243,7 @@ def _run_cell(payload: dict) -> dict:
     out["per_class_f1"] = {lab: row["f1"] for lab, row in m["per_class"].items()}
     out["confusion_matrix"] = {"labels": m["labels"], "matrix": m["confusion_matrix"]}
 
-    with tempfile.TemporaryDirectory(prefix="fewshot-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
         t0 = time.perf_counter()
         clf.save(Path(tmp) / "model")
         out["save_seconds"] = round(time.perf_counter() - t0, 4)
@@ -297,13 +276,47 @@ def _log_stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _dataset_record(spec: str, ds, suite: Suite) -> dict:
-    from ..data import subsample
+def holdout_split(y, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(kept, held_out)`` row indices of a seeded, stratified hold-out of ``fraction`` of the rows:
+    per class ``round(fraction * n)`` rows, but at least one held out and one kept when the class has
+    two or more rows (a class with one row stays in ``kept``). Both lists are sorted."""
+    import numpy as np
 
-    X_test, y_test = subsample(ds.test.X, ds.test.y, suite.max_test, seed=suite.test_seed)
+    rng = np.random.RandomState(seed)
+    by_class: dict[str, list[int]] = {}
+    for i, label in enumerate(y):
+        by_class.setdefault(str(label), []).append(i)
+    held: list[int] = []
+    for label in sorted(by_class):
+        rows = by_class[label]
+        if len(rows) < 2:
+            continue
+        n = min(max(1, round(fraction * len(rows))), len(rows) - 1)
+        held += [rows[i] for i in rng.permutation(len(rows))[:n]]
+    held_set = set(held)
+    return [i for i in range(len(y)) if i not in held_set], sorted(held)
+
+
+def _dataset_record(spec: str, ds, suite: Suite) -> dict:
+    from ..data import Split, subsample
+    from .suite import HOLDOUT_FRACTION
+
+    train, train_rows = ds.train, list(range(len(ds.train.X)))
+    if suite.eval_split == "test":
+        source, X_eval, y_eval = "test", ds.test.X, ds.test.y
+    elif ds.validation is not None and ds.validation.X:
+        source, X_eval, y_eval = "validation", ds.validation.X, ds.validation.y
+    else:  # a seeded hold-out of train; k-shot samples come from the rest
+        train_rows, held = holdout_split(ds.train.y, HOLDOUT_FRACTION, suite.test_seed)
+        source = "train-holdout"
+        X_eval, y_eval = [ds.train.X[i] for i in held], [ds.train.y[i] for i in held]
+        train = Split([ds.train.X[i] for i in train_rows], [ds.train.y[i] for i in train_rows])
+    X_test, y_test = subsample(X_eval, y_eval, suite.max_test, seed=suite.test_seed)
     X_test = [list(x) if isinstance(x, tuple) else x for x in X_test]
     return {
         "ds": ds,
+        "train": train,
+        "train_rows": train_rows,
         "X_test": X_test,
         "y_test": list(y_test),
         "info": {
@@ -311,9 +324,10 @@ def _dataset_record(spec: str, ds, suite: Suite) -> dict:
             "dataset_key": dataset_key(spec),
             "dataset_name": ds.name,
             "metric": ds.metric,
+            "eval_split": source,
             "n_test": len(X_test),
-            "test_full_size": len(ds.test.X),
-            "test_subsampled": len(X_test) < len(ds.test.X),
+            "test_full_size": len(X_eval),
+            "test_subsampled": len(X_test) < len(X_eval),
             "max_test": suite.max_test,
             "test_seed": suite.test_seed,
             "test_hash": _hash([X_test, y_test]),
@@ -321,24 +335,55 @@ def _dataset_record(spec: str, ds, suite: Suite) -> dict:
     }
 
 
-def _sample_record(ds, k: int, seed: int) -> dict:
+def proportional_indices(y, n: int, seed: int) -> list[int]:
+    """``n`` row indices drawn in the class proportions of ``y`` (stratified, seeded): each class
+    gets ``round(share * n)`` rows, at least one and at most all it has; the largest class takes up
+    the rounding. The order is shuffled."""
+    import numpy as np
+
+    labels = np.asarray([str(v) for v in y], dtype=object)
+    rng = np.random.RandomState(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    want = np.maximum(1, np.round(counts / counts.sum() * n).astype(int))
+    want[np.argmax(counts)] += n - want.sum()
+    want = np.clip(want, 1, counts)
+    keep: list[int] = []
+    for cls, m in zip(classes, want, strict=True):
+        keep += rng.choice(np.flatnonzero(labels == cls), size=int(m), replace=False).tolist()
+    return [int(i) for i in rng.permutation(keep)]
+
+
+def _sample_record(
+    train, k: int, seed: int, train_rows: list[int] | None = None, sampling: str = "per_class"
+) -> dict:
+    """The k-shot sample of split ``train``; ``train_indices`` are rows of the dataset's train file
+    (``train_rows`` maps ``train``'s rows to them when part of train is held out for evaluation).
+    ``sampling="proportional"`` draws k × classes rows in the split's class proportions instead."""
     from collections import Counter
 
     from ..data import k_shot_indices
 
-    idx = [int(i) for i in k_shot_indices(ds.train.y, k, seed, warn=False)]
-    X = [list(ds.train.X[i]) if isinstance(ds.train.X[i], tuple) else ds.train.X[i] for i in idx]
-    y = [ds.train.y[i] for i in idx]
+    if sampling == "proportional":
+        idx = proportional_indices(train.y, k * len(set(map(str, train.y))), seed)
+    else:
+        idx = [int(i) for i in k_shot_indices(train.y, k, seed, warn=False)]
+    X = [list(train.X[i]) if isinstance(train.X[i], tuple) else train.X[i] for i in idx]
+    y = [train.y[i] for i in idx]
     counts = Counter(y)
     return {
         "X_train": X,
         "y_train": y,
         "info": {
             "n_train": len(idx),
-            "train_indices": idx,
+            "train_indices": [train_rows[i] for i in idx] if train_rows is not None else idx,
             "sample_hash": _hash([X, y]),
             "class_counts": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0]))},
-            "short_classes": {str(c): n for c, n in sorted(counts.items(), key=lambda t: str(t[0])) if n < k},
+            "short_classes": {
+                str(c): n
+                for c, n in sorted(counts.items(), key=lambda t: str(t[0]))
+                if n < k and sampling == "per_class"
+            },
+            "sampling": sampling,
         },
     }
 
@@ -406,16 +451,22 @@ def run_suite(
     test_data = {spec: _dataset_record(spec, ds, selected) for spec, ds in datasets.items()}
     samples: dict[tuple[str, int, int], dict] = {}
 
+    removed = remove_stale_temps(out_dir)
+    if removed:
+        log(f"removed {removed} temporary file(s)/folder(s) left by an earlier run that was killed")
+    code = code_identity()  # a finished cell made by other code is stale
     keys = selected.cells()
     result = RunResult(out_dir=out_dir, cells=len(keys))
     tasks: deque[_Task] = deque()
-    stale = 0
+    stale = stale_code = 0
     for key in keys:
         spec = selected.strategy(key.strategy)
         test = test_data[key.dataset]
         sample = samples.get((key.dataset, key.k, key.seed))
         if sample is None:
-            sample = samples[(key.dataset, key.k, key.seed)] = _sample_record(test["ds"], key.k, key.seed)
+            sample = samples[(key.dataset, key.k, key.seed)] = _sample_record(
+                test["train"], key.k, key.seed, test["train_rows"], selected.sampling
+            )
         params = dict(spec.params)
         if accepts_seed[spec.label] and "seed" not in params:
             params["seed"] = key.seed  # the cell's seed drives the strategy's training too
@@ -434,16 +485,16 @@ def run_suite(
         resolved = _plain(make_classifier(spec.name, **params).get_params(deep=False))
         path = cell_path(out_dir, key)
         old = read_json(path)
-        if old is not None and not force:
-            if (
-                old.get("status") == "ok"
-                and old.get("fingerprint") == fingerprint
-                and old.get("params") == resolved
-            ):
+        if old is not None and not force and old.get("status") == "ok":
+            same_setup = old.get("fingerprint") == fingerprint and old.get("params") == resolved
+            same_code = (old.get("code") or {}).get("hash") == code["hash"]
+            if same_setup and same_code:
                 result.skipped += 1
                 continue
-            if old.get("status") == "ok":
+            if not same_setup:
                 stale += 1
+            else:
+                stale_code += 1
         record = {
             "schema": SCHEMA_VERSION,
             "suite": suite.name,
@@ -476,11 +527,16 @@ def run_suite(
         log(
             f"re-running {stale} finished cell(s) whose parameters (or a strategy's defaults) or data changed"
         )
+    if stale_code:
+        log(
+            f"re-running {stale_code} finished cell(s) made by other code (the fewshot package's code hash "
+            f"changed; now {code['hash'][:12]})"
+        )
     if tasks:
         log(f"running {len(tasks)} cell(s) with {jobs} job(s), {threads} torch thread(s) each -> {out_dir}")
 
     env = _child_env(threads)
-    tmp = Path(tempfile.mkdtemp(prefix="fewshot-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
     running: list[tuple[subprocess.Popen, _Task, float]] = []
     done = 0
     total = len(tasks)
@@ -488,6 +544,7 @@ def run_suite(
         while tasks or running:
             while tasks and len(running) < jobs:
                 task = tasks.popleft()
+                task.payload["parent_pid"] = os.getpid()
                 payload_file = tmp / f"{task.payload['record']['run_id']}.json"
                 payload_file.write_text(json.dumps(task.payload, ensure_ascii=False), encoding="utf-8")
                 proc = subprocess.Popen(
@@ -528,6 +585,40 @@ def run_suite(
         shutil.rmtree(tmp, ignore_errors=True)
     result.seconds = time.time() - started
     return result
+
+
+def remove_stale_temps(out_dir=None) -> int:
+    """Delete what runs that were killed left behind: payload and model folders named
+    ``fewshot-bench-<pid>-*`` in the system's temporary folder, and half-written files
+    ``.<name>.tmp-<pid>-*`` under ``out_dir``, whose owner process ``<pid>`` no longer runs.
+    Returns how many were removed."""
+    import re
+    import shutil
+    import tempfile
+
+    from .._atomic import pid_alive
+
+    removed = 0
+    pattern = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-")
+    try:
+        entries = list(Path(tempfile.gettempdir()).iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if not m or pid_alive(int(m.group(1))):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        except OSError:
+            pass  # another user's, or already gone
+    if out_dir is not None:
+        removed += len(remove_stale_temp_files(out_dir))
+    return removed
 
 
 def _child_env(threads: int) -> dict[str, str]:

@@ -21,11 +21,28 @@ Example suite (``benchmarks/smoke.toml``)::
     k = [8]                             # optional; replaces the suite's k list for this strategy
     params = { num_iterations = 1 }
 
+    [[strategies]]
+    name = "head"
+    grid = { learning_rate = [1e-4, 3e-4], batch_size = [8, 16] }   # optional: every combination
+
+A ``grid`` turns one entry into one strategy configuration per combination of its values (the
+cartesian product), each labelled ``<label>-<param>-<value>...``, e.g. ``head-learning_rate-0.0001-
+batch_size-8``; ``params`` holds what the combinations share.
+
 Keys of the file: ``name``, ``description``, ``datasets``, ``strategies``, ``k``, ``seeds``
-(default ``[0]``), ``max_test``, ``test_seed`` (seed of the test subsample, default 0) and
+(default ``[0]``), ``max_test``, ``test_seed`` (seed of the test subsample, default 0),
+``eval_split`` (``"test"``, the default, or ``"validation"``: see below), ``sampling``
+(``"per_class"``, the default: k examples of every class, the SetFit protocol; or
+``"proportional"``: k × the number of classes rows in the training split's class proportions, at
+least one of each class, to study imbalance as it comes) and
 ``data_dir`` (where dataset names are looked up when neither ``--data-dir`` nor
 ``FEWSHOT_DATA_DIR`` is given; relative to the suite file). Any other key is an error, so a typo
 never silently changes a benchmark.
+
+Tuning a default must never look at the test rows a README quotes: a suite with
+``eval_split = "validation"`` scores every cell on the dataset's ``validation.jsonl`` when it has
+one, and otherwise on a seeded, stratified hold-out of 20% of ``train`` (seed ``test_seed``); the
+k-shot samples are then drawn from the rest of ``train``. The test split is not read.
 """
 
 from __future__ import annotations
@@ -49,9 +66,14 @@ TOP_KEYS = (
     "seeds",
     "max_test",
     "test_seed",
+    "eval_split",
+    "sampling",
     "data_dir",
 )
-STRATEGY_KEYS = ("name", "label", "params", "k")
+EVAL_SPLITS = ("test", "validation")
+SAMPLINGS = ("per_class", "proportional")
+HOLDOUT_FRACTION = 0.2
+STRATEGY_KEYS = ("name", "label", "params", "grid", "k")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -77,9 +99,13 @@ class StrategySpec:
     name: str
     params: dict = field(default_factory=dict)
     k: tuple[int, ...] = ()
+    varied: dict = field(default_factory=dict)  # the grid point, when the entry had a ``grid``
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "name": self.name, "params": dict(self.params), "k": list(self.k)}
+        out = {"label": self.label, "name": self.name, "params": dict(self.params), "k": list(self.k)}
+        if self.varied:
+            out["varied"] = dict(self.varied)
+        return out
 
 
 @dataclass
@@ -93,6 +119,8 @@ class Suite:
     seeds: list[int] = field(default_factory=lambda: [0])
     max_test: int | None = None
     test_seed: int = 0
+    eval_split: str = "test"
+    sampling: str = "per_class"
     description: str = ""
     data_dir: Path | None = None
     path: Path | None = None
@@ -150,6 +178,8 @@ class Suite:
             seeds=list(self.seeds),
             max_test=self.max_test,
             test_seed=self.test_seed,
+            eval_split=self.eval_split,
+            sampling=self.sampling,
             description=self.description,
             data_dir=self.data_dir,
             path=self.path,
@@ -165,6 +195,8 @@ class Suite:
             "seeds": list(self.seeds),
             "max_test": self.max_test,
             "test_seed": self.test_seed,
+            "eval_split": self.eval_split,
+            "sampling": self.sampling,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "path": str(self.path) if self.path else None,
         }
@@ -175,13 +207,17 @@ class Suite:
             name=d["name"],
             datasets=list(d["datasets"]),
             strategies=[
-                StrategySpec(s["label"], s["name"], dict(s.get("params", {})), tuple(s["k"]))
+                StrategySpec(
+                    s["label"], s["name"], dict(s.get("params", {})), tuple(s["k"]), dict(s.get("varied", {}))
+                )
                 for s in d["strategies"]
             ],
             k=list(d["k"]),
             seeds=list(d.get("seeds", [0])),
             max_test=d.get("max_test"),
             test_seed=d.get("test_seed", 0),
+            eval_split=d.get("eval_split", "test"),
+            sampling=d.get("sampling", "per_class"),
             description=d.get("description", ""),
             data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
             path=Path(d["path"]) if d.get("path") else None,
@@ -221,6 +257,54 @@ def _int_list(value, what: str, problems: list[str], *, minimum: int | None) -> 
     if len(set(out)) != len(out):
         problems.append(f"{what} repeats a value: {value!r}")
     return sorted(set(out))
+
+
+def _label_part(value) -> str:
+    """A parameter value as part of a label: ``2e-05``, ``true``, ``classify``, ``8_16``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, (list, tuple)):
+        return "_".join(_label_part(v) for v in value) or "empty"
+    return re.sub(r"[^A-Za-z0-9._]+", "_", str(value)).strip("_") or "empty"
+
+
+def _grid_variants(label: str, params: dict, grid, where: str, problems: list[str]) -> list[tuple[str, dict, dict]]:
+    """``[(label, params, grid point)]``: one entry without a grid, else one per combination of the
+    grid's values (the cartesian product, in the order written), labelled
+    ``<label>-<param>-<value>[-<param>-<value>...]``."""
+    import itertools
+
+    if not isinstance(grid, dict):
+        problems.append(f"{where}: grid must be a table of lists (grid = {{ epochs = [1, 2] }}); got {grid!r}")
+        return []
+    if not grid:
+        return [(label, dict(params), {})]
+    axes = []
+    for key, values in grid.items():
+        if key in params:
+            problems.append(f"{where}: {key!r} is set both in params and in grid; keep one")
+        if not isinstance(values, list) or not values:
+            problems.append(
+                f"{where}: grid.{key} must be a non-empty list of values (grid = {{ {key} = [1, 2] }}); "
+                f"got {values!r}"
+            )
+            continue
+        try:
+            texts = [json.dumps(v, sort_keys=True) for v in values]
+        except TypeError:
+            problems.append(f"{where}: grid.{key} holds a value that is not plain (use str/number/bool/list)")
+            continue
+        if len(set(texts)) != len(texts):
+            problems.append(f"{where}: grid.{key} repeats a value: {values!r}")
+        axes.append([(key, v) for v in values])
+    out = []
+    for combo in itertools.product(*axes):
+        point = dict(combo)
+        vlabel = label + "".join(f"-{key}-{_label_part(v)}" for key, v in combo)
+        out.append((vlabel, {**params, **point}, point))
+    return out
 
 
 def _toml():
@@ -282,6 +366,18 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
     test_seed = raw.get("test_seed", 0)
     if not isinstance(test_seed, int) or isinstance(test_seed, bool) or test_seed < 0:
         problems.append(f"test_seed must be a non-negative integer; got {test_seed!r}")
+    eval_split = raw.get("eval_split", "test")
+    if eval_split not in EVAL_SPLITS:
+        problems.append(
+            f"eval_split must be 'test' (report figures) or 'validation' (tuning: the dataset's "
+            f"validation split, else a seeded hold-out of train; never test); got {eval_split!r}"
+        )
+    sampling = raw.get("sampling", "per_class")
+    if sampling not in SAMPLINGS:
+        problems.append(
+            "sampling must be 'per_class' (k examples of every class) or 'proportional' (k x classes "
+            f"rows in the training split's class proportions); got {sampling!r}"
+        )
 
     data_dir = raw.get("data_dir")
     if data_dir is not None:
@@ -319,12 +415,6 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
                 f"{where}: label {label!r} must be letters, digits, '.', '_' or '-' (it names files)"
             )
             continue
-        if label in labels_seen:
-            problems.append(
-                f"{where}: label {label!r} is used twice; give each configuration its own label "
-                '(e.g. label = "prompt-zero")'
-            )
-        labels_seen.add(label)
         params = entry.get("params", {})
         if not isinstance(params, dict):
             problems.append(f"{where}: params must be a table (params = {{ epochs = 1 }}); got {params!r}")
@@ -336,6 +426,14 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
                 problems.append(
                     f"{where}: params.{key} = {value!r} is not a plain value (use str/number/bool/list)"
                 )
+        variants = _grid_variants(label, params, entry.get("grid", {}), where, problems)
+        for vlabel, _vparams, _point in variants:
+            if vlabel in labels_seen:
+                problems.append(
+                    f"{where}: label {vlabel!r} is used twice; give each configuration its own label "
+                    '(e.g. label = "prompt-zero")'
+                )
+            labels_seen.add(vlabel)
         if "k" in entry:
             sk = _int_list(entry["k"], f"{where} k", problems, minimum=1)
         elif ks:
@@ -345,7 +443,10 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
                 f"{where} has no k values: set k = [...] at the top of the suite or in the strategy"
             )
             sk = []
-        strategies.append(StrategySpec(label=label, name=sname, params=dict(params), k=tuple(sk)))
+        strategies += [
+            StrategySpec(label=vlabel, name=sname, params=vparams, k=tuple(sk), varied=point)
+            for vlabel, vparams, point in variants
+        ]
     if not ks:
         ks = sorted({k for s in strategies for k in s.k})
 
@@ -359,6 +460,8 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         seeds=seeds,
         max_test=max_test,
         test_seed=test_seed,
+        eval_split=eval_split,
+        sampling=sampling,
         description=description,
         data_dir=data_dir,
     )
