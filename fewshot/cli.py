@@ -17,7 +17,6 @@ import os
 import re
 import sys
 import time
-import uuid
 import warnings
 from pathlib import Path
 
@@ -115,18 +114,6 @@ def _check_output_file(path: Path, *, overwrite: bool, inputs: tuple[Path, ...] 
         raise FewshotError(f"--output {path}: the folder {parent} does not exist.")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise FewshotError(f"--output {path}: the folder {parent} is not writable.")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename: never a half-written file."""
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 _INT_LITERAL = re.compile(r"[+-]?\d+")
@@ -240,7 +227,9 @@ def cmd_predict(args) -> int:
     if output is None:
         sys.stdout.write("".join(lines))
     else:
-        _write_atomically(output, "".join(lines))
+        from ._atomic import write_text_atomic
+
+        write_text_atomic(output, "".join(lines))
         print(f"wrote {len(lines)} predictions to {output}", file=sys.stderr)
     return 0
 

@@ -24,7 +24,6 @@ import contextvars
 import importlib.util
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -212,10 +211,12 @@ def _converted_gguf(alias: ModelAlias, pkg: Path, *, show_progress: bool) -> Pat
     gguf = pkg / alias.gguf_file
     if not gguf.is_file():
         raise UnknownModelError(f"{alias.package} is installed but has no {alias.gguf_file}; reinstall: {alias.install}")
+    from ._saved_folder import remove_stale_siblings, temp_sibling
     from .compat import load_causal_lm_from_gguf
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    remove_stale_siblings(target)  # left by a conversion that was killed
+    tmp = temp_sibling(target, "tmp")
     try:
         model, tokenizer = load_causal_lm_from_gguf(pkg, alias.gguf_file, show_progress=show_progress)
         model.save_pretrained(tmp)
