@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 import warnings
@@ -116,63 +115,6 @@ def _check_output_file(path: Path, *, overwrite: bool, inputs: tuple[Path, ...] 
         raise FewshotError(f"--output {path}: the folder {parent} is not writable.")
 
 
-_INT_LITERAL = re.compile(r"[+-]?\d+")
-
-
-def _align_labels(y: list, meta: dict, source: str) -> list:
-    """Labels of the evaluation data in the model's label type, or a clear error when they cannot be.
-
-    A CSV holds only strings: ``"1"`` matches a model whose classes are the ints ``1``, ``2``, ...
-    """
-    problem, classes = meta.get("problem", "single_label"), list(meta.get("classes") or [])
-    if problem == "multi_label":
-        bad = next((lab for lab in y if not isinstance(lab, list)), None)
-        if bad is not None:
-            raise DataError(f"the model is multi-label, but {source} has the label {bad!r}; each label must be a "
-                            'list of labels, e.g. ["billing", "urgent"].')
-        return y
-    if problem == "regression":
-        out = []
-        for lab in y:
-            try:
-                out.append(float(lab) if isinstance(lab, str) else lab)
-            except ValueError:
-                raise DataError(f"the model predicts numbers, but {source} has the label {lab!r}.") from None
-        return out
-    model_ints = bool(classes) and all(isinstance(c, int) and not isinstance(c, bool) for c in classes)
-    data_strs = all(isinstance(lab, str) for lab in y)
-    data_ints = all(isinstance(lab, int) and not isinstance(lab, bool) for lab in y)
-    if model_ints and data_strs:
-        if all(_INT_LITERAL.fullmatch(lab.strip()) for lab in y):
-            y = [int(lab) for lab in y]
-        else:
-            example = next(lab for lab in y if not _INT_LITERAL.fullmatch(lab.strip()))
-            raise DataError(
-                f"label type mismatch: the model's labels are ints ({_preview(classes)}) but {source} has "
-                f"string labels (e.g. {example!r}); evaluate with the labels the model was trained on."
-            )
-    elif not model_ints and data_ints:
-        if all(str(lab) in classes for lab in y):
-            y = [str(lab) for lab in y]
-        else:
-            raise DataError(
-                f"label type mismatch: the model's labels are strings ({_preview(classes)}) but {source} has "
-                f"int labels (e.g. {y[0]!r}); evaluate with the labels the model was trained on."
-            )
-    known = set(classes)
-    if not any(lab in known for lab in y):
-        raise DataError(
-            f"none of the labels in {source} ({_preview(sorted(set(y), key=str))}) is a class of the model "
-            f"({_preview(classes)}); is --label-column right, and is this the model for this data?"
-        )
-    return y
-
-
-def _preview(values: list, n: int = 5) -> str:
-    shown = ", ".join(map(repr, values[:n]))
-    return shown + (f", ... ({len(values)} in all)" if len(values) > n else "")
-
-
 # --------------------------------------------------------------------------- commands
 def cmd_train(args) -> int:
     from ._saved_folder import check_save_target
@@ -236,11 +178,11 @@ def cmd_predict(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .base import load, read_meta
-    from .metrics import evaluate, format_report
+    from .metrics import align_labels, evaluate, format_report
 
     meta = read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
     X, y = _load_xy(args, "test")
-    y = _align_labels(y, meta, args.data)
+    y = align_labels(y, meta.get("problem", "single_label"), meta.get("classes") or [], args.data)
     clf = load(args.model_dir)
     report = evaluate(clf, X, y)
     if args.json:

@@ -9,10 +9,13 @@ Example::
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
+
+from .errors import DataError
 
 HEADLINE_METRICS = ("accuracy", "f1_macro", "f1_weighted", "mcc")
 
@@ -113,13 +116,76 @@ def regression_metrics(y_true, y_pred, values=None) -> dict[str, Any]:
     return out
 
 
+_INT_LITERAL = re.compile(r"[+-]?\d+")
+
+
+def align_labels(y: list, problem: str, classes: list, source: str = "y") -> list:
+    """Labels of the evaluation data in the model's label type, or a clear error when they cannot be.
+
+    A CSV holds only strings: ``"1"`` matches a model whose classes are the ints ``1``, ``2``, ...
+    """
+    classes = [c.item() if isinstance(c, np.generic) else c for c in list(classes)]
+    y = [lab.item() if isinstance(lab, np.generic) else lab for lab in list(y)]
+    if problem == "multi_label":
+        bad = next((lab for lab in y if not isinstance(lab, list)), None)
+        if bad is not None:
+            raise DataError(f"the model is multi-label, but {source} has the label {bad!r}; each label must be a "
+                            'list of labels, e.g. ["billing", "urgent"].')
+        return y
+    if problem == "regression":
+        out = []
+        for lab in y:
+            try:
+                out.append(float(lab) if isinstance(lab, str) else lab)
+            except ValueError:
+                raise DataError(f"the model predicts numbers, but {source} has the label {lab!r}.") from None
+        return out
+    model_ints = bool(classes) and all(isinstance(c, int) and not isinstance(c, bool) for c in classes)
+    data_strs = all(isinstance(lab, str) for lab in y)
+    data_ints = all(isinstance(lab, int) and not isinstance(lab, bool) for lab in y)
+    if model_ints and data_strs:
+        if all(_INT_LITERAL.fullmatch(lab.strip()) for lab in y):
+            y = [int(lab) for lab in y]
+        else:
+            example = next(lab for lab in y if not _INT_LITERAL.fullmatch(lab.strip()))
+            raise DataError(
+                f"label type mismatch: the model's labels are ints ({_preview(classes)}) but {source} has "
+                f"string labels (e.g. {example!r}); evaluate with the labels the model was trained on."
+            )
+    elif not model_ints and data_ints:
+        if all(str(lab) in classes for lab in y):
+            y = [str(lab) for lab in y]
+        else:
+            raise DataError(
+                f"label type mismatch: the model's labels are strings ({_preview(classes)}) but {source} has "
+                f"int labels (e.g. {y[0]!r}); evaluate with the labels the model was trained on."
+            )
+    known = set(classes)
+    if not any(lab in known for lab in y):
+        raise DataError(
+            f"none of the labels in {source} ({_preview(sorted(set(y), key=str))}) is a class of the model "
+            f"({_preview(classes)}); is it the right label column, and the model for this data?"
+        )
+    return y
+
+
+def _preview(values: list, n: int = 5) -> str:
+    shown = ", ".join(map(repr, values[:n]))
+    return shown + (f", ... ({len(values)} in all)" if len(values) > n else "")
+
+
 def evaluate(clf, X, y) -> dict[str, Any]:
     """Predict ``X`` with fitted ``clf`` and score against ``y``; returns a dict of metrics.
 
     Single-label: accuracy, f1_macro, f1_weighted, mcc, per-class report, confusion matrix, ECE.
     Multi-label: example-based F1 and friends. Regression: MAE, RMSE, accuracy after rounding.
+
+    ``y`` must use the model's label type: string labels ``"1"`` are read as ints for a model with
+    int classes; any other mismatch (strings for an int model, ints for a string model, no label
+    the model knows) is a :class:`~fewshot.errors.DataError`, never a silent accuracy of 0.
     """
     problem = getattr(clf, "problem_", "single_label")
+    y = align_labels(list(y), problem, list(clf.classes_))
     if problem == "multi_label":
         return multilabel_metrics(list(y), clf.predict(X), clf.classes_)
     if problem == "regression":

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
+import fewshot
 from fewshot import MajorityClassifier
 from fewshot.cli import main
 from fewshot.errors import DataError, SaveTargetError, UnknownModelError, UnknownStrategyError
@@ -112,6 +113,10 @@ API_CASES = [
             DataError, r"X\[3\] is whitespace only"),
     ApiCase("surrogate in predict", lambda r: _fitted().predict(["ok", "\ud800"]), DataError, r"X\[1\] is not valid Unicode"),
     ApiCase("empty predict", lambda r: _fitted().predict([]), DataError, "X is empty"),
+    ApiCase("evaluate: int labels for a string model",
+            lambda r: fewshot.evaluate(_fitted(), ["a", "b"], [1, 2]), DataError, "label type mismatch"),
+    ApiCase("evaluate: labels the model never saw",
+            lambda r: fewshot.evaluate(_fitted(), ["a", "b"], ["x", "y"]), DataError, "none of the labels in y"),
     ApiCase("one string instead of a list", lambda r: _fitted().predict("where is my parcel"), DataError,
             "X must be a list of texts, not a single string"),
     ApiCase("predict before fit", lambda r: MajorityClassifier().predict(X), NotFittedError, "not fitted yet"),
