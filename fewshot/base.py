@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import data as _data
+from ._validate import Rule, check_params
 from .errors import FewshotError, NotASavedClassifierError
 
 FORMAT_VERSION = 1
@@ -76,6 +77,12 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     strategy_name: ClassVar[str] = ""
     #: Whether the strategy accepts ``(text, text_pair)`` inputs.
     supports_pairs: ClassVar[bool] = True
+    #: Parameter name -> what it may hold (see :mod:`fewshot._validate`), checked by :meth:`_check_params`.
+    _parameter_rules: ClassVar[dict[str, Rule]] = {}
+    #: Migration of saved folders: an old parameter name -> its current name (applied by ``load``).
+    _renamed_params: ClassVar[dict[str, str]] = {}
+    #: The same for the keys of the strategy's saved ``state``.
+    _renamed_state: ClassVar[dict[str, str]] = {}
 
     # ----------------------------------------------------------------- hooks for strategies
     def _problem(self) -> str:
@@ -94,8 +101,14 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def _validate_params(self) -> None:
-        """Check hyper-parameters before any work; raise ``ValueError`` with a clear message."""
+    def _check_params(self) -> None:
+        """Check the parameters before any work; raise ``ValueError`` naming the parameter.
+
+        Applies the declared :attr:`_parameter_rules`; a strategy adds checks of combinations by
+        overriding this and calling ``super()._check_params()``. No side effects: it can run on an
+        unfitted instance, e.g. one rebuilt from a saved folder's parameters.
+        """
+        check_params(self.get_params(deep=False), self._parameter_rules)
 
     # ----------------------------------------------------------------- scikit-learn plumbing
     def __sklearn_tags__(self):
@@ -118,7 +131,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         problem = self._problem()
         if problem not in PROBLEMS:
             raise ValueError(f"unknown problem {problem!r}; expected one of {PROBLEMS}")
-        self._validate_params()
+        self._check_params()
         texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
         labels = _data.as_targets(y, problem)
         if len(texts) != len(labels):
@@ -209,11 +222,11 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- loading
     @classmethod
     def _from_meta(cls, folder: Path, meta: dict[str, Any]) -> BaseClassifier:
-        obj = cls(**meta.get("params", {}))
+        obj = cls(**_renamed(meta.get("params", {}), cls._renamed_params))
         obj.problem_ = meta["problem"]
         obj.classes_ = _classes_from_json(meta["classes"])
         obj.n_features_in_ = 1
-        obj._load_state(folder, meta.get("state", {}))
+        obj._load_state(folder, _renamed(meta.get("state", {}), cls._renamed_state))
         return obj
 
     # ----------------------------------------------------------------- helpers
@@ -253,6 +266,16 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     def _clip_values(self, values: np.ndarray) -> np.ndarray:
         lo, hi = float(np.min(self.classes_)), float(np.max(self.classes_))
         return np.clip(values.reshape(-1), lo, hi)
+
+
+def _renamed(values: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    """``values`` with old keys renamed to their current names (a current key, when present, wins)."""
+    out = dict(values)
+    for old, new in renames.items():
+        if old in out:
+            value = out.pop(old)
+            out.setdefault(new, value)
+    return out
 
 
 def _values_to_proba(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
