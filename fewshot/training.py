@@ -11,7 +11,9 @@ way for all of them:
   ``trainer.generator``, a torch ``Generator``), both seeded with ``seed``;
 - dropout and other draws from torch's global generator happen inside :func:`seeded_torch`, which
   seeds a forked copy and gives the caller's state back afterwards: training never changes the
-  caller's random state, and the same seed gives the same model;
+  caller's random state, and the same seed gives the same model (a strategy that also initialises
+  weights opens one ``seeded_torch`` block around loading and training and passes
+  ``seed_torch=False``, so one seed fixes both);
 - the mean loss of every epoch (``loss_history``) and of every step (``step_losses``);
 - a tqdm progress bar (``show_progress``) and a device (see :func:`resolve_device`).
 
@@ -80,16 +82,29 @@ def seeded_torch(seed: int, device=None) -> Iterator[None]:
     """
     import torch
 
-    gpus = []
-    if device is not None and torch.device(device).type == "cuda":
-        index = torch.device(device).index
-        gpus = [torch.cuda.current_device() if index is None else index]
+    gpus = _cuda_indices(device)
     with torch.random.fork_rng(devices=gpus):
         torch.default_generator.manual_seed(int(seed))
         for gpu in gpus:
             with torch.cuda.device(gpu):
                 torch.cuda.manual_seed(int(seed))
         yield
+
+
+def _cuda_indices(device) -> list[int]:
+    import torch
+
+    if device is None or torch.device(device).type != "cuda":
+        return []
+    index = torch.device(device).index
+    return [torch.cuda.current_device() if index is None else index]
+
+
+def _forked_torch(device=None):
+    """torch's global generator (and ``device``'s, on a GPU) as they stand, given back after the block."""
+    import torch
+
+    return torch.random.fork_rng(devices=_cuda_indices(device))
 
 
 @contextlib.contextmanager
@@ -110,13 +125,14 @@ def preserved_global_rng() -> Iterator[None]:
 
 
 def linear_schedule(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
-    """The learning-rate factor of step ``s`` (0-based): ``(s + 1) / warmup_steps`` during the warm-up,
-    then ``(total_steps - s) / (total_steps - warmup_steps)`` down to the last step."""
+    """The learning-rate factor of step ``s`` (0-based): ``s / warmup_steps`` during the warm-up, then
+    ``(total_steps - s) / (total_steps - warmup_steps)`` down to the last step (the factors of
+    transformers' ``get_linear_schedule_with_warmup``; with no warm-up, ``1 - s / total_steps``)."""
     total, warmup = int(total_steps), int(warmup_steps)
 
     def factor(step: int) -> float:
         if step < warmup:
-            return (step + 1) / warmup
+            return step / warmup
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return factor
@@ -138,7 +154,7 @@ class Trainer:
     device : str or torch.device
         Where the module is trained (see :func:`resolve_device`); batches are moved by ``step``.
     warmup_ratio : float
-        Fraction of the steps over which the learning rate rises linearly (``round(warmup_ratio *
+        Fraction of the steps over which the learning rate rises linearly (``int(warmup_ratio *
         total)`` steps, 0 for none) before it decays linearly to zero.
     weight_decay : float
         AdamW weight decay of parameters with two or more dimensions; biases and norms get none.
@@ -146,11 +162,15 @@ class Trainer:
         Clip the gradients' total norm to this; None does not clip.
     show_progress : bool
         A tqdm bar over the steps, labelled ``desc``.
+    seed_torch : bool
+        True: the run draws from torch's global generator (dropout) on a forked copy seeded with
+        ``seed``. False: it continues the stream of an enclosing :func:`seeded_torch` block (still on
+        a forked copy), for a strategy that initialised weights from that stream just before.
     """
 
     def __init__(self, *, learning_rate: float, epochs: int, seed: int = 0, device: Any = "cpu",
                  warmup_ratio: float = 0.0, weight_decay: float = 0.0, max_grad_norm: float | None = None,
-                 show_progress: bool = False, desc: str = "training"):
+                 show_progress: bool = False, desc: str = "training", seed_torch: bool = True):
         import torch
 
         self.learning_rate = float(learning_rate)
@@ -162,6 +182,7 @@ class Trainer:
         self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
         self.show_progress = bool(show_progress)
         self.desc = desc
+        self.seed_torch = bool(seed_torch)
         self.rng = np.random.RandomState(self.seed)
         self.generator = torch.Generator().manual_seed(self.seed)
         self.loss_history: list[float] = []
@@ -192,12 +213,12 @@ class Trainer:
         ]
         optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.learning_rate)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, linear_schedule(total, round(self.warmup_ratio * total)))
+            optimizer, linear_schedule(total, int(self.warmup_ratio * total)))
         trainable = [p for _, p in params]
         bar = tqdm(total=total, desc=self.desc, unit="step", disable=not self.show_progress, leave=False)
         module.train()
         try:
-            with seeded_torch(self.seed, self.device):
+            with seeded_torch(self.seed, self.device) if self.seed_torch else _forked_torch(self.device):
                 for epoch in range(self.epochs):
                     epoch_total = 0.0
                     for _ in range(per_epoch):

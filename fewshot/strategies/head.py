@@ -205,19 +205,23 @@ class HeadClassifier(BaseClassifier):
             )
 
     def _fit(self, X: list, y: np.ndarray) -> None:
-        import torch
-
         from ..models import resolve_model
         from ..training import resolve_device, seeded_torch
 
         path = resolve_model(self.model, show_progress=self.show_progress)
         device = resolve_device(self.device)
         n_out = 1 if self.problem_ == "regression" else len(self.classes_)
-        with seeded_torch(int(self.seed), device):  # the fresh head's initial weights
+        with seeded_torch(int(self.seed), device):  # the fresh head's and adapters' weights, then dropout
             model, tokenizer, head = _load_model(path, n_out, self.classes_, self.problem_, self.show_progress)
+            if self.lora:
+                model = _add_lora(model, head, self)
+            self._fit_model(model, tokenizer, head, X, y, device)
+
+    def _fit_model(self, model, tokenizer, head: list[str], X: list, y: np.ndarray, device) -> None:
+        import torch
+
         self.head_modules_ = head
         self.pairs_ = is_pairs(X)
-
         if self.problem_ == "regression":
             self.target_mean_ = float(np.mean(y))
             self.target_std_ = float(np.std(y)) or 1.0
@@ -226,11 +230,7 @@ class HeadClassifier(BaseClassifier):
             targets = torch.tensor(y, dtype=torch.float32)
         else:
             targets = torch.tensor(y, dtype=torch.long)
-
-        if self.lora:
-            with seeded_torch(int(self.seed), device):  # the adapters' initial weights
-                model = _add_lora(model, head, self)
-        elif self.freeze_encoder:
+        if self.freeze_encoder:
             for name, param in model.named_parameters():
                 param.requires_grad = name.split(".")[0] in head
         model.to(device)
@@ -344,7 +344,7 @@ class HeadClassifier(BaseClassifier):
         n = len(targets)
         bs = int(self.batch_size)
         trainer = Trainer(learning_rate=self.effective_learning_rate(), epochs=int(self.epochs), seed=int(self.seed),
-                          device=device, warmup_ratio=float(self.warmup_ratio), weight_decay=float(self.weight_decay),
+                          device=device, seed_torch=False, warmup_ratio=float(self.warmup_ratio), weight_decay=float(self.weight_decay),
                           show_progress=self.show_progress, desc="training")
         if self.oversample:
             weights = sample_weights(targets.numpy(), len(self.classes_))

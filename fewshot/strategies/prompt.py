@@ -458,11 +458,9 @@ class PromptClassifier(BaseClassifier):
     # ------------------------------------------------------------------ LoRA
     def _train_lora(self, X: list, y: np.ndarray, weights: np.ndarray) -> None:
         """Add LoRA adapters and train them with :class:`fewshot.training.Trainer` on ``objective``."""
-        import torch
         from peft import LoraConfig, get_peft_model
 
-        from ..training import Trainer, seeded_torch
-        from ._scoring import continuation_nll, continuation_scores
+        from ..training import seeded_torch
 
         target = self.target_modules or list(DEFAULT_TARGET_MODULES)
         if target == "all-linear":
@@ -476,11 +474,20 @@ class PromptClassifier(BaseClassifier):
         config = LoraConfig(r=int(self.lora_r), lora_alpha=self.lora_alpha, lora_dropout=float(self.lora_dropout),
                             target_modules=target if isinstance(target, str) else list(target),
                             layers_to_transform=layers, bias="none", task_type="CAUSAL_LM")
-        try:
-            with _quiet_peft(), seeded_torch(int(self.seed), self.device_):  # the adapters' initial weights
-                self.peft_model_ = get_peft_model(self.lm_, config)
-        except ValueError as exc:
-            raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
+        with seeded_torch(int(self.seed), self.device_):  # the adapters' initial weights, then dropout
+            try:
+                with _quiet_peft():
+                    self.peft_model_ = get_peft_model(self.lm_, config)
+            except ValueError as exc:
+                raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
+            self.loss_history_ = self._train_adapters(X, y, weights)
+
+    def _train_adapters(self, X: list, y: np.ndarray, weights: np.ndarray) -> list[float]:
+        import torch
+
+        from ..training import Trainer
+        from ._scoring import continuation_nll, continuation_scores
+
         prompts = self._prompt_ids(X)
         labels = [self._tree.sequences[self._first_seq(int(c))] for c in y]
         device = self.device_
@@ -492,7 +499,7 @@ class PromptClassifier(BaseClassifier):
         self.epochs_ = int(self.epochs) if self.epochs is not None else max(4, math.ceil(MIN_STEPS / per_epoch))
         trainer = Trainer(learning_rate=self.learning_rate_, epochs=self.epochs_, seed=int(self.seed), device=device,
                           warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=1.0, show_progress=self.show_progress,
-                          desc="LoRA")
+                          desc="LoRA", seed_torch=False)
         weights = torch.as_tensor(weights, dtype=torch.float32, device=device)
         y_ids = torch.as_tensor(y, dtype=torch.long, device=device)
         row_lengths = [len(p) + len(t) for p, t in zip(prompts, labels)]
@@ -510,9 +517,8 @@ class PromptClassifier(BaseClassifier):
             w = weights[rows].to(per_example.dtype)
             return (per_example * w).sum() / w.sum().clamp_min(1e-12)
 
-        self.loss_history_ = trainer.fit(self.peft_model_, step,
-                                         lambda: _bucketed_batches(row_lengths, bs, trainer.rng),
-                                         steps_per_epoch=per_epoch)
+        return trainer.fit(self.peft_model_, step, lambda: _bucketed_batches(row_lengths, bs, trainer.rng),
+                           steps_per_epoch=per_epoch)
 
     def _class_scores(self, seq):
         """Per-class scores from per-continuation ones (torch): a label's alternatives add as probabilities."""
