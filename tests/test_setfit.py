@@ -219,6 +219,34 @@ def test_save_load_round_trip_is_exact(tiny_st_dir, intent_data, tags_data, tmp_
     np.testing.assert_array_equal(loaded.predict_proba(Xt), clf.predict_proba(Xt))
 
 
+def test_a_folder_with_the_old_loss_key_still_loads(tiny_st_dir, intent_data, tmp_path):
+    """Folders written before the training engine keep the epoch losses under state "train_loss"."""
+    import json
+
+    (X, y), _ = intent_data
+    clf = tiny(tiny_st_dir, body_learning_rate=1e-3).fit(X, y)
+    path = clf.save(tmp_path / "old")
+    meta = json.loads((path / "fewshot.json").read_text())
+    meta["state"]["train_loss"] = meta["state"].pop("loss_history")
+    (path / "fewshot.json").write_text(json.dumps(meta))
+    loaded = fewshot.load(path)
+    assert loaded.loss_history_ == pytest.approx(clf.loss_history_) and len(clf.loss_history_) == 1
+    assert loaded.train_loss_ == loaded.loss_history_  # the former attribute name still reads
+
+
+def test_a_tampered_parameter_is_named_by_the_check_load_can_run(tiny_st_dir, intent_data, tmp_path):
+    import json
+
+    (X, y), _ = intent_data
+    path = tiny(tiny_st_dir, epochs=0).fit(X, y).save(tmp_path / "clf")
+    meta = json.loads((path / "fewshot.json").read_text())
+    meta["params"]["quantize"] = "nope"
+    unfitted = SetFitClassifier(**meta["params"])
+    with pytest.raises(ValueError, match=r"^quantize must be False, True \('int8'\), 'int8' or 'bf16'; got 'nope'"):
+        unfitted._check_params()
+    assert not hasattr(unfitted, "classes_")
+
+
 def test_quantize_is_a_prediction_time_switch(tiny_st_dir, intent_data):
     (X, y), (Xt, _) = intent_data
     assert SetFitClassifier().quantize == "int8"  # the default: int8 on CPU
