@@ -73,17 +73,10 @@ class Rule:
         return f"Rule({self.text!r})"
 
 
-def Integer(minimum: int | None = None, maximum: int | None = None) -> Rule:  # noqa: N802 - reads as a type
-    """An integer (not a bool) in ``[minimum, maximum]``."""
-    if minimum is not None and maximum is not None:
-        text = f"an integer from {minimum} to {maximum}"
-    elif minimum is not None:
-        text = f"an integer >= {minimum}"
-    elif maximum is not None:
-        text = f"an integer <= {maximum}"
-    else:
-        text = "an integer"
-    return Rule(lambda v: is_int(v) and (minimum is None or v >= minimum) and (maximum is None or v <= maximum), text)
+def Integer(minimum: int | None = None) -> Rule:  # noqa: N802 - reads as a type
+    """An integer (not a bool), at least ``minimum`` when given."""
+    text = "an integer" if minimum is None else f"an integer >= {minimum}"
+    return Rule(lambda v: is_int(v, minimum=minimum), text)
 
 
 def Real(low: float | None = None, high: float | None = None, *, closed: str = "both") -> Rule:  # noqa: N802

@@ -45,18 +45,10 @@ FITS = {
 
 @pytest.fixture(scope="module")
 def sharp_llama_dir(tiny_llama_dir, tmp_path_factory) -> str:
-    """The tiny Llama with its (tied) embeddings scaled up, so that LoRA can move its logits far from
-    uniform within a few steps (the randomly initialised one stays near log(vocab))."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """The tiny Llama made able to learn in a few LoRA steps (see test_prompt.sharpened_llama)."""
+    from test_prompt import sharpened_llama
 
-    folder = tmp_path_factory.mktemp("sharp") / "llama"
-    lm = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
-    with torch.no_grad():
-        lm.get_input_embeddings().weight.mul_(20.0)
-    lm.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(tiny_llama_dir).save_pretrained(folder)
-    return str(folder)
+    return sharpened_llama(tiny_llama_dir, tmp_path_factory.mktemp("sharp") / "llama")
 
 
 def test_every_registered_strategy_imports_and_is_in_the_tables():
