@@ -134,15 +134,21 @@ def sentence_transformer_from_encoder(path: str, *, max_seq_length: int, pooling
     """A ``SentenceTransformer`` of a transformers encoder folder plus a pooling layer.
 
     sentence-transformers 6 moved the module classes under ``sentence_transformer.modules`` (the old
-    ``models`` path warns) and renamed ``get_word_embedding_dimension``; both spellings work here.
+    ``models`` path warns), renamed the loading arguments (``model_args`` -> ``model_kwargs``, ...) and
+    ``get_word_embedding_dimension``; both spellings work here. Remote code is never run.
     """
     from sentence_transformers import SentenceTransformer
 
+    off = {"trust_remote_code": False}
     try:
         from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+        loading = {"model_kwargs": off, "processor_kwargs": off, "config_kwargs": off}
     except ImportError:  # sentence-transformers < 6
         from sentence_transformers.models import Pooling, Transformer
-    word = Transformer(path, max_seq_length=max_seq_length)  # its kwargs' names differ by version; remote code is off by default
+
+        loading = {"model_args": off, "tokenizer_args": off, "config_args": off}
+    word = Transformer(path, max_seq_length=max_seq_length, **loading)
     dim = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
     return SentenceTransformer(modules=[word, Pooling(dim(), pooling_mode=pooling_mode)], device="cpu",
                                trust_remote_code=False)
