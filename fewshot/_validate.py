@@ -107,11 +107,11 @@ def Real(low: float | None = None, high: float | None = None, *, closed: str = "
 
 
 def Options(*values: Any) -> Rule:  # noqa: N802
-    """One of ``values`` (compared with ``==``; ``True`` is not ``1`` here)."""
+    """One of ``values``: equal and of the same type (``True`` is not ``1`` here; a numpy string counts as a str)."""
 
     def accepts(v):
-        return any(type(v) is type(o) and v == o for o in values if o is not None) or (
-            v is None and None in values) or (isinstance(v, np.str_) and str(v) in values)
+        v = str(v) if isinstance(v, np.str_) else v
+        return any(type(v) is type(o) and v == o for o in values)
 
     if len(values) == 2:
         text = f"{values[0]!r} or {values[1]!r}"

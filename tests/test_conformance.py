@@ -282,3 +282,26 @@ def test_renamed_parameters_of_an_old_folder_still_load(small_data, tmp_path, mo
     monkeypatch.setattr(majority, "_renamed_params", {"cutoff": "threshold"})
     loaded = fewshot.load(path)
     assert loaded.threshold == 0.3 and "cutoff" not in loaded.get_params()
+
+
+def test_parameter_rules_say_what_is_allowed_and_what_was_given():
+    from fewshot._validate import BOOL, DEVICE, NONE, Integer, Options, Real, check_params
+
+    rules = {"epochs": Integer(1), "lr": Real(0, 1, closed="neither") | NONE, "mode": Options("a", "b", "c"),
+             "flag": BOOL, "device": DEVICE, "ratio": Real(0, 1, closed="left")}
+    good = {"epochs": np.int64(3), "lr": None, "mode": np.str_("b"), "flag": np.bool_(True), "device": "cuda:1",
+            "ratio": 0.0}
+    check_params(good, rules)
+    for name, value, message in [
+        ("epochs", True, "epochs must be an integer >= 1; got True."),
+        ("epochs", 2.0, "epochs must be an integer >= 1; got 2.0."),
+        ("lr", 1.0, "lr must be between 0 and 1 or None; got 1.0."),
+        ("lr", float("nan"), "lr must be between 0 and 1 or None; got nan."),
+        ("mode", "d", "mode must be one of a, b, c; got 'd'."),
+        ("flag", 1, "flag must be True or False; got 1."),
+        ("device", "gpu", "device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (N a GPU index); got 'gpu'."),
+        ("ratio", 1, "ratio must be in [0, 1); got 1."),
+    ]:
+        with pytest.raises(ValueError) as info:
+            check_params({**good, name: value}, rules)
+        assert str(info.value) == message
