@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _saved_folder as _folder
 from . import data as _data
+from ._validate import Rule, check_params
 from .errors import FewshotError, NotASavedClassifierError
 
 FORMAT_VERSION = 2
@@ -81,6 +82,12 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     base_model_param: ClassVar[str | None] = None
     #: State fields that name something outside the saved folder on purpose (not file paths).
     external_state_fields: ClassVar[frozenset[str]] = frozenset({"base_model"})
+    #: Parameter name -> what it may hold (see :mod:`fewshot._validate`), checked by :meth:`_check_params`.
+    _parameter_rules: ClassVar[dict[str, Rule]] = {}
+    #: Migration of saved folders: an old parameter name -> its current name (applied by ``load``).
+    _renamed_params: ClassVar[dict[str, str]] = {}
+    #: The same for the keys of the strategy's saved ``state``.
+    _renamed_state: ClassVar[dict[str, str]] = {}
 
     # ----------------------------------------------------------------- hooks for strategies
     def _problem(self) -> str:
@@ -99,8 +106,14 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def _validate_params(self) -> None:
-        """Check hyper-parameters before any work; raise ``ValueError`` with a clear message."""
+    def _check_params(self) -> None:
+        """Check the parameters before any work; raise ``ValueError`` naming the parameter.
+
+        Applies the declared :attr:`_parameter_rules`; a strategy adds checks of combinations by
+        overriding this and calling ``super()._check_params()``. No side effects: it can run on an
+        unfitted instance, e.g. one rebuilt from a saved folder's parameters.
+        """
+        check_params(self.get_params(deep=False), self._parameter_rules)
 
     # ----------------------------------------------------------------- scikit-learn plumbing
     def __sklearn_tags__(self):
@@ -128,7 +141,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         problem = self._problem()
         if problem not in PROBLEMS:
             raise ValueError(f"unknown problem {problem!r}; expected one of {PROBLEMS}")
-        self._validate_params()
+        self._check_params()
         texts = _data.as_inputs(X, allow_pairs=self.supports_pairs)
         labels = _data.as_targets(y, problem)
         if len(texts) != len(labels):
@@ -250,6 +263,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         params = meta.get("params", {})
         if not isinstance(params, dict):
             raise NotASavedClassifierError(f"{where}: 'params' must be an object of parameter values.")
+        params = _renamed(params, cls._renamed_params)
         known = set(cls().get_params(deep=False))
         unknown = sorted(set(params) - known)
         if unknown:
@@ -259,7 +273,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
             )
         obj = cls(**params)
         try:
-            obj._validate_params()
+            obj._check_params()
         except (ValueError, TypeError) as exc:
             raise NotASavedClassifierError(f"{where}: params: {exc}") from exc
         problem = meta.get("problem")
@@ -276,6 +290,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         state = meta.get("state", {})
         if not isinstance(state, dict):
             raise NotASavedClassifierError(f"{where}: 'state' must be an object.")
+        state = _renamed(state, cls._renamed_state)
         _folder.check_state_paths(folder, {k: v for k, v in state.items() if k not in cls.external_state_fields})
         if cls.base_model_param and isinstance(meta.get("base_model"), dict):
             _check_base_model(where, meta["base_model"], params.get(cls.base_model_param, obj.get_params()[cls.base_model_param]))
@@ -356,6 +371,16 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     def _clip_values(self, values: np.ndarray) -> np.ndarray:
         lo, hi = float(np.min(self.classes_)), float(np.max(self.classes_))
         return np.clip(values.reshape(-1), lo, hi)
+
+
+def _renamed(values: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    """``values`` with old keys renamed to their current names (a current key, when present, wins)."""
+    out = dict(values)
+    for old, new in renames.items():
+        if old in out:
+            value = out.pop(old)
+            out.setdefault(new, value)
+    return out
 
 
 def _values_to_proba(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:

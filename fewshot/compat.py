@@ -22,8 +22,8 @@ def load_causal_lm_from_gguf(folder: Path, gguf_file: str, *, show_progress: boo
     if not show_progress:
         hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf_file)
-        loaded = AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=gguf_file)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf_file, trust_remote_code=False)
+        loaded = AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=gguf_file, trust_remote_code=False)
     finally:
         if bar_was_enabled and not show_progress:
             hf_logging.enable_progress_bar()
@@ -56,18 +56,6 @@ def torch_threads(n: int | None):
     return _ctx()
 
 
-def set_seed(seed: int) -> None:
-    """Seed python, numpy and torch (CPU) for a deterministic fit."""
-    import random
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs):
     """``AutoModelForSequenceClassification.from_pretrained`` without the loading chatter.
 
@@ -95,7 +83,7 @@ def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs
         hf_logging.disable_progress_bar()
     try:
         model, info = AutoModelForSequenceClassification.from_pretrained(
-            str(path), output_loading_info=True, **kwargs
+            str(path), output_loading_info=True, trust_remote_code=False, **kwargs
         )
     finally:
         report_logger.removeFilter(report_filter)
@@ -146,17 +134,24 @@ def sentence_transformer_from_encoder(path: str, *, max_seq_length: int, pooling
     """A ``SentenceTransformer`` of a transformers encoder folder plus a pooling layer.
 
     sentence-transformers 6 moved the module classes under ``sentence_transformer.modules`` (the old
-    ``models`` path warns) and renamed ``get_word_embedding_dimension``; both spellings work here.
+    ``models`` path warns), renamed the loading arguments (``model_args`` -> ``model_kwargs``, ...) and
+    ``get_word_embedding_dimension``; both spellings work here. Remote code is never run.
     """
     from sentence_transformers import SentenceTransformer
 
+    off = {"trust_remote_code": False}
     try:
         from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+        loading = {"model_kwargs": off, "processor_kwargs": off, "config_kwargs": off}
     except ImportError:  # sentence-transformers < 6
         from sentence_transformers.models import Pooling, Transformer
-    word = Transformer(path, max_seq_length=max_seq_length)
+
+        loading = {"model_args": off, "tokenizer_args": off, "config_args": off}
+    word = Transformer(path, max_seq_length=max_seq_length, **loading)
     dim = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
-    return SentenceTransformer(modules=[word, Pooling(dim(), pooling_mode=pooling_mode)], device="cpu")
+    return SentenceTransformer(modules=[word, Pooling(dim(), pooling_mode=pooling_mode)], device="cpu",
+                               trust_remote_code=False)
 
 
 def load_causal_lm(path: str, *, show_progress: bool = False):
@@ -172,8 +167,8 @@ def load_causal_lm(path: str, *, show_progress: bool = False):
     if not show_progress:
         hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForCausalLM.from_pretrained(str(path))
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(str(path), trust_remote_code=False)
     finally:
         if bar_was_enabled and not show_progress:
             hf_logging.enable_progress_bar()
@@ -207,7 +202,7 @@ def load_sentence_transformer(path: str, *, show_progress: bool = False):
     if not show_progress:
         hf_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(str(path), device="cpu")
+        return SentenceTransformer(str(path), device="cpu", trust_remote_code=False)
     finally:
         if bar_was_enabled and not show_progress:
             hf_logging.enable_progress_bar()

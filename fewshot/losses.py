@@ -153,7 +153,77 @@ def binary_focal_loss(logits, target, gamma: float = 2.0, pos_weight=None):
     return -(pos_term + neg_term).mean()
 
 
+SAMPLING_MODES = ("oversampling", "undersampling", "unique")
+
+
+def pair_similarity_loss(sim, targets, sampling: str = "oversampling", generator=None):
+    """SetFit's pair objective on one batch: ``(cos_ij - t_ij) ** 2`` over the pairs ``i < j``.
+
+    ``sim`` is the ``(n, n)`` cosine-similarity matrix of a batch's embeddings, ``targets`` the
+    ``(n, n)`` 0/1 matrix of positive pairs (same label). ``sampling`` balances positives and
+    negatives as the setfit library does: ``"oversampling"`` averages the two kinds separately and
+    weighs them equally; ``"undersampling"`` keeps a random subset of the larger kind as large as
+    the smaller (drawn with ``generator``, a torch ``Generator``); ``"unique"`` is the plain mean.
+    """
+    import torch
+
+    if sampling not in SAMPLING_MODES:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {sampling!r}.")
+    n = sim.shape[0]
+    iu = torch.triu_indices(n, n, 1, device=sim.device)
+    s, t = sim[iu[0], iu[1]], targets[iu[0], iu[1]]
+    err = (s - t) ** 2
+    pos = t > 0.5
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if sampling == "unique" or n_pos == 0 or n_neg == 0:
+        return err.mean()
+    if sampling == "oversampling":
+        return 0.5 * err[pos].mean() + 0.5 * err[~pos].mean()
+    major, minor = (pos, ~pos) if n_pos > n_neg else (~pos, pos)
+    major_idx = torch.nonzero(major).flatten()
+    keep = major_idx[torch.randperm(len(major_idx), generator=generator).to(sim.device)[: int(minor.sum())]]
+    return torch.cat([err[minor], err[keep]]).mean()
+
+
+def _pair_similarity_loss_class():
+    import torch
+
+    class PairSimilarityLoss(torch.nn.Module):
+        """SetFit's contrastive objective as a loss module: a batch's embeddings and pair targets in,
+        the balanced cosine-similarity regression of :func:`pair_similarity_loss` out.
+
+        Example::
+
+            loss_fn = PairSimilarityLoss(sampling="oversampling", generator=torch.Generator().manual_seed(0))
+            loss = loss_fn(embeddings, targets)   # embeddings (n, d), targets (n, n) 0/1
+        """
+
+        def __init__(self, sampling: str = "oversampling", generator=None):
+            super().__init__()
+            if sampling not in SAMPLING_MODES:
+                raise ValueError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {sampling!r}.")
+            self.sampling = sampling
+            self.generator = generator
+
+        def forward(self, embeddings, targets):
+            emb = torch.nn.functional.normalize(embeddings, p=2, dim=-1)
+            return pair_similarity_loss(emb @ emb.T, targets, self.sampling, self.generator)
+
+    PairSimilarityLoss.__module__ = __name__
+    return PairSimilarityLoss
+
+
+def __getattr__(name: str):
+    # torch loss modules are built on first access, so that the numpy helpers above need no torch
+    if name == "PairSimilarityLoss":
+        cls = _pair_similarity_loss_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "SAMPLING_MODES", "pair_similarity_loss",  # and PairSimilarityLoss, built on first access
     "CLASS_WEIGHT_SCHEMES", "class_counts", "weights_from_counts", "class_weights", "positive_weights",
     "sample_weights", "focal_loss", "binary_focal_loss",
 ]

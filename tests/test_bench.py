@@ -199,7 +199,7 @@ def test_rerun_skips_finished_cells_force_redoes_them_and_errors_are_retried(tmp
     bad = json.loads(cell_path(out, bad_key).read_text())
     assert bad["status"] == "error" and bad["error"]["type"] == "ValueError"
     assert "threshold must be between 0 and 1; got 2.0" in bad["error"]["message"]
-    assert "Traceback" in bad["error"]["traceback"] and "_validate_params" in bad["error"]["traceback"]
+    assert "Traceback" in bad["error"]["traceback"] and "_check_params" in bad["error"]["traceback"]
     assert json.loads(cell_path(out, ok_key).read_text())["status"] == "ok"
     assert any("ERROR ValueError" in line and "log: " in line for line in logs)
     assert (out / "logs" / "toy" / "maj-bad" / "k2-seed0.log").is_file(), "each cell's output is kept"

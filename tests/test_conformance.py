@@ -1,10 +1,14 @@
 """One conformance suite, run over every strategy from a table of (strategy, tiny config).
 
 A new strategy joins with one line in CASES: a factory that builds a small, fast estimator
-(tiny in-process models), and a parameter grid for the GridSearchCV check.
+(tiny in-process models), and a parameter grid for the GridSearchCV check; and one line in FITS:
+parameters with which it fits a small training set (the label-order checks).
 """
 
 from __future__ import annotations
+
+import json
+import random
 
 import numpy as np
 import pytest
@@ -13,7 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import fewshot
-from fewshot.registry import get_strategy
+from fewshot.registry import get_strategy, strategy_names
 
 # name -> (factory(request) -> estimator, param grid for GridSearchCV)
 CASES = {
@@ -23,6 +27,35 @@ CASES = {
     "prompt": (lambda request: get_strategy("prompt")(model=str(request.getfixturevalue("tiny_llama_dir")), mode="lora", epochs=1, batch_size=6, max_length=64), {"label_score": ["sum", "mean"]}),
     "head": (lambda request: get_strategy("head")(model=str(request.getfixturevalue("tiny_bert_dir")), epochs=1, max_length=48), {"learning_rate": [1e-3, 1e-2]}),
 }
+
+
+# name -> factory(request) -> parameters that let the strategy fit 18 training messages (None: nothing is trained)
+FITS = {
+    "majority": lambda request: None,
+    "setfit": lambda request: {"model": str(request.getfixturevalue("tiny_st_dir")), "num_iterations": 2, "epochs": 1},
+    "setfit-upstream": lambda request: {"model": str(request.getfixturevalue("tiny_st_dir")), "num_iterations": 2,
+                                        "batch_size": 8},
+    "head": lambda request: {"model": str(request.getfixturevalue("tiny_bert_dir")), "epochs": 30,
+                             "learning_rate": 1e-2, "max_length": 48},
+    "prompt": lambda request: {"model": request.getfixturevalue("sharp_llama_dir"), "mode": "lora", "epochs": 60,
+                               "learning_rate": 3e-2, "batch_size": 6, "max_length": 64, "label_score": "mean",
+                               "target_modules": "all-linear"},
+}
+
+
+@pytest.fixture(scope="module")
+def sharp_llama_dir(tiny_llama_dir, tmp_path_factory) -> str:
+    """The tiny Llama made able to learn in a few LoRA steps (see test_prompt.sharpened_llama)."""
+    from test_prompt import sharpened_llama
+
+    return sharpened_llama(tiny_llama_dir, tmp_path_factory.mktemp("sharp") / "llama")
+
+
+def test_every_registered_strategy_imports_and_is_in_the_tables():
+    """A strategy whose import fails fails here (it is never dropped from the tables silently)."""
+    for name in strategy_names():
+        assert get_strategy(name).strategy_name == name
+    assert set(CASES) == set(strategy_names()) == set(FITS)
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +155,153 @@ def test_cross_val_score_and_grid_search(case, small_data, request):
     search = GridSearchCV(factory(request), grid, cv=2).fit(X, y)
     assert set(search.best_params_) == set(grid)
     assert len(search.predict(X[:3])) == 3
+
+
+# --------------------------------------------------------------------------- label order
+INTENTS = ("billing", "delivery", "account")
+COUNTS = (7, 6, 5)  # distinct class frequencies, so a constant prior tells its columns apart
+LABEL_SETS = {"strings": ("zeta", "alpha", "mid"), "ints": (10, -3, 7)}  # neither sorted nor contiguous
+
+
+@pytest.fixture(scope="module")
+def unordered_train():
+    ds = fewshot.load_demo("intent")
+    X, intents = [], []
+    for intent, n in zip(INTENTS, COUNTS, strict=True):
+        rows = [x for x, t in zip(ds.train.X, ds.train.y) if t == intent][:n]
+        X += rows
+        intents += [intent] * len(rows)
+    return X, intents
+
+
+@pytest.mark.parametrize("labels", list(LABEL_SETS), ids=list(LABEL_SETS))
+def test_unordered_labels_fit_and_columns_follow_classes(case, unordered_train, labels, request):
+    """Labels in neither alphabetical nor numeric order: ``classes_`` is sorted, and the probability
+    columns belong to those classes. A trained strategy fits its own 18 messages at twice chance (2/3;
+    always naming the most frequent label scores 7/18); the majority strategy's columns are the training
+    frequencies of ``classes_``. Columns in any other order fail (checked by permuting them)."""
+    name, factory, _ = case
+    X, intents = unordered_train
+    mapping = dict(zip(INTENTS, LABEL_SETS[labels], strict=True))
+    y = [mapping[t] for t in intents]
+    params = FITS[name](request)
+    est = factory(request) if params is None else get_strategy(name)(**params)
+    est.fit(X, y)
+    assert list(est.classes_) == sorted(set(y))
+    proba = est.predict_proba(X)
+    truth = np.asarray(y)
+    if params is None:
+        frequencies = [np.mean(truth == c) for c in est.classes_]
+        np.testing.assert_allclose(proba, np.tile(frequencies, (len(X), 1)), atol=1e-9)
+    accuracy = float(np.mean(est.classes_[proba.argmax(axis=1)] == truth))
+    floor = max(COUNTS) / sum(COUNTS) if params is None else 2 / 3
+    assert accuracy >= floor, f"{name} fits its own training data with accuracy {accuracy:.2f} (< {floor:.2f})"
+    np.testing.assert_array_equal(est.predict(X), est.classes_[proba.argmax(axis=1)])
+
+
+# --------------------------------------------------------------------------- random state
+def _global_states():
+    import torch
+
+    return random.getstate(), np.random.get_state(), torch.get_rng_state()
+
+
+def test_fit_leaves_the_global_random_state_alone_and_is_deterministic(case, small_data, request):
+    import torch
+
+    name, factory, _ = case
+    (X, y), (Xt, _) = small_data
+    random.seed(123), np.random.seed(123), torch.manual_seed(123)
+    before = _global_states()
+    first = factory(request).fit(X, y).predict_proba(Xt)
+    after = _global_states()
+    assert after[0] == before[0], "fit changed Python's random state"
+    assert all(np.array_equal(a, b) for a, b in zip(after[1][1:3], before[1][1:3])), "fit changed NumPy's"
+    assert torch.equal(after[2], before[2]), "fit changed torch's random state"
+    torch.manual_seed(999)  # another global state: the same seed still gives the same model
+    np.testing.assert_array_equal(factory(request).fit(X, y).predict_proba(Xt), first)
+
+
+# --------------------------------------------------------------------------- parameters and devices
+def test_parameters_are_checkable_without_fitting(case, request):
+    """``_check_params`` runs on an unfitted instance (as ``load`` builds one) and changes nothing."""
+    name, factory, _ = case
+    est = factory(request)
+    before = dict(vars(est))
+    est._check_params()
+    assert vars(est) == before
+    bad = clone(est).set_params(seed=-1) if "seed" in est.get_params() else clone(est).set_params(threshold=2.0)
+    field = "seed" if "seed" in est.get_params() else "threshold"
+    with pytest.raises(ValueError, match=f"^{field} must be .*; got "):
+        bad._check_params()
+
+
+def test_device_parameter(case, fitted, small_data, request, tmp_path):
+    import torch
+
+    name, factory, _ = case
+    if "device" not in fitted.get_params():
+        assert name == "majority", f"{name} trains a torch model and must take a device"
+        return
+    assert factory(request).device == "auto"
+    (X, y), (Xt, _) = small_data
+    for bad in ("gpu", "cuda:x", 0):
+        with pytest.raises(ValueError, match=r"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
+            factory(request).set_params(device=bad).fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            factory(request).set_params(device="cuda").fit(X, y)
+        # a classifier saved on a GPU machine loads on the CPU here
+        path = fitted.save(tmp_path / "clf")
+        meta = json.loads((path / "fewshot.json").read_text())
+        meta["params"]["device"] = "cuda:1"
+        (path / "fewshot.json").write_text(json.dumps(meta))
+        loaded = fewshot.load(path)
+        assert loaded.device == "cuda:1"
+        np.testing.assert_allclose(loaded.predict_proba(Xt), fitted.predict_proba(Xt), atol=1e-6)
+
+
+def test_loss_history_is_saved_and_reloaded(fitted, tmp_path):
+    history = fitted.loss_history_
+    assert isinstance(history, list) and all(np.isfinite(history))
+    if fitted.strategy_name in ("setfit", "head", "prompt"):
+        assert len(history) == fitted.get_params()["epochs"], "one mean loss per epoch"
+    assert fewshot.load(fitted.save(tmp_path / "clf")).loss_history_ == pytest.approx(history)
+
+
+def test_renamed_parameters_of_an_old_folder_still_load(small_data, tmp_path, monkeypatch):
+    """The migration table: a folder written when a parameter had another name loads with the new name."""
+    (X, y), _ = small_data
+    majority = get_strategy("majority")
+    path = majority(threshold=0.3).fit(X, y).save(tmp_path / "old")
+    meta = json.loads((path / "fewshot.json").read_text())
+    meta["params"]["cutoff"] = meta["params"].pop("threshold")  # as an older fewshot would have written it
+    (path / "fewshot.json").write_text(json.dumps(meta))
+    with pytest.raises(TypeError, match="cutoff"):
+        fewshot.load(path)
+    monkeypatch.setattr(majority, "_renamed_params", {"cutoff": "threshold"})
+    loaded = fewshot.load(path)
+    assert loaded.threshold == 0.3 and "cutoff" not in loaded.get_params()
+
+
+def test_parameter_rules_say_what_is_allowed_and_what_was_given():
+    from fewshot._validate import BOOL, DEVICE, NONE, Integer, Options, Real, check_params
+
+    rules = {"epochs": Integer(1), "lr": Real(0, 1, closed="neither") | NONE, "mode": Options("a", "b", "c"),
+             "flag": BOOL, "device": DEVICE, "ratio": Real(0, 1, closed="left")}
+    good = {"epochs": np.int64(3), "lr": None, "mode": np.str_("b"), "flag": np.bool_(True), "device": "cuda:1",
+            "ratio": 0.0}
+    check_params(good, rules)
+    for name, value, message in [
+        ("epochs", True, "epochs must be an integer >= 1; got True."),
+        ("epochs", 2.0, "epochs must be an integer >= 1; got 2.0."),
+        ("lr", 1.0, "lr must be between 0 and 1 or None; got 1.0."),
+        ("lr", float("nan"), "lr must be between 0 and 1 or None; got nan."),
+        ("mode", "d", "mode must be one of a, b, c; got 'd'."),
+        ("flag", 1, "flag must be True or False; got 1."),
+        ("device", "gpu", "device must be 'auto', 'cpu', 'cuda' or 'cuda:N' (N a GPU index); got 'gpu'."),
+        ("ratio", 1, "ratio must be in [0, 1); got 1."),
+    ]:
+        with pytest.raises(ValueError) as info:
+            check_params({**good, name: value}, rules)
+        assert str(info.value) == message

@@ -249,8 +249,9 @@ def test_regression(tiny_bert_dir, tmp_path):
 # --------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("kw, message", [
     ({"problem": "ordinal"}, "unknown problem 'ordinal'"),
-    ({"loss": "hinge"}, "loss='hinge' is not supported; choose one of ce, weighted, focal"),
-    ({"class_weight": "balanced", "loss": "weighted"}, "class_weight='balanced' is not supported"),
+    ({"loss": "hinge"}, "loss must be one of ce, weighted, focal; got 'hinge'"),
+    ({"class_weight": "balanced", "loss": "weighted"},
+     "class_weight must be None or one of inverse, sqrt_inverse, effective; got 'balanced'"),
     ({"class_weight": "inverse"}, "no effect with loss='ce'; use loss='weighted'"),
     ({"focal_gamma": -1.0, "loss": "focal"}, "focal_gamma must be a non-negative number"),
     ({"class_weight_beta": 1.0, "loss": "weighted", "class_weight": "effective"}, r"class_weight_beta must be in \[0, 1\)"),

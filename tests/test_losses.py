@@ -10,9 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from fewshot.losses import (
+    PairSimilarityLoss,
     binary_focal_loss,
     class_weights,
     focal_loss,
+    pair_similarity_loss,
     positive_weights,
     sample_weights,
     weights_from_counts,
@@ -142,3 +144,45 @@ def test_binary_focal_loss_by_hand():
     p2 = 1 / (1 + math.exp(2.0))  # absent, p = 0.119
     expected = (-(1 - p1) ** 2 * math.log(p1) - p2**2 * math.log(1 - p2)) / 2
     assert binary_focal_loss(logits, target, gamma=2.0).item() == pytest.approx(expected, rel=1e-5)
+
+
+# --------------------------------------------------------------------------- SetFit's pair loss
+def test_pair_loss_balances_positives_and_negatives_per_sampling():
+    # 4 sentences, labels [0, 0, 0, 1]: positives (0,1) (0,2) (1,2), negatives (0,3) (1,3) (2,3)
+    labels = torch.tensor([0, 0, 0, 1])
+    targets = (labels[:, None] == labels[None, :]).float()
+    sim = torch.zeros(4, 4)
+    sim[0, 1] = 1.0  # one positive is already perfect: error 0; the other positives have error 1
+    gen = torch.Generator().manual_seed(0)
+    pos_err, neg_err = 2 / 3, 0.0
+    assert pair_similarity_loss(sim, targets, "oversampling", gen).item() == pytest.approx(0.5 * pos_err + 0.5 * neg_err)
+    assert pair_similarity_loss(sim, targets, "unique", gen).item() == pytest.approx(2 / 6)
+    # 2 positives, 4 negatives when label 3 joins class 1: undersampling keeps 2 of the 4 negatives
+    labels = torch.tensor([0, 0, 1, 1])
+    targets = (labels[:, None] == labels[None, :]).float()
+    sim = torch.full((4, 4), 0.5)
+    assert pair_similarity_loss(sim, targets, "undersampling", gen).item() == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="sampling must be one of oversampling, undersampling, unique"):
+        pair_similarity_loss(sim, targets, "random")
+
+
+def test_pair_similarity_module_scores_cosine_similarities_and_draws_from_its_generator():
+    emb = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 3.0], [0.0, -1.0]], requires_grad=True)
+    labels = torch.tensor([0, 0, 1, 1])
+    targets = (labels[:, None] == labels[None, :]).float()
+    # cosines: (0,1) 1, (2,3) -1, the four cross pairs 0: positives err 0 and 4, negatives err 0
+    loss = PairSimilarityLoss("unique")(emb, targets)
+    assert isinstance(PairSimilarityLoss(), torch.nn.Module)
+    assert loss.item() == pytest.approx(4 / 6)
+    loss.backward()
+    assert emb.grad is not None and emb.grad.abs().sum() > 0
+    emb = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])  # 3 positive pairs, 12 negative: 3 negatives are kept
+    targets = (labels[:, None] == labels[None, :]).float()
+    draws = [PairSimilarityLoss("undersampling", torch.Generator().manual_seed(seed))(emb, targets).item()
+             for seed in (1, 1, 2, 3, 4)]
+    assert draws[0] == draws[1], "the same generator seed keeps the same negatives"
+    assert len(set(draws[1:])) > 1, "other seeds keep other negatives"
+    state = torch.get_rng_state()
+    PairSimilarityLoss("undersampling", torch.Generator().manual_seed(1))(emb, targets)
+    assert torch.equal(state, torch.get_rng_state()), "the loss draws from its own generator only"

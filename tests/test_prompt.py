@@ -47,20 +47,23 @@ def tiny(tiny_llama_dir):
     return str(tiny_llama_dir)
 
 
-@pytest.fixture(scope="module")
-def sharp(tiny_llama_dir, tmp_path_factory):
+def sharpened_llama(tiny_llama_dir, folder) -> str:
     """The tiny Llama with its (tied) embeddings scaled up, so its logits can move far from uniform
     within a few LoRA steps (the randomly initialised one is stuck near log(vocab))."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    folder = tmp_path_factory.mktemp("sharp") / "llama"
     lm = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     with torch.no_grad():
         lm.get_input_embeddings().weight.mul_(20.0)
     lm.save_pretrained(folder)
     AutoTokenizer.from_pretrained(tiny_llama_dir).save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="module")
+def sharp(tiny_llama_dir, tmp_path_factory):
+    return sharpened_llama(tiny_llama_dir, tmp_path_factory.mktemp("sharp") / "llama")
 
 
 LORA = dict(template=TEMPLATE, mode="lora", epochs=8, learning_rate=5e-2, batch_size=6, target_modules="all-linear")

@@ -12,7 +12,6 @@ from fewshot.data import sample_k_shot, subsample
 from fewshot.errors import DataError
 from fewshot.strategies.setfit import (
     SetFitClassifier,
-    _pair_loss,
     pair_budget,
     pair_targets,
     stratified_batches,
@@ -86,23 +85,6 @@ def test_stratified_batches_cover_every_example_once_and_mix_labels():
     assert all(len(set(y[b])) >= min(4, len(b) // 2) for b in batches)
 
 
-def test_pair_loss_balances_positives_and_negatives_per_sampling():
-    # 4 sentences, labels [0, 0, 0, 1]: positives (0,1) (0,2) (1,2), negatives (0,3) (1,3) (2,3)
-    labels = torch.tensor([0, 0, 0, 1])
-    targets = (labels[:, None] == labels[None, :]).float()
-    sim = torch.zeros(4, 4)
-    sim[0, 1] = 1.0  # one positive is already perfect: error 0; the other positives have error 1
-    gen = torch.Generator().manual_seed(0)
-    pos_err, neg_err = 2 / 3, 0.0
-    assert _pair_loss(sim, targets, "oversampling", gen).item() == pytest.approx(0.5 * pos_err + 0.5 * neg_err)
-    assert _pair_loss(sim, targets, "unique", gen).item() == pytest.approx(2 / 6)
-    # 2 positives, 4 negatives when label 3 joins class 1: undersampling keeps 2 of the 4 negatives
-    labels = torch.tensor([0, 0, 1, 1])
-    targets = (labels[:, None] == labels[None, :]).float()
-    sim = torch.full((4, 4), 0.5)
-    assert _pair_loss(sim, targets, "undersampling", gen).item() == pytest.approx(0.25)
-
-
 # ----------------------------------------------------------------------------- parameters
 @pytest.mark.parametrize(
     "params, match",
@@ -149,8 +131,8 @@ def test_contrastive_training_separates_the_classes(tiny_st_dir, intent_data):
     (X, y), _ = intent_data
     frozen = tiny(tiny_st_dir, epochs=0).fit(X, y)
     tuned = tiny(tiny_st_dir, epochs=10, num_iterations=5, body_learning_rate=3e-3).fit(X, y)
-    assert len(tuned.train_loss_) == 10
-    assert tuned.train_loss_[-1] < 0.7 * tuned.train_loss_[0]
+    assert len(tuned.loss_history_) == 10
+    assert tuned.loss_history_[-1] < 0.7 * tuned.loss_history_[0]
     assert separation(tuned, X, y) > separation(frozen, X, y) + 0.02
 
 
@@ -158,7 +140,7 @@ def test_contrastive_training_separates_the_classes(tiny_st_dir, intent_data):
 def test_every_sampling_mode_trains(tiny_st_dir, intent_data, sampling):
     (X, y), (Xt, _) = intent_data
     clf = tiny(tiny_st_dir, sampling=sampling, body_learning_rate=1e-3).fit(X, y)
-    assert len(clf.train_loss_) == 1 and np.isfinite(clf.train_loss_[0])
+    assert len(clf.loss_history_) == 1 and np.isfinite(clf.loss_history_[0])
     proba = clf.predict_proba(Xt)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
 
@@ -170,7 +152,7 @@ def test_epoch_zero_keeps_the_body_frozen(tiny_st_dir, intent_data):
     clf = tiny(tiny_st_dir, epochs=0, quantize=False).fit(X, y)
     original = SentenceTransformer(str(tiny_st_dir), device="cpu").encode(Xt)
     np.testing.assert_allclose(clf._embed(Xt), original, atol=1e-5)
-    assert clf.train_loss_ == []
+    assert clf.loss_history_ == []
 
 
 def test_same_seed_same_probabilities_other_seed_differs(tiny_st_dir, intent_data):
@@ -235,6 +217,34 @@ def test_save_load_round_trip_is_exact(tiny_st_dir, intent_data, tags_data, tmp_
     loaded = fewshot.load(path)
     assert isinstance(loaded, SetFitClassifier) and loaded.get_params() == clf.get_params()
     np.testing.assert_array_equal(loaded.predict_proba(Xt), clf.predict_proba(Xt))
+
+
+def test_a_folder_with_the_old_loss_key_still_loads(tiny_st_dir, intent_data, tmp_path):
+    """Folders written before the training engine keep the epoch losses under state "train_loss"."""
+    import json
+
+    (X, y), _ = intent_data
+    clf = tiny(tiny_st_dir, body_learning_rate=1e-3).fit(X, y)
+    path = clf.save(tmp_path / "old")
+    meta = json.loads((path / "fewshot.json").read_text())
+    meta["state"]["train_loss"] = meta["state"].pop("loss_history")
+    (path / "fewshot.json").write_text(json.dumps(meta))
+    loaded = fewshot.load(path)
+    assert loaded.loss_history_ == pytest.approx(clf.loss_history_) and len(clf.loss_history_) == 1
+    assert loaded.train_loss_ == loaded.loss_history_  # the former attribute name still reads
+
+
+def test_a_tampered_parameter_is_named_by_the_check_load_can_run(tiny_st_dir, intent_data, tmp_path):
+    import json
+
+    (X, y), _ = intent_data
+    path = tiny(tiny_st_dir, epochs=0).fit(X, y).save(tmp_path / "clf")
+    meta = json.loads((path / "fewshot.json").read_text())
+    meta["params"]["quantize"] = "nope"
+    unfitted = SetFitClassifier(**meta["params"])
+    with pytest.raises(ValueError, match=r"^quantize must be False, True \('int8'\), 'int8' or 'bf16'; got 'nope'"):
+        unfitted._check_params()
+    assert not hasattr(unfitted, "classes_")
 
 
 def test_quantize_is_a_prediction_time_switch(tiny_st_dir, intent_data):

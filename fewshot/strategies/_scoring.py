@@ -85,6 +85,13 @@ class ContinuationTree:
             path=path_matrix,
         )
 
+    def to(self, device) -> ContinuationTree:
+        """The tree with its tensors on ``device`` (itself when they are there already)."""
+        if self.first.device == torch.device(device):
+            return self
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return ContinuationTree(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in fields.items()})
+
     @property
     def single_token(self) -> bool:
         return len(self.node_token) == 0
@@ -148,7 +155,7 @@ def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list
 def encode_prefix(model, prefix: list[int]) -> tuple[list, int]:
     """Key/value tensors of a shared prefix (batch 1) and its length."""
     decoder, _ = decoder_and_head(model)
-    ids = torch.tensor([prefix], dtype=torch.long)
+    ids = torch.tensor([prefix], dtype=torch.long, device=_device(model))
     out = decoder(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True,
                   past_key_values=kv_cache_from_tensors(config=model.config))
     return kv_cache_tensors(out.past_key_values), len(prefix)
@@ -178,7 +185,7 @@ def score_continuations(
     # the shared prefix counts: every row of a batch carries its own copy of the prefix's keys/values
     for rows in length_batches([prefix_len + len(p) for p in prompts], batch_size, max_tokens):
         batch = [prompts[i] for i in rows]
-        out[rows] = _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_id).numpy()
+        out[rows] = _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_id).cpu().numpy()
         if progress is not None:
             progress(len(rows))
     return out
@@ -195,6 +202,10 @@ def continuation_scores(model, prompts: list[list[int]], tree: ContinuationTree,
     return _score_batch(model, decoder, head, prompts, tree, None, 0, pad_id)
 
 
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
 def _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_id) -> torch.Tensor:
     n, width = len(batch), max(len(p) for p in batch)
     ids = torch.full((n, width), pad_id, dtype=torch.long)
@@ -202,17 +213,19 @@ def _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_i
     for i, p in enumerate(batch):
         ids[i, :len(p)] = torch.tensor(p, dtype=torch.long)
         mask[i, :len(p)] = 1
+    device = _device(model)
+    ids, mask, tree = ids.to(device), mask.to(device), tree.to(device)
     lengths = mask.sum(1)
-    positions = (prefix_len + torch.arange(width)).expand(n, width)
+    positions = (prefix_len + torch.arange(width, device=device)).expand(n, width)
     if prefix_kv is not None:
         cache = kv_cache_from_tensors([(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in prefix_kv],
                                       config=model.config)
-        full_mask = torch.cat([torch.ones((n, prefix_len), dtype=torch.long), mask], dim=1)
+        full_mask = torch.cat([torch.ones((n, prefix_len), dtype=torch.long, device=device), mask], dim=1)
     else:
         cache, full_mask = kv_cache_from_tensors(config=model.config), mask
     hidden = decoder(input_ids=ids, attention_mask=full_mask, position_ids=positions, past_key_values=cache,
                      use_cache=True).last_hidden_state
-    last = hidden[torch.arange(n), lengths - 1]  # (n, H): the state that predicts the first label token
+    last = hidden[torch.arange(n, device=device), lengths - 1]  # (n, H): the state that predicts the first label token
     logits = project(model, head, last)
     scores = (logits - torch.logsumexp(logits, dim=-1, keepdim=True))[:, tree.first]  # (n, S)
     if tree.single_token:
@@ -220,17 +233,17 @@ def _score_batch(model, decoder, head, batch, tree, prefix_kv, prefix_len, pad_i
     # One pass over the prefix tree of the continuations, attending to the cached prompt.
     n_nodes = len(tree.node_token)
     past = prefix_len + width
-    sees = torch.zeros((n, n_nodes, past + n_nodes), dtype=torch.bool)
+    sees = torch.zeros((n, n_nodes, past + n_nodes), dtype=torch.bool, device=device)
     sees[:, :, :prefix_len] = True
     sees[:, :, prefix_len:past] = mask.bool()[:, None, :]
     sees[:, :, past:] = tree.node_sees[None]
-    bias = torch.zeros(sees.shape, dtype=hidden.dtype).masked_fill_(~sees, torch.finfo(hidden.dtype).min)
+    bias = torch.zeros(sees.shape, dtype=hidden.dtype, device=device).masked_fill_(~sees, torch.finfo(hidden.dtype).min)
     node_pos = (prefix_len + lengths)[:, None] + tree.node_depth[None, :] - 1
     node_hidden = decoder(input_ids=tree.node_token.expand(n, n_nodes), attention_mask=bias[:, None],
                           position_ids=node_pos, past_key_values=cache, use_cache=True
                           ).last_hidden_state  # (n, N, H)
     # each node is projected once, however many children (edges) it has
-    edge_rows = (torch.arange(n)[:, None] * n_nodes + tree.edge_node[None, :]).reshape(-1)  # (n*E,)
+    edge_rows = (torch.arange(n, device=device)[:, None] * n_nodes + tree.edge_node[None, :]).reshape(-1)  # (n*E,)
     edge_tokens = tree.edge_token.repeat(n)
     edge_lp = _log_probs_of_edges(model, head, node_hidden.reshape(n * n_nodes, -1), edge_rows, edge_tokens)
     return scores + edge_lp.reshape(n, -1) @ tree.path.T
@@ -245,9 +258,10 @@ def continuation_nll(model, ids: torch.Tensor, mask: torch.Tensor, targets: list
     """
     decoder, head = decoder_and_head(model)
     hidden = decoder(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
-    rows = torch.cat([torch.full((len(t),), i, dtype=torch.long) for i, (_, t) in enumerate(targets)])
-    cols = torch.cat([torch.arange(s - 1, s - 1 + len(t)) for s, t in targets])
-    tokens = torch.cat([torch.tensor(t, dtype=torch.long) for _, t in targets])
+    device = hidden.device
+    rows = torch.cat([torch.full((len(t),), i, dtype=torch.long) for i, (_, t) in enumerate(targets)]).to(device)
+    cols = torch.cat([torch.arange(s - 1, s - 1 + len(t)) for s, t in targets]).to(device)
+    tokens = torch.cat([torch.tensor(t, dtype=torch.long) for _, t in targets]).to(device)
     logits = project(model, head, hidden[rows, cols])
     nll = torch.nn.functional.cross_entropy(logits, tokens, reduction="none")
     return list(torch.split(nll, [len(t) for _, t in targets]))

@@ -15,19 +15,19 @@ Example::
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, is_number
+from .._validate import BOOL, DEVICE, MODEL, NONE, SEED, Integer, Options, Real
 from ..base import PROBLEMS, BaseClassifier
 from ..data import is_pairs
 from ..losses import CLASS_WEIGHT_SCHEMES, class_weights, positive_weights, sample_weights
 
 LOSSES = ("ce", "weighted", "focal")
+POSITIVE_INT = Integer(1).described("a positive integer")
 # measured with minilm at 8-64 examples per class (benchmarks/results/head_imbalance.md, notes)
 DEFAULT_LEARNING_RATES = {"single_label": 5e-5, "regression": 5e-5, "multi_label": 2e-4}
 MODEL_DIR = "model"
@@ -53,7 +53,8 @@ class HeadClassifier(BaseClassifier):
         output trained with MSE on standardised targets; ``predict`` rounds to the nearest allowed
         value and clips to the seen range, ``predict_values`` gives the continuous value.
     epochs, learning_rate, batch_size, warmup_ratio, weight_decay : training schedule
-        AdamW with a linear warm-up then linear decay. Few-shot data needs more epochs and a larger
+        AdamW (:class:`fewshot.training.Trainer`) with a linear warm-up over ``warmup_ratio`` of the
+        steps, then a linear decay to zero. Few-shot data needs more epochs and a larger
         learning rate than full-data fine-tuning; the defaults were measured at 8-64 examples per
         class with ``minilm`` (see ``benchmarks/results/head_imbalance.md``). ``learning_rate=None``
         (the default) means 5e-5 for single-label and regression and 2e-4 for multi-label: its
@@ -86,9 +87,11 @@ class HeadClassifier(BaseClassifier):
         Multi-label decision threshold.
     seed : int
         Seeds the head initialisation, dropout and the batch order: a fixed seed gives the same
-        model on CPU.
-    device : str or None
-        ``"cpu"``, ``"cuda"``, ...; None picks CUDA when available.
+        model on CPU. The caller's global random state is left as it was.
+    device : str
+        ``"auto"`` (a GPU when one is present, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+        (None, the former default, means ``"auto"``). A saved classifier loads on the CPU when no
+        GPU is there.
     show_progress : bool
         Show progress bars while loading and training.
 
@@ -100,6 +103,32 @@ class HeadClassifier(BaseClassifier):
     """
 
     strategy_name = "head"
+    _parameter_rules = {
+        "model": MODEL,
+        "problem": Options(*PROBLEMS),
+        "epochs": POSITIVE_INT,
+        "learning_rate": (Real(0, None, closed="neither") | NONE).described(
+            "a positive number (e.g. 1e-4) or None (the problem's default)"),
+        "batch_size": POSITIVE_INT,
+        "warmup_ratio": Real(0, 1, closed="left").described("in [0, 1) (a fraction of the training steps)"),
+        "weight_decay": Real(0),
+        "max_length": POSITIVE_INT,
+        "loss": Options(*LOSSES),
+        "focal_gamma": Real(0).described("a non-negative number (0 gives cross-entropy)"),
+        "class_weight": (NONE | Options(*CLASS_WEIGHT_SCHEMES)).described(
+            f"None or one of {', '.join(CLASS_WEIGHT_SCHEMES)}"),
+        "class_weight_beta": Real(0, 1, closed="left"),
+        "oversample": BOOL,
+        "freeze_encoder": BOOL,
+        "lora": BOOL,
+        "lora_r": POSITIVE_INT,
+        "lora_alpha": Real(0, None, closed="neither"),
+        "lora_dropout": Real(0, 1, closed="left"),
+        "threshold": Real(0, 1, closed="neither"),
+        "seed": SEED,
+        "device": DEVICE,
+        "show_progress": BOOL,
+    }
 
     def __init__(
         self,
@@ -124,7 +153,7 @@ class HeadClassifier(BaseClassifier):
         lora_dropout: float = 0.1,
         threshold: float = 0.5,
         seed: int = 0,
-        device: str | None = None,
+        device: str = "auto",
         show_progress: bool = False,
     ):
         self.model = model
@@ -154,35 +183,8 @@ class HeadClassifier(BaseClassifier):
     def _problem(self) -> str:
         return self.problem
 
-    def _validate_params(self) -> None:
-        if self.problem not in PROBLEMS:
-            raise ValueError(f"problem={self.problem!r} is not supported; choose one of {', '.join(PROBLEMS)}.")
-        if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"model must be a model alias, folder or hub id (a string); got {self.model!r}.")
-        for name in ("epochs", "batch_size", "max_length", "lora_r"):
-            value = getattr(self, name)
-            if not is_int(value, minimum=1):
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if self.learning_rate is not None and (not is_number(self.learning_rate) or not self.learning_rate > 0):
-            raise ValueError(
-                f"learning_rate must be a positive number (e.g. 1e-4) or None (the problem's default); "
-                f"got {self.learning_rate!r}."
-            )
-        if not is_number(self.warmup_ratio) or not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1) (a fraction of the training steps); got {self.warmup_ratio!r}.")
-        if not is_number(self.weight_decay) or self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be a non-negative number; got {self.weight_decay!r}.")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not supported; choose one of {', '.join(LOSSES)}.")
-        if not is_number(self.focal_gamma) or self.focal_gamma < 0:
-            raise ValueError(f"focal_gamma must be a non-negative number (0 gives cross-entropy); got {self.focal_gamma!r}.")
-        if self.class_weight is not None and self.class_weight not in CLASS_WEIGHT_SCHEMES:
-            raise ValueError(
-                f"class_weight={self.class_weight!r} is not supported; choose None or one of "
-                f"{', '.join(CLASS_WEIGHT_SCHEMES)}."
-            )
-        if not is_number(self.class_weight_beta) or not 0.0 <= self.class_weight_beta < 1.0:
-            raise ValueError(f"class_weight_beta must be in [0, 1); got {self.class_weight_beta!r}.")
+    def _check_params(self) -> None:
+        super()._check_params()
         if self.loss == "ce" and self.class_weight is not None:
             raise ValueError(
                 f"class_weight={self.class_weight!r} has no effect with loss='ce'; use loss='weighted' (or "
@@ -196,34 +198,30 @@ class HeadClassifier(BaseClassifier):
                 )
             if self.oversample:
                 raise ValueError("oversample=True balances classes; it does not apply to problem='regression'.")
-        if not is_number(self.threshold) or not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be between 0 and 1; got {self.threshold!r}.")
-        if not is_number(self.lora_alpha) or self.lora_alpha <= 0:
-            raise ValueError(f"lora_alpha must be a positive number; got {self.lora_alpha!r}.")
-        if not is_number(self.lora_dropout) or not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}.")
         if self.lora and self.freeze_encoder:
             raise ValueError(
                 "lora=True and freeze_encoder=True both choose what to train; pick one (LoRA already keeps "
                 "the pretrained weights frozen and trains small adapters plus the head)."
             )
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
-            raise ValueError(f"seed must be an integer; got {self.seed!r}.")
 
     def _fit(self, X: list, y: np.ndarray) -> None:
-        import torch
-
-        from ..compat import set_seed
         from ..models import resolve_model
+        from ..training import resolve_device, seeded_torch
 
         path = resolve_model(self.model, show_progress=self.show_progress)
-        device = self._device()
-        set_seed(int(self.seed))
+        device = resolve_device(self.device)
         n_out = 1 if self.problem_ == "regression" else len(self.classes_)
-        model, tokenizer, head = _load_model(path, n_out, self.classes_, self.problem_, self.show_progress)
+        with seeded_torch(int(self.seed), device):  # the fresh head's and adapters' weights, then dropout
+            model, tokenizer, head = _load_model(path, n_out, self.classes_, self.problem_, self.show_progress)
+            if self.lora:
+                model = _add_lora(model, head, self)
+            self._fit_model(model, tokenizer, head, X, y, device)
+
+    def _fit_model(self, model, tokenizer, head: list[str], X: list, y: np.ndarray, device) -> None:
+        import torch
+
         self.head_modules_ = head
         self.pairs_ = is_pairs(X)
-
         if self.problem_ == "regression":
             self.target_mean_ = float(np.mean(y))
             self.target_std_ = float(np.std(y)) or 1.0
@@ -232,17 +230,14 @@ class HeadClassifier(BaseClassifier):
             targets = torch.tensor(y, dtype=torch.float32)
         else:
             targets = torch.tensor(y, dtype=torch.long)
-
-        if self.lora:
-            model = _add_lora(model, head, self)
-        elif self.freeze_encoder:
+        if self.freeze_encoder:
             for name, param in model.named_parameters():
                 param.requires_grad = name.split(".")[0] in head
         model.to(device)
 
         loss_fn = self._make_loss(y, device)
         encodings = _tokenize(tokenizer, X, self.max_length)
-        self._train(model, tokenizer, encodings, targets, loss_fn, device)
+        self.loss_history_ = self._train(model, tokenizer, encodings, targets, loss_fn, device)
 
         if self.lora:
             model = model.merge_and_unload()
@@ -282,7 +277,7 @@ class HeadClassifier(BaseClassifier):
         self.model_.save_pretrained(target)
         self.tokenizer_.save_pretrained(target)
         state: dict[str, Any] = {"model_dir": MODEL_DIR, "head_modules": list(self.head_modules_),
-                                 "pairs": bool(self.pairs_)}
+                                 "pairs": bool(self.pairs_), "loss_history": [float(v) for v in self.loss_history_]}
         if self.problem_ == "regression":
             state.update(target_mean=self.target_mean_, target_std=self.target_std_)
         return state
@@ -291,15 +286,17 @@ class HeadClassifier(BaseClassifier):
         from transformers import AutoTokenizer
 
         from ..compat import load_sequence_classifier
+        from ..training import resolve_device
 
         path = folder / state.get("model_dir", MODEL_DIR)
         model, _ = load_sequence_classifier(str(path), show_progress=self.show_progress)
-        device = self._device()
+        device = resolve_device(self.device, fallback_to_cpu=True)
         self.model_ = model.to(device).eval()
-        self.tokenizer_ = AutoTokenizer.from_pretrained(str(path))
+        self.tokenizer_ = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
         self.device_ = device
         self.head_modules_ = list(state.get("head_modules", []))
         self.pairs_ = bool(state.get("pairs", False))
+        self.loss_history_ = [float(v) for v in state.get("loss_history", [])]
         if self.problem_ == "regression":
             self.target_mean_ = float(state["target_mean"])
             self.target_std_ = float(state["target_std"])
@@ -310,13 +307,6 @@ class HeadClassifier(BaseClassifier):
         if self.learning_rate is not None:
             return float(self.learning_rate)
         return DEFAULT_LEARNING_RATES[self.problem]
-
-    def _device(self):
-        import torch
-
-        if self.device:
-            return torch.device(self.device)
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
     def _make_loss(self, y: np.ndarray, device):
         """The training loss as a function ``(logits, targets) -> scalar`` for this configuration."""
@@ -344,47 +334,34 @@ class HeadClassifier(BaseClassifier):
             return lambda logits, t: focal_loss(logits, t, gamma, weight=w)
         return lambda logits, t: F.cross_entropy(logits.float(), t, weight=w)
 
-    def _train(self, model, tokenizer, encodings, targets, loss_fn, device) -> None:
+    def _train(self, model, tokenizer, encodings, targets, loss_fn, device) -> list[float]:
+        """Fine-tune ``model`` with :class:`fewshot.training.Trainer`; returns the mean loss of each epoch."""
         import torch
         from torch.utils.data import RandomSampler, WeightedRandomSampler
-        from tqdm.auto import tqdm
-        from transformers import get_linear_schedule_with_warmup
+
+        from ..training import Trainer
 
         n = len(targets)
-        generator = torch.Generator().manual_seed(int(self.seed))
+        bs = int(self.batch_size)
+        trainer = Trainer(learning_rate=self.effective_learning_rate(), epochs=int(self.epochs), seed=int(self.seed),
+                          device=device, seed_torch=False, warmup_ratio=float(self.warmup_ratio), weight_decay=float(self.weight_decay),
+                          show_progress=self.show_progress, desc="training")
         if self.oversample:
             weights = sample_weights(targets.numpy(), len(self.classes_))
-            sampler = WeightedRandomSampler(weights.tolist(), num_samples=n, replacement=True, generator=generator)
+            sampler = WeightedRandomSampler(weights.tolist(), num_samples=n, replacement=True,
+                                            generator=trainer.generator)
         else:
-            sampler = RandomSampler(range(n), generator=generator)
-        params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for _, p in params if p.ndim >= 2], "weight_decay": float(self.weight_decay)},
-            {"params": [p for _, p in params if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.effective_learning_rate())
-        steps_per_epoch = math.ceil(n / self.batch_size)
-        total = steps_per_epoch * int(self.epochs)
-        scheduler = get_linear_schedule_with_warmup(optimizer, int(self.warmup_ratio * total), total)
-        model.train()
-        bar = tqdm(total=total, desc="training", unit="step", disable=not self.show_progress)
-        try:
-            for epoch in range(int(self.epochs)):
-                order = np.fromiter(iter(sampler), dtype=np.int64, count=n)
-                for start in range(0, n, self.batch_size):
-                    idx = order[start:start + self.batch_size]
-                    batch = _collate(tokenizer, encodings, idx, device)
-                    logits = model(**batch).logits
-                    loss = loss_fn(logits, targets[torch.as_tensor(idx)].to(device))
-                    loss.backward()
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    bar.update(1)
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}")
-        finally:
-            bar.close()
-        model.eval()
+            sampler = RandomSampler(range(n), generator=trainer.generator)
+
+        def epoch_batches() -> list[np.ndarray]:
+            order = np.fromiter(iter(sampler), dtype=np.int64, count=n)
+            return [order[start:start + bs] for start in range(0, n, bs)]
+
+        def step(idx: np.ndarray):
+            logits = model(**_collate(tokenizer, encodings, idx, device)).logits
+            return loss_fn(logits, targets[torch.as_tensor(idx)].to(device))
+
+        return trainer.fit(model, step, epoch_batches)
 
 
 # --------------------------------------------------------------------------- model helpers
@@ -395,7 +372,7 @@ def _load_model(path: str, n_out: int, classes, problem: str, show_progress: boo
 
     from ..compat import load_sequence_classifier
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise ValueError(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import BOOL, Real
 from ..base import BaseClassifier
 
 
@@ -32,6 +33,7 @@ class MajorityClassifier(BaseClassifier):
     """
 
     strategy_name = "majority"
+    _parameter_rules = {"multi_label": BOOL, "threshold": Real(0, 1, closed="neither")}
 
     def __init__(self, *, multi_label: bool = False, threshold: float = 0.5):
         self.multi_label = multi_label
@@ -40,16 +42,12 @@ class MajorityClassifier(BaseClassifier):
     def _problem(self) -> str:
         return "multi_label" if self.multi_label else "single_label"
 
-    def _validate_params(self) -> None:
-        if not 0.0 < float(self.threshold) < 1.0:
-            raise ValueError(f"threshold must be between 0 and 1; got {self.threshold!r}.")
-
     def _fit(self, X: list, y: np.ndarray) -> None:
         if self.problem_ == "multi_label":
             self.prior_ = y.mean(axis=0).astype(np.float64)
         else:
             self.prior_ = np.bincount(y, minlength=len(self.classes_)).astype(np.float64) / len(y)
-
+        self.loss_history_ = []  # nothing is trained
     def _predict_scores(self, X: list) -> np.ndarray:
         return np.tile(self.prior_, (len(X), 1))
 
@@ -58,3 +56,4 @@ class MajorityClassifier(BaseClassifier):
 
     def _load_state(self, folder: Path, state: dict) -> None:
         self.prior_ = np.asarray(state["prior"], dtype=np.float64)
+        self.loss_history_ = []

@@ -35,7 +35,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import data as _data
-from .._validate import check_int, is_number
+from .._validate import BOOL, DEVICE, MODEL, NONE, SEED, Check, Integer, Options, Real, is_number
 from ..base import BaseClassifier
 from ..errors import DataError
 
@@ -125,7 +125,11 @@ class PromptClassifier(BaseClassifier):
         Tokens of prompt plus label words; longer texts are truncated (their end is cut, the
         template kept). None: 256 (1024 for ``"icl"``, demonstrations included).
     seed : int
-        Seeds LoRA initialisation, batch order and the choice of demonstrations.
+        Seeds LoRA initialisation, batch order, dropout and the choice of demonstrations; the caller's
+        global random state is left as it was.
+    device : str
+        Where the model trains and scores: ``"auto"`` (a GPU when one is present, else the CPU),
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. A saved classifier loads on the CPU when no GPU is there.
     show_progress : bool
         tqdm bars for training and scoring.
 
@@ -137,6 +141,37 @@ class PromptClassifier(BaseClassifier):
 
     strategy_name = "prompt"
     base_model_param = "model"  # the decoder is not in the saved folder: its identity is recorded and checked
+    _parameter_rules = {
+        "model": MODEL,
+        "mode": Options(*MODES),
+        "template": NONE | Check(lambda v: isinstance(v, str), "a string with {text}"),
+        "verbalizer": (NONE | Check(lambda v: isinstance(v, dict) and bool(v), "a dict")).described(
+            "a non-empty dict label -> words (str or list of str)"),
+        "label_score": Options(*SCORES),
+        "calibrate": Check(lambda v: isinstance(v, (bool, str)) or (
+            isinstance(v, (list, tuple)) and bool(v) and all(isinstance(c, str) for c in v)),
+            "True/False, a content-free string or a list of them"),
+        "icl_k": Integer(1),
+        "lora_r": Integer(1),
+        "lora_alpha": Real(0, None, closed="neither"),
+        "lora_dropout": Real(0, 1, closed="left"),
+        "target_modules": Check(lambda v: v is None or isinstance(v, str) or (
+            isinstance(v, (list, tuple)) and bool(v) and all(isinstance(m, str) for m in v)),
+            "a module name, a list of names or 'all-linear'"),
+        "lora_layers": Integer(1) | NONE,
+        "objective": Options(*OBJECTIVES),
+        "epochs": Integer(1) | NONE,
+        "learning_rate": (Real(0, 1, closed="neither") | NONE).described(
+            "a positive number below 1 (e.g. 1e-3) or None"),
+        "batch_size": Integer(1),
+        "class_weight": Check(lambda v: v is None or v == "balanced" or (
+            isinstance(v, dict) and all(is_number(w) and w >= 0 for w in v.values())),
+            "None, 'balanced' or a dict label -> weight (non-negative numbers)"),
+        "max_length": Integer(8) | NONE,
+        "seed": SEED,
+        "device": DEVICE,
+        "show_progress": BOOL,
+    }
 
     def __init__(
         self,
@@ -160,6 +195,7 @@ class PromptClassifier(BaseClassifier):
         class_weight: str | dict | None = None,
         max_length: int | None = None,
         seed: int = 0,
+        device: str = "auto",
         show_progress: bool = False,
     ):
         self.model = model
@@ -181,25 +217,15 @@ class PromptClassifier(BaseClassifier):
         self.class_weight = class_weight
         self.max_length = max_length
         self.seed = seed
+        self.device = device
         self.show_progress = show_progress
 
     # ------------------------------------------------------------------ validation
-    def _validate_params(self) -> None:
-        if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"model must be a model alias, folder or hub id (a non-empty string); got {self.model!r}.")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}.")
-        if self.label_score not in SCORES:
-            raise ValueError(f"label_score must be 'sum' or 'mean'; got {self.label_score!r}.")
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be 'classify' or 'generate'; got {self.objective!r}.")
+    def _check_params(self) -> None:
+        super()._check_params()
         if self.template is not None:
             _template_fields(self.template)
         if self.verbalizer is not None:
-            if not isinstance(self.verbalizer, dict) or not self.verbalizer:
-                raise ValueError(
-                    f"verbalizer must be a non-empty dict label -> words (str or list of str); got {self.verbalizer!r}."
-                )
             for label, words in self.verbalizer.items():
                 alts = [words] if isinstance(words, str) else words
                 if not isinstance(alts, (list, tuple)) or not alts or not all(isinstance(w, str) for w in alts):
@@ -207,56 +233,24 @@ class PromptClassifier(BaseClassifier):
                         f"verbalizer[{label!r}] is {words!r}; give the label's words as a string or a non-empty "
                         "list of strings."
                     )
-        calib = self.calibrate
-        if not isinstance(calib, (bool, str)) and not (
-            isinstance(calib, (list, tuple)) and calib and all(isinstance(c, str) for c in calib)
-        ):
-            raise ValueError(
-                f"calibrate must be True/False, a content-free string or a list of them; got {calib!r}."
-            )
-        check_int("icl_k", self.icl_k, 1)
-        check_int("lora_r", self.lora_r, 1)
-        if self.epochs is not None:
-            check_int("epochs", self.epochs, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_int("seed", self.seed, 0)
-        if self.lora_layers is not None:
-            check_int("lora_layers", self.lora_layers, 1)
-        if self.max_length is not None:
-            check_int("max_length", self.max_length, 8)
-        if not is_number(self.lora_alpha) or self.lora_alpha <= 0:
-            raise ValueError(f"lora_alpha must be a positive number; got {self.lora_alpha!r}.")
-        if not is_number(self.lora_dropout) or not 0 <= self.lora_dropout < 1:
-            raise ValueError(f"lora_dropout must be in [0, 1); got {self.lora_dropout!r}.")
-        if self.learning_rate is not None and (not is_number(self.learning_rate) or not 0 < self.learning_rate < 1):
-            raise ValueError(f"learning_rate must be a positive number below 1 (e.g. 1e-3); got {self.learning_rate!r}.")
         tm = self.target_modules
-        if tm is not None and not isinstance(tm, str) and not (
-            isinstance(tm, (list, tuple)) and tm and all(isinstance(m, str) for m in tm)
-        ):
-            raise ValueError(f"target_modules must be a module name, a list of names or 'all-linear'; got {tm!r}.")
         if isinstance(tm, str) and tm != "all-linear" and not tm.isidentifier() and self.lora_layers is not None:
             raise ValueError(
                 f"lora_layers={self.lora_layers} cannot be combined with the pattern target_modules={tm!r} (peft "
                 "cannot restrict a regular expression to some layers); pass a list of module names, e.g. "
                 "['q_proj', 'v_proj'], or lora_layers=None."
             )
-        cw = self.class_weight
-        if cw is not None and cw != "balanced" and not isinstance(cw, dict):
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict label -> weight; got {cw!r}.")
-        if isinstance(cw, dict) and not all(is_number(w) and w >= 0 for w in cw.values()):
-            raise ValueError(f"class_weight values must be non-negative numbers; got {cw!r}.")
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X: list, y: np.ndarray) -> None:
-        from ..compat import set_seed
-
-        set_seed(int(self.seed))
         self.pairs_ = _data.is_pairs(X)
         self.template_ = self._resolve_template(self.pairs_)
         self.verbalizations_ = self._resolve_verbalizations()
         self.max_length_ = int(self.max_length or DEFAULT_MAX_LENGTH[self.mode])
         weights = self._example_weights(y) if self.mode == "lora" else None  # checked before loading the model
+        from ..training import resolve_device
+
+        self.device_ = resolve_device(self.device)
         self._load_model(adapter=None)
         self.demonstrations_ = []
         self.loss_history_ = []
@@ -329,6 +323,7 @@ class PromptClassifier(BaseClassifier):
 
         path = resolve_model(self.model, show_progress=bool(self.show_progress))
         lm, tokenizer = load_causal_lm(path, show_progress=bool(self.show_progress))
+        lm.to(self.device_)
         self.tokenizer_ = tokenizer
         self.peft_model_ = None
         if adapter is not None:
@@ -463,12 +458,10 @@ class PromptClassifier(BaseClassifier):
 
     # ------------------------------------------------------------------ LoRA
     def _train_lora(self, X: list, y: np.ndarray, weights: np.ndarray) -> None:
-        import torch
+        """Add LoRA adapters and train them with :class:`fewshot.training.Trainer` on ``objective``."""
         from peft import LoraConfig, get_peft_model
-        from tqdm.auto import tqdm
 
-        from ..compat import set_seed
-        from ._scoring import continuation_nll, continuation_scores
+        from ..training import seeded_torch
 
         target = self.target_modules or list(DEFAULT_TARGET_MODULES)
         if target == "all-linear":
@@ -482,59 +475,57 @@ class PromptClassifier(BaseClassifier):
         config = LoraConfig(r=int(self.lora_r), lora_alpha=self.lora_alpha, lora_dropout=float(self.lora_dropout),
                             target_modules=target if isinstance(target, str) else list(target),
                             layers_to_transform=layers, bias="none", task_type="CAUSAL_LM")
-        set_seed(int(self.seed))
-        try:
-            with _quiet_peft():
-                self.peft_model_ = get_peft_model(self.lm_, config)
-        except ValueError as exc:
-            raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
+        with seeded_torch(int(self.seed), self.device_):  # the adapters' initial weights, then dropout
+            try:
+                with _quiet_peft():
+                    self.peft_model_ = get_peft_model(self.lm_, config)
+            except ValueError as exc:
+                raise ValueError(f"cannot add LoRA adapters with target_modules={target!r}: {exc}") from exc
+            self.loss_history_ = self._train_adapters(X, y, weights)
+
+    def _train_adapters(self, X: list, y: np.ndarray, weights: np.ndarray) -> list[float]:
+        import torch
+
+        from ..training import Trainer
+        from ._scoring import continuation_nll, continuation_scores
+
         prompts = self._prompt_ids(X)
         labels = [self._tree.sequences[self._first_seq(int(c))] for c in y]
-        lengths = self._tree.lengths.to(torch.float32)
-        params = [p for p in self.peft_model_.parameters() if p.requires_grad]
+        device = self.device_
+        tree = self._tree.to(device)
+        lengths = tree.lengths.to(torch.float32)
         self.learning_rate_ = float(DEFAULT_LEARNING_RATE[self.objective] if self.learning_rate is None else self.learning_rate)
-        optimizer = torch.optim.AdamW(params, lr=self.learning_rate_, weight_decay=0.0)
         bs = int(self.batch_size)
         per_epoch = math.ceil(len(X) / bs)
         self.epochs_ = int(self.epochs) if self.epochs is not None else max(4, math.ceil(MIN_STEPS / per_epoch))
-        steps = self.epochs_ * per_epoch
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / steps))
-        rng = np.random.RandomState(int(self.seed))
-        self.peft_model_.train()
-        bar = tqdm(total=steps, desc="LoRA", disable=not self.show_progress)
-        try:
-            for _ in range(self.epochs_):
-                total, count = 0.0, 0
-                for rows in _bucketed_batches([len(p) + len(t) for p, t in zip(prompts, labels)], bs, rng):
-                    if self.objective == "classify":
-                        seq = continuation_scores(self.lm_, [prompts[i] for i in rows], self._tree, pad_id=self._pad)
-                        per_example = torch.nn.functional.cross_entropy(
-                            self._class_scores(seq / lengths if self.label_score == "mean" else seq),
-                            torch.as_tensor(y[rows], dtype=torch.long), reduction="none")
-                    else:
-                        ids, mask, targets = _pack([prompts[i] for i in rows], [labels[i] for i in rows], self._pad)
-                        nll = continuation_nll(self.lm_, ids, mask, targets)
-                        per_example = torch.stack([t.mean() if self.label_score == "mean" else t.sum() for t in nll])
-                    w = torch.tensor(weights[rows], dtype=per_example.dtype)
-                    loss = (per_example * w).sum() / w.sum().clamp_min(1e-12)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(params, 1.0)
-                    optimizer.step()
-                    scheduler.step()
-                    total += float(per_example.detach().sum())
-                    count += len(rows)
-                    bar.update(1)
-                self.loss_history_.append(total / count)
-        finally:
-            bar.close()
-            self.peft_model_.eval()
+        trainer = Trainer(learning_rate=self.learning_rate_, epochs=self.epochs_, seed=int(self.seed), device=device,
+                          warmup_ratio=0.0, weight_decay=0.0, max_grad_norm=1.0, show_progress=self.show_progress,
+                          desc="LoRA", seed_torch=False)
+        weights = torch.as_tensor(weights, dtype=torch.float32, device=device)
+        y_ids = torch.as_tensor(y, dtype=torch.long, device=device)
+        row_lengths = [len(p) + len(t) for p, t in zip(prompts, labels)]
+
+        def step(rows: np.ndarray):
+            if self.objective == "classify":
+                seq = continuation_scores(self.lm_, [prompts[i] for i in rows], tree, pad_id=self._pad)
+                per_example = torch.nn.functional.cross_entropy(
+                    self._class_scores(seq / lengths if self.label_score == "mean" else seq), y_ids[rows],
+                    reduction="none")
+            else:
+                ids, mask, targets = _pack([prompts[i] for i in rows], [labels[i] for i in rows], self._pad)
+                nll = continuation_nll(self.lm_, ids.to(device), mask.to(device), targets)
+                per_example = torch.stack([t.mean() if self.label_score == "mean" else t.sum() for t in nll])
+            w = weights[rows].to(per_example.dtype)
+            return (per_example * w).sum() / w.sum().clamp_min(1e-12)
+
+        return trainer.fit(self.peft_model_, step, lambda: _bucketed_batches(row_lengths, bs, trainer.rng),
+                           steps_per_epoch=per_epoch)
 
     def _class_scores(self, seq):
         """Per-class scores from per-continuation ones (torch): a label's alternatives add as probabilities."""
         import torch
 
-        return torch.stack([torch.logsumexp(seq[:, torch.as_tensor(self._owner == j)], dim=1)
+        return torch.stack([torch.logsumexp(seq[:, torch.as_tensor(self._owner == j, device=seq.device)], dim=1)
                             for j in range(len(self.classes_))], dim=1)
 
     def _first_seq(self, cls_idx: int) -> int:
@@ -659,6 +650,9 @@ class PromptClassifier(BaseClassifier):
             self.epochs_ = int(state["epochs"])
         if state.get("learning_rate") is not None:
             self.learning_rate_ = float(state["learning_rate"])
+        from ..training import resolve_device
+
+        self.device_ = resolve_device(self.device, fallback_to_cpu=True)
         adapter = state.get("adapter")
         if adapter and not (Path(folder) / adapter / "adapter_model.safetensors").is_file():
             raise DataError(f"{folder} lacks the LoRA adapter {adapter}/adapter_model.safetensors; save it again.")

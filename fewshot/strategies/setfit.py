@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import is_int, is_number
+from .._validate import BOOL, DEVICE, MODEL, NONE, SEED, Integer, Options, Real
 from ..base import BaseClassifier
+from ..losses import SAMPLING_MODES
 
-SAMPLING_MODES = ("oversampling", "undersampling", "unique")
 BODY_FOLDER = "body"
 HEAD_FILE = "head.safetensors"
 # Sentences per forward pass at prediction time (length-sorted, so padding stays small).
@@ -96,7 +96,10 @@ class SetFitClassifier(BaseClassifier):
         reaches 0.5.
     seed : int
         Seeds batching, dropout and the head; two fits with the same seed on CPU give identical
-        probabilities.
+        probabilities. The caller's global random state is left as it was.
+    device : str
+        Where the body trains and embeds: ``"auto"`` (a GPU when one is present, else the CPU),
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. A saved classifier loads on the CPU when no GPU is there.
     show_progress : bool
         Show a tqdm progress bar over the training steps.
     quantize : "int8" (default), True, False or "bf16"
@@ -125,6 +128,23 @@ class SetFitClassifier(BaseClassifier):
 
     strategy_name = "setfit"
     supports_pairs = False
+    _parameter_rules = {
+        "model": MODEL,
+        "sampling": Options(*SAMPLING_MODES),
+        "num_iterations": (Integer(1) | NONE).described("a positive integer or None (budget from sampling)"),
+        "epochs": Integer(0).described("an integer >= 0 (0 keeps the body frozen)"),
+        "batch_size": Integer(2).described("an integer >= 2 (sentences per step; pairs need two)"),
+        "body_learning_rate": Real(0, 1, closed="neither").described("a number between 0 and 1 (e.g. 2e-5)"),
+        "max_length": (Integer(4) | NONE).described("an integer >= 4 tokens, or None"),
+        "head_c": Real(0, None, closed="neither").described("a positive number (the head's inverse regularisation)"),
+        "class_weight": Options(None, "balanced"),
+        "multi_label": BOOL,
+        "seed": SEED.described("a non-negative integer"),
+        "device": DEVICE,
+        "show_progress": BOOL,
+        "quantize": (BOOL | Options("int8", "bf16")).described("False, True ('int8'), 'int8' or 'bf16'"),
+    }
+    _renamed_state = {"train_loss": "loss_history"}
 
     def __init__(
         self,
@@ -140,6 +160,7 @@ class SetFitClassifier(BaseClassifier):
         class_weight: str | None = "balanced",
         multi_label: bool = False,
         seed: int = 0,
+        device: str = "auto",
         show_progress: bool = False,
         quantize: bool | str = "int8",
     ):
@@ -154,6 +175,7 @@ class SetFitClassifier(BaseClassifier):
         self.class_weight = class_weight
         self.multi_label = multi_label
         self.seed = seed
+        self.device = device
         self.show_progress = show_progress
         self.quantize = quantize
 
@@ -161,55 +183,22 @@ class SetFitClassifier(BaseClassifier):
     def _problem(self) -> str:
         return "multi_label" if self.multi_label else "single_label"
 
-    def _validate_params(self) -> None:
-        if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"model must be a model alias, folder or hub id (a non-empty string); got {self.model!r}.")
-        if self.sampling not in SAMPLING_MODES:
-            raise ValueError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {self.sampling!r}.")
-        if self.num_iterations is not None and not is_int(self.num_iterations, minimum=1):
-            raise ValueError(
-                f"num_iterations must be a positive integer or None (budget from sampling); got {self.num_iterations!r}."
-            )
-        if not is_int(self.epochs, minimum=0):
-            raise ValueError(f"epochs must be an integer >= 0 (0 keeps the body frozen); got {self.epochs!r}.")
-        if not is_int(self.batch_size, minimum=2):
-            raise ValueError(
-                f"batch_size must be an integer >= 2 (sentences per step; pairs need two); got {self.batch_size!r}."
-            )
-        if not is_number(self.body_learning_rate) or not 0 < self.body_learning_rate < 1:
-            raise ValueError(
-                f"body_learning_rate must be a number between 0 and 1 (e.g. 2e-5); got {self.body_learning_rate!r}."
-            )
-        if self.max_length is not None and not is_int(self.max_length, minimum=4):
-            raise ValueError(f"max_length must be an integer >= 4 tokens, or None; got {self.max_length!r}.")
-        if not is_number(self.head_c) or not self.head_c > 0 or not math.isfinite(self.head_c):
-            raise ValueError(f"head_c must be a positive number (the head's inverse regularisation); got {self.head_c!r}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be None or 'balanced'; got {self.class_weight!r}.")
-        if not (isinstance(self.quantize, (bool, np.bool_)) or self.quantize in ("int8", "bf16")):
-            raise ValueError(f"quantize must be False, True ('int8'), 'int8' or 'bf16'; got {self.quantize!r}.")
-        for name in ("multi_label", "show_progress"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {value!r}.")
-        if not is_int(self.seed, minimum=0):
-            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}.")
-
     def _fit(self, X: list, y: np.ndarray) -> None:
-        from ..compat import set_seed
         from ..models import resolve_model
+        from ..training import resolve_device, seeded_torch
 
         path = resolve_model(self.model, show_progress=self.show_progress)
-        set_seed(int(self.seed))
-        body = _load_body(path, self.max_length, self.show_progress)
+        device = resolve_device(self.device)
+        with seeded_torch(int(self.seed), device):
+            body = _load_body(path, self.max_length, self.show_progress).to(device)
+        self.loss_history_ = []
         if self.epochs > 0:
-            self.train_loss_ = _train_body(
+            self.loss_history_ = _train_body(
                 body, X, y, multi_label=self.problem_ == "multi_label", sampling=self.sampling,
                 num_iterations=self.num_iterations, epochs=int(self.epochs), batch_size=int(self.batch_size),
-                learning_rate=float(self.body_learning_rate), seed=int(self.seed), show_progress=self.show_progress,
+                learning_rate=float(self.body_learning_rate), seed=int(self.seed), device=device,
+                show_progress=self.show_progress,
             )
-        else:
-            self.train_loss_ = []
         body.eval()
         self.body_ = body
         self._infer_body = None  # the prediction-time body is derived from body_ on first use
@@ -229,18 +218,26 @@ class SetFitClassifier(BaseClassifier):
         save_file({"coef": np.ascontiguousarray(self.coef_), "intercept": np.ascontiguousarray(self.intercept_)},
                   str(folder / HEAD_FILE))
         return {"body": BODY_FOLDER, "head": HEAD_FILE, "head_kind": self.head_kind_,
-                "train_loss": [float(v) for v in self.train_loss_]}
+                "loss_history": [float(v) for v in self.loss_history_]}
 
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
         from safetensors.numpy import load_file
 
-        self.body_ = _load_body(str(folder / state.get("body", BODY_FOLDER)), self.max_length)
+        from ..training import resolve_device
+
+        device = resolve_device(self.device, fallback_to_cpu=True)
+        self.body_ = _load_body(str(folder / state.get("body", BODY_FOLDER)), self.max_length).to(device)
         self.body_.eval()
         self._infer_body = None
         tensors = load_file(str(folder / state.get("head", HEAD_FILE)))
         self.coef_, self.intercept_ = tensors["coef"], tensors["intercept"]
         self.head_kind_ = state["head_kind"]
-        self.train_loss_ = list(state.get("train_loss", []))
+        self.loss_history_ = [float(v) for v in state.get("loss_history", [])]
+
+    @property
+    def train_loss_(self) -> list[float]:
+        """Former name of :attr:`loss_history_` (the mean pair loss of each epoch)."""
+        return self.loss_history_
 
     # ------------------------------------------------------------------ helpers
     def _embed(self, texts: list) -> np.ndarray:
@@ -345,82 +342,37 @@ def stratified_batches(groups: np.ndarray, batch_size: int, rng: np.random.Rando
     return batches
 
 
-def _pair_loss(sim, targets, sampling: str, generator):
-    """Cosine-similarity regression over the pairs of one batch (upper triangle), balanced per ``sampling``."""
-    import torch
-
-    n = sim.shape[0]
-    iu = torch.triu_indices(n, n, 1)
-    s, t = sim[iu[0], iu[1]], targets[iu[0], iu[1]]
-    err = (s - t) ** 2
-    pos = t > 0.5
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if sampling == "unique" or n_pos == 0 or n_neg == 0:
-        return err.mean()
-    if sampling == "oversampling":
-        return 0.5 * err[pos].mean() + 0.5 * err[~pos].mean()
-    # undersampling: a random subset of the majority kind, as large as the minority
-    major, minor = (pos, ~pos) if n_pos > n_neg else (~pos, pos)
-    major_idx = torch.nonzero(major).flatten()
-    keep = major_idx[torch.randperm(len(major_idx), generator=generator)[: int(minor.sum())]]
-    return torch.cat([err[minor], err[keep]]).mean()
-
-
 def _train_body(body, X: list, y: np.ndarray, *, multi_label: bool, sampling: str, num_iterations: int | None,
-                epochs: int, batch_size: int, learning_rate: float, seed: int, show_progress: bool) -> list[float]:
-    """Batch-all contrastive tuning of ``body`` in place; returns the mean pair loss of each epoch."""
+                epochs: int, batch_size: int, learning_rate: float, seed: int, device, show_progress: bool) -> list[float]:
+    """Batch-all contrastive tuning of ``body`` in place (:class:`fewshot.training.Trainer`); returns the
+    mean pair loss of each epoch.
+
+    Each step encodes one stratified batch of sentences and scores every pair inside it with
+    :class:`fewshot.losses.PairSimilarityLoss`; an epoch is the pair budget's worth of steps.
+    """
     import torch
-    from tqdm.auto import tqdm
+
+    from ..losses import PairSimilarityLoss
+    from ..training import Trainer
 
     targets = pair_targets(y, multi_label)
-    n = len(X)
-    batch = min(batch_size, n)
+    batch = min(batch_size, len(X))
     pairs_per_step = batch * (batch - 1) // 2
     steps_per_epoch = max(1, math.ceil(pair_budget(targets, sampling, num_iterations) / pairs_per_step))
-    total = steps_per_epoch * epochs
     groups = np.asarray(y).argmax(axis=1) if multi_label else np.asarray(y)
-    rng = np.random.RandomState(seed)
-    generator = torch.Generator().manual_seed(seed)
-    T = torch.from_numpy(targets)
+    trainer = Trainer(learning_rate=learning_rate, epochs=epochs, seed=seed, device=device, warmup_ratio=0.1,
+                      weight_decay=0.01, show_progress=show_progress, desc="setfit body")
+    loss_fn = PairSimilarityLoss(sampling, generator=trainer.generator)
+    T = torch.from_numpy(targets).to(trainer.device)
 
-    params = [p for p in body.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=learning_rate)
-    warmup = max(1, round(0.1 * total))
+    def step(idx: np.ndarray):
+        features = body.preprocess([X[i] for i in idx])
+        features = {k: v.to(trainer.device) if hasattr(v, "to") else v for k, v in features.items()}
+        tid = torch.from_numpy(idx).to(trainer.device)
+        return loss_fn(body(features)["sentence_embedding"], T[tid][:, tid])
 
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    body.train()
-    losses: list[float] = []
-    queue: list[np.ndarray] = []
-    bar = tqdm(total=total, desc="setfit body", disable=not show_progress, leave=False)
-    try:
-        for _ in range(epochs):
-            epoch_loss = 0.0
-            for _ in range(steps_per_epoch):
-                if not queue:
-                    queue = stratified_batches(groups, batch, rng)
-                idx = queue.pop()
-                features = body.preprocess([X[i] for i in idx])
-                emb = body(features)["sentence_embedding"]
-                emb = torch.nn.functional.normalize(emb, p=2, dim=-1)
-                tid = torch.from_numpy(idx)
-                loss = _pair_loss(emb @ emb.T, T[tid][:, tid], sampling, generator)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                epoch_loss += float(loss.detach())
-                bar.update(1)
-                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-            losses.append(epoch_loss / steps_per_epoch)
-    finally:
-        bar.close()
-        body.eval()
-    return losses
+    return trainer.fit(body, step, lambda: stratified_batches(groups, batch, trainer.rng),
+                       steps_per_epoch=steps_per_epoch)
 
 
 def _fit_head(features: np.ndarray, y: np.ndarray, *, problem: str, C: float, class_weight, seed: int):

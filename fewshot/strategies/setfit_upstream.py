@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import is_int
+from .._validate import BOOL, DEVICE, MODEL, SEED, Integer
 from ..base import BaseClassifier
 from .setfit import _head_proba
 
@@ -53,7 +53,10 @@ class SetFitUpstreamClassifier(BaseClassifier):
     multi_label : bool
         ``y`` is a list of label lists; setfit's ``multi_target_strategy="one-vs-rest"``.
     seed : int
-        setfit's ``TrainingArguments(seed=...)``.
+        setfit's ``TrainingArguments(seed=...)``. setfit seeds the global random generators itself;
+        ``fit`` gives the caller's Python, NumPy and torch random states back afterwards.
+    device : str
+        ``"auto"`` (a GPU when one is present, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     show_progress : bool
         Show setfit's progress bars.
 
@@ -66,6 +69,10 @@ class SetFitUpstreamClassifier(BaseClassifier):
 
     strategy_name = "setfit-upstream"
     supports_pairs = False
+    _parameter_rules = {
+        "model": MODEL, "num_iterations": Integer(1), "batch_size": Integer(1), "epochs": Integer(1),
+        "multi_label": BOOL, "seed": SEED, "device": DEVICE, "show_progress": BOOL,
+    }
 
     def __init__(
         self,
@@ -76,6 +83,7 @@ class SetFitUpstreamClassifier(BaseClassifier):
         epochs: int = 1,
         multi_label: bool = False,
         seed: int = 0,
+        device: str = "auto",
         show_progress: bool = False,
     ):
         self.model = model
@@ -84,34 +92,37 @@ class SetFitUpstreamClassifier(BaseClassifier):
         self.epochs = epochs
         self.multi_label = multi_label
         self.seed = seed
+        self.device = device
         self.show_progress = show_progress
 
     def _problem(self) -> str:
         return "multi_label" if self.multi_label else "single_label"
 
-    def _validate_params(self) -> None:
-        if not isinstance(self.model, str) or not self.model:
-            raise ValueError(f"model must be a model alias, folder or hub id (a non-empty string); got {self.model!r}.")
-        for name, minimum in (("num_iterations", 1), ("batch_size", 1), ("epochs", 1), ("seed", 0)):
-            if not is_int(getattr(self, name), minimum=minimum):
-                raise ValueError(f"{name} must be an integer >= {minimum}; got {getattr(self, name)!r}.")
-        for name in ("multi_label", "show_progress"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-
     def _fit(self, X: list, y: np.ndarray) -> None:
-        from datasets import Dataset
-        from setfit import SetFitModel, Trainer, TrainingArguments
+        from setfit import SetFitModel
 
-        from ..compat import cosine_similarity_loss
         from ..models import resolve_model
+        from ..training import preserved_global_rng, resolve_device
 
         multi = self.problem_ == "multi_label"
         labels = y.astype(np.int64).tolist() if multi else [int(v) for v in y]
-        model = SetFitModel.from_pretrained(
-            resolve_model(self.model, show_progress=self.show_progress),
-            multi_target_strategy="one-vs-rest" if multi else None,
-        )
+        device = resolve_device(self.device)
+        with preserved_global_rng():
+            model = SetFitModel.from_pretrained(
+                resolve_model(self.model, show_progress=self.show_progress),
+                multi_target_strategy="one-vs-rest" if multi else None, device=str(device), trust_remote_code=False,
+            )
+            self.loss_history_ = self._train(model, X, labels)
+        self.setfit_model_ = model
+        self.head_kind_, self.coef_, self.intercept_ = _head_arrays(model.model_head, multi)
+
+    def _train(self, model, X: list, labels: list) -> list[float]:
+        """setfit's Trainer on the body and head; returns the body losses it logged (every 50 steps)."""
+        from datasets import Dataset
+        from setfit import Trainer, TrainingArguments
+
+        from ..compat import cosine_similarity_loss
+
         with tempfile.TemporaryDirectory(prefix="fewshot-setfit-") as tmp:
             args = TrainingArguments(
                 output_dir=tmp, num_iterations=int(self.num_iterations), batch_size=int(self.batch_size),
@@ -120,8 +131,8 @@ class SetFitUpstreamClassifier(BaseClassifier):
             )
             trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": list(X), "label": labels}))
             trainer.train()
-        self.setfit_model_ = model
-        self.head_kind_, self.coef_, self.intercept_ = _head_arrays(model.model_head, multi)
+        logged = getattr(getattr(trainer, "state", None), "log_history", None) or []
+        return [float(entry["loss"]) for entry in logged if "loss" in entry]
 
     def _predict_scores(self, X: list) -> np.ndarray:
         embeddings = np.asarray(self.setfit_model_.encode(list(X), show_progress_bar=False), dtype=np.float32)
@@ -133,7 +144,8 @@ class SetFitUpstreamClassifier(BaseClassifier):
         self.setfit_model_.model_body.save(str(folder / BODY_FOLDER))
         save_file({"coef": np.ascontiguousarray(self.coef_), "intercept": np.ascontiguousarray(self.intercept_)},
                   str(folder / HEAD_FILE))
-        return {"body": BODY_FOLDER, "head": HEAD_FILE, "head_kind": self.head_kind_}
+        return {"body": BODY_FOLDER, "head": HEAD_FILE, "head_kind": self.head_kind_,
+                "loss_history": [float(v) for v in self.loss_history_]}
 
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:
         from safetensors.numpy import load_file
@@ -141,8 +153,10 @@ class SetFitUpstreamClassifier(BaseClassifier):
         from sklearn.linear_model import LogisticRegression
 
         from ..compat import load_sentence_transformer
+        from ..training import resolve_device
 
         body = load_sentence_transformer(str(folder / state.get("body", BODY_FOLDER)))
+        body.to(resolve_device(self.device, fallback_to_cpu=True))
         # The head used for probabilities is ours (numpy over stored coefficients); setfit's
         # model object is kept for `encode` and for users who want the plain setfit API.
         self.setfit_model_ = SetFitModel(model_body=body, model_head=LogisticRegression(),
@@ -150,6 +164,7 @@ class SetFitUpstreamClassifier(BaseClassifier):
         tensors = load_file(str(folder / state.get("head", HEAD_FILE)))
         self.coef_, self.intercept_ = tensors["coef"], tensors["intercept"]
         self.head_kind_ = state["head_kind"]
+        self.loss_history_ = [float(v) for v in state.get("loss_history", [])]
 
 
 def _head_arrays(head, multi_label: bool):
