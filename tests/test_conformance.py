@@ -17,6 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import fewshot
+from fewshot.errors import NotASavedClassifierError
 from fewshot.registry import get_strategy, strategy_names
 
 # name -> (factory(request) -> estimator, param grid for GridSearchCV)
@@ -277,7 +278,7 @@ def test_renamed_parameters_of_an_old_folder_still_load(small_data, tmp_path, mo
     meta = json.loads((path / "fewshot.json").read_text())
     meta["params"]["cutoff"] = meta["params"].pop("threshold")  # as an older fewshot would have written it
     (path / "fewshot.json").write_text(json.dumps(meta))
-    with pytest.raises(TypeError, match="cutoff"):
+    with pytest.raises(NotASavedClassifierError, match="unknown parameter.*cutoff"):
         fewshot.load(path)
     monkeypatch.setattr(majority, "_renamed_params", {"cutoff": "threshold"})
     loaded = fewshot.load(path)

@@ -198,10 +198,14 @@ def test_lora_training_learns_the_training_labels(lora_clf, zero_clf, intent):
     (X, y), _ = intent
     assert lora_clf.objective == "classify"
     assert lora_clf.loss_history_[-1] < 0.5 * lora_clf.loss_history_[0]
-    before = np.mean(zero_clf.predict(X) == np.asarray(y))
-    after = np.mean(lora_clf.predict(X) == np.asarray(y))
-    # a random tiny model is a poor learner; SmolLM2 learns its training labels (integration tests)
-    assert after >= before + 0.2, (before, after)
+    cols = [list(lora_clf.classes_).index(t) for t in y]
+    rows = np.arange(len(y))
+    before = np.log(zero_clf.predict_proba(X)[rows, cols]).mean()
+    after = np.log(lora_clf.predict_proba(X)[rows, cols]).mean()
+    # The classify objective raises the probability prediction gives the true labels. A random tiny
+    # model is too poor a learner for accuracy to be a stable measure here (0.28-0.72 on its training
+    # set across seeds); SmolLM2's training and test accuracy are asserted in the integration tests.
+    assert after > before + 1.0, (before, after)
 
 
 def test_generate_objective_raises_the_label_words(sharp, zero_clf, intent):
