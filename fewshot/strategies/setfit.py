@@ -269,7 +269,11 @@ def _load_body(path: str, max_length: int | None, show_progress: bool = False):
 
 
 def _reduced_precision(body, mode: str):
-    """A copy of ``body`` for inference: int8 dynamic quantization (``"int8"``) or bfloat16 (``"bf16"``)."""
+    """A copy of ``body`` for inference: int8 dynamic quantization (``"int8"``) or bfloat16 (``"bf16"``).
+
+    int8 dynamic quantization runs on the CPU only, so an int8 copy of a body trained on a GPU is
+    moved to the CPU (predict with ``quantize=False`` to keep a GPU).
+    """
     import copy
 
     import torch
@@ -280,7 +284,7 @@ def _reduced_precision(body, mode: str):
     reduced.eval()
     if mode == "bf16":
         return reduced.to(torch.bfloat16)
-    return quantize_linear_int8(reduced)
+    return quantize_linear_int8(reduced.to("cpu"))
 
 
 def _encode(body, texts: list, *, one_at_a_time: bool = False) -> np.ndarray:
