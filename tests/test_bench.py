@@ -1212,3 +1212,14 @@ def test_smoke_suite_runs_every_available_strategy(tmp_path):
     md = paths["summary.md"].read_text()
     assert all(label in md for label in labels) and "**k = 4.**" in md
     assert paths["curves.png"].stat().st_size > 10_000 and paths["cost.png"].stat().st_size > 10_000
+
+
+def test_size_to_serve_counts_the_base_model_a_saved_folder_needs(tmp_path, tiny_llama_dir):
+    """The prompt strategy's folder holds only its adapter; serving it also needs the base LM."""
+    from fewshot import MajorityClassifier, PromptClassifier
+    from fewshot.bench.runner import _base_model_mb, _folder_mb
+
+    X, y = ["refund please", "where is my parcel", "card charged", "parcel late"], ["b", "d", "b", "d"]
+    prompt = PromptClassifier(model=str(tiny_llama_dir), mode="zero").fit(X, y).save(tmp_path / "p")
+    assert _base_model_mb(prompt) == pytest.approx(_folder_mb(Path(tiny_llama_dir))) and _base_model_mb(prompt) > 0
+    assert _base_model_mb(MajorityClassifier().fit(X, y).save(tmp_path / "m")) == 0.0

@@ -248,7 +248,22 @@ def _run_cell(payload: dict) -> dict:
         clf.save(Path(tmp) / "model")
         out["save_seconds"] = round(time.perf_counter() - t0, 4)
         out["model_size_mb"] = round(_folder_mb(Path(tmp) / "model"), 3)
+        out["base_model_mb"] = round(_base_model_mb(Path(tmp) / "model"), 3)
+        # what a deployment must hold to predict: the saved folder plus any base model it names
+        out["serve_size_mb"] = round(out["model_size_mb"] + out["base_model_mb"], 3)
     return out
+
+
+def _base_model_mb(saved: Path) -> float:
+    """Size of the base model a saved classifier needs beside its folder (the prompt strategy's LM), else 0."""
+    from ..models import resolve_model
+
+    meta = json.loads((saved / "fewshot.json").read_text(encoding="utf-8"))
+    base = meta.get("base_model")
+    if not isinstance(base, dict) or not base.get("name"):
+        return 0.0
+    path = Path(resolve_model(base["name"]))
+    return _folder_mb(path) if path.is_dir() else 0.0
 
 
 # --------------------------------------------------------------------------- the parent

@@ -87,6 +87,7 @@ def summary_rows(res: Results) -> list[dict[str, Any]]:
                         "median_predictions_per_second": _r(g.median("predictions_per_second"), 1),
                         "median_peak_rss_mb": _r(g.median("peak_rss_mb"), 1),
                         "median_model_size_mb": _r(g.median("model_size_mb"), 3),
+                        "median_serve_size_mb": _r(g.median("serve_size_mb"), 3),
                         "n_train": first.get("n_train"),
                         "n_test": first.get("n_test"),
                         "test_subsampled": first.get("test_subsampled"),
@@ -107,6 +108,7 @@ def summary_rows(res: Results) -> list[dict[str, Any]]:
                     "median_predictions_per_second": _r(_pooled(res, k, s, "predictions_per_second"), 1),
                     "median_peak_rss_mb": _r(_pooled(res, k, s, "peak_rss_mb"), 1),
                     "median_model_size_mb": _r(_pooled(res, k, s, "model_size_mb"), 3),
+                    "median_serve_size_mb": _r(_pooled(res, k, s, "serve_size_mb"), 3),
                     "averaged_over": " ".join(common),
                 }
             )
@@ -136,6 +138,7 @@ CSV_COLUMNS = [
     "median_predictions_per_second",
     "median_peak_rss_mb",
     "median_model_size_mb",
+    "median_serve_size_mb",
     "n_train",
     "n_test",
     "test_subsampled",
@@ -251,7 +254,8 @@ def markdown(res: Results) -> str:
             ("median train CPU s", "train_cpu_seconds", _secs),
             ("predictions / s", "predictions_per_second", _num),
             ("peak memory MB", "peak_rss_mb", _num),
-            ("model size MB", "model_size_mb", _num),
+            ("saved folder MB", "model_size_mb", _num),
+            ("size to serve MB (with base model)", "serve_size_mb", _num),
         ):
             rows.append([label] + [fmt(_pooled(res, k, s, key)) for s in strategies] + ["" for _ in ref_cols])
         lines += [f"## k = {k} examples per class", ""]

@@ -121,7 +121,7 @@ def verdict(res: Results, k: int) -> str:
     train = {s: _pooled(res, k, s, "train_seconds") for s in strategies}
     pps = {s: _pooled(res, k, s, "predictions_per_second") for s in strategies}
     mem = {s: _pooled(res, k, s, "peak_rss_mb") for s in strategies}
-    size = {s: _pooled(res, k, s, "model_size_mb") for s in strategies}
+    size = {s: _pooled(res, k, s, "serve_size_mb") for s in strategies}
     seeds = [len(res.groups[(d, s, k)].ok) for s in strategies for d in common]
 
     parts = [f"**k = {k}.**"] + ([note] if note else [])
@@ -135,8 +135,8 @@ def verdict(res: Results, k: int) -> str:
             f"Pick **{best}**: the best average {metric_txt}, {_pct(avgs[best])} over "
             f"{len(common)} dataset(s), best on {wins[best]} of {len(common)}; it trains in a median "
             f"{_secs(train[best])} s per run, "
-            f"predicts {_num(pps[best])} texts/s, peaks at {_num(mem[best])} MB of memory and saves to "
-            f"{_num(size[best])} MB."
+            f"predicts {_num(pps[best])} texts/s, peaks at {_num(mem[best])} MB of memory and needs "
+            f"{_num(size[best])} MB on disk to serve (its saved folder plus any base model it loads)."
         )
         runner_up = ranked[1]
         parts.append(
