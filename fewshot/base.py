@@ -264,13 +264,11 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(params, dict):
             raise NotASavedClassifierError(f"{where}: 'params' must be an object of parameter values.")
         params = _renamed(params, cls._renamed_params)
-        known = set(cls().get_params(deep=False))
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise NotASavedClassifierError(
-                f"{where}: params has unknown parameter(s) {', '.join(unknown)} for strategy "
-                f"{cls.strategy_name!r}; its parameters are: {', '.join(sorted(known))}."
-            )
+        from .registry import unknown_parameters_message
+
+        message = unknown_parameters_message(cls, params)
+        if message:
+            raise NotASavedClassifierError(f"{where}: params has an unknown parameter: {message}")
         obj = cls(**params)
         try:
             obj._check_params()

@@ -36,14 +36,25 @@ def get_strategy(name: str) -> type:
     return getattr(import_module(module_name), class_name)
 
 
+def parameter_names(cls: type) -> list[str]:
+    """The parameters a strategy class accepts, sorted."""
+    return sorted(cls().get_params(deep=False))
+
+
+def unknown_parameters_message(cls: type, params: dict) -> str | None:
+    """``None`` when every key of ``params`` is a parameter of ``cls``, else a message naming the strays."""
+    valid = parameter_names(cls)
+    unknown = sorted(set(params) - set(valid))
+    if not unknown:
+        return None
+    return (f"strategy {cls.strategy_name!r} has no parameter(s) {', '.join(unknown)}; its parameters are: "
+            f"{', '.join(valid)}.")
+
+
 def make_classifier(name: str, **params):
     """Instantiate strategy ``name`` with ``params``; an unknown parameter is a clear error."""
     cls = get_strategy(name)
-    valid = set(cls().get_params(deep=False))
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise UnknownStrategyError(
-            f"strategy {name!r} has no parameter(s) {', '.join(unknown)}; its parameters are: "
-            f"{', '.join(sorted(valid))}."
-        )
+    message = unknown_parameters_message(cls, params)
+    if message:
+        raise UnknownStrategyError(message)
     return cls(**params)
