@@ -432,6 +432,13 @@ def _accuracy(real, name, key, make, fit_data):
     return real["results"][key]
 
 
+def _majority_accuracy(real, name) -> float:
+    """Accuracy of always predicting the training set's most frequent label, on the same test rows."""
+    train = real[name]["train"]
+    majority = max(set(train.y), key=list(train.y).count)
+    return float(np.mean(np.asarray(real[name]["test"][1]) == majority))
+
+
 def _emotion_zero(real, smollm_path):
     return _accuracy(real, "emotion", "emotion zero-shot",
                      lambda: PromptClassifier(model=smollm_path, mode="zero", template=PLAIN["emotion"]),
@@ -444,7 +451,7 @@ def test_sst2_zero_shot(real, smollm_path):
     acc = _accuracy(real, "sst2", "sst2 zero-shot",
                     lambda: PromptClassifier(model=smollm_path, mode="zero", template=PLAIN["sst2"]),
                     (train.X[:8], train.y[:8]))
-    assert acc >= 0.78
+    assert acc >= _majority_accuracy(real, "sst2") + 0.20, acc  # majority 0.51 on these rows; measured 0.837
 
 
 @pytest.mark.integration
@@ -453,7 +460,7 @@ def test_emotion_lora_k8_beats_zero_shot(real, smollm_path):
     lora = _accuracy(real, "emotion", "emotion LoRA k=8",
                      lambda: PromptClassifier(model=smollm_path, mode="lora", template=PLAIN["emotion"], seed=0),
                      real["emotion"]["k8"])
-    assert lora >= 0.52  # measured 0.560 (0.500 with the language-model objective)
+    # both measured here on the same 300 sentences (0.357 zero-shot, 0.560 LoRA when last measured)
     assert lora >= zero + 0.10, (zero, lora)
 
 
@@ -462,7 +469,7 @@ def test_emotion_icl_k8_beats_chance(real, smollm_path):
     acc = _accuracy(real, "emotion", "emotion ICL k=8",
                     lambda: PromptClassifier(model=smollm_path, mode="icl", icl_k=8, template=PLAIN["emotion"]),
                     real["emotion"]["k8"])
-    assert acc > 1 / 6 + 0.05
+    assert acc > _majority_accuracy(real, "emotion") + 0.05, acc
 
 
 @pytest.mark.integration
@@ -479,4 +486,6 @@ def test_sms_spam_lora_k8_with_the_generic_template(data_dir, smollm_path):
     assert np.mean(clf.predict(X) == np.asarray(y)) == 1.0
     f1 = f1_score(yt, clf.predict(Xt), average="macro")
     print(f"\nsms_spam LoRA k=8 (generic template): macro-F1 {f1:.3f} on 200 test messages")
-    assert f1 >= 0.70, f1  # majority class 0.46; measured 0.757
+    majority = max(set(ds.train.y), key=list(ds.train.y).count)
+    floor = f1_score(yt, [majority] * len(yt), average="macro")  # always the training set's majority class
+    assert f1 >= floor + 0.20, (f1, floor)  # majority 0.46 on these 200 messages; measured 0.757

@@ -19,7 +19,11 @@ from fewshot.strategies.setfit import (
 from fewshot.strategies.setfit_upstream import SetFitUpstreamClassifier
 
 INTENTS = ["billing", "delivery", "account"]
-MIN_SST2_ACCURACY = 0.64  # k=8, all-MiniLM-L6-v2, 500 test sentences (issue 3's target of 0.75 is not met)
+# Plain setfit (setfit 1.2 Trainer, paper settings, all-MiniLM-L6-v2) on the very splits the SST-2 test
+# uses: the k = 8 sample of each seed and the same 500 test sentences. Measured by the quick suite's
+# setfit-upstream cells (`fewshot bench benchmarks/quick.toml`, cells sst2/setfit-upstream/k8-seed*.json).
+# Ours must stay within 2 points of it on every seed.
+PLAIN_SETFIT_SST2_K8 = {0: 0.646, 1: 0.704, 2: 0.558}
 
 
 @pytest.fixture(scope="module")
@@ -302,16 +306,16 @@ def sst2(data_dir):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", sorted(PLAIN_SETFIT_SST2_K8))
 def test_sst2_k8_accuracy(minilm_path, sst2, seed, tmp_path):
     X, y = sample_k_shot(sst2.train.X, sst2.train.y, k=8, seed=seed)
     Xt, yt = subsample(sst2.test.X, sst2.test.y, 500, seed=0)
     clf = SetFitClassifier(model=minilm_path, seed=seed).fit(X, y)
     proba = clf.predict_proba(Xt)
     accuracy = float(np.mean(clf.classes_[proba.argmax(1)] == np.asarray(yt)))
-    # Chance is 0.5 and the frozen MiniLM body with the same head gets 0.63 on seed 0. Issue 3 asks
-    # for >= 0.75; measured with the defaults: 0.658 (seed 0), see the issue note. Not reached yet.
-    assert accuracy >= MIN_SST2_ACCURACY, f"seed {seed}: accuracy {accuracy:.3f} on 500 SST-2 test sentences"
+    plain = PLAIN_SETFIT_SST2_K8[seed]
+    print(f"\nsst2 k=8 seed {seed}: ours {accuracy:.3f}, plain setfit {plain:.3f}")
+    assert accuracy >= plain - 0.02, f"seed {seed}: accuracy {accuracy:.3f} vs plain setfit {plain:.3f} on the same split"
     if seed == 0:  # the real model survives a save/load round trip exactly
         loaded = fewshot.load(clf.save(tmp_path / "sst2"))
         np.testing.assert_array_equal(loaded.predict_proba(Xt), proba)
