@@ -163,7 +163,7 @@ def test_training_scores_are_the_prediction_scores(tiny, intent):
     label log-likelihoods as prediction (multi-token labels included) and gradients reach the model."""
     import torch
 
-    from fewshot.strategies._scoring import continuation_scores, score_continuations
+    from fewshot.strategies.prompting.scoring import continuation_scores, score_continuations
 
     (X, y), _ = intent
     clf = PromptClassifier(model=tiny, mode="zero", template=TEMPLATE,

@@ -1,4 +1,4 @@
-"""Scoring label continuations with a causal LM, fast: the engine behind :class:`PromptClassifier`.
+"""Scoring label continuations with a causal LM, fast: the engine of the prompt strategy (PromptClassifier).
 
 For every prompt and every candidate continuation (a label's tokens) we want
 ``log p(continuation | prompt)``. Doing one full forward pass per (prompt, label) repeats the prompt
@@ -15,7 +15,8 @@ once per label and computes vocabulary logits at every position; here:
    the vocabulary is again applied only where a log-probability is read, in bounded chunks.
 
 An optional shared ``prefix`` (the demonstrations of in-context learning) is encoded once for all
-prompts and its cache reused by every batch.
+prompts and its cache reused by every batch. :func:`class_scores` then folds each label's alternative
+continuations into one score per class.
 
 The results equal a plain full forward pass on ``prompt + continuation`` up to float rounding
 (``tests/test_prompt.py`` checks it against brute force).
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..compat import kv_cache_from_tensors, kv_cache_tensors
+from ...compat import kv_cache_from_tensors, kv_cache_tensors
 
 
 @dataclass
@@ -265,3 +266,10 @@ def continuation_nll(model, ids: torch.Tensor, mask: torch.Tensor, targets: list
     logits = project(model, head, hidden[rows, cols])
     nll = torch.nn.functional.cross_entropy(logits, tokens, reduction="none")
     return list(torch.split(nll, [len(t) for _, t in targets]))
+
+
+def class_scores(seq: torch.Tensor, owner: np.ndarray) -> torch.Tensor:
+    """Per-class scores ``(n, n_classes)`` from per-continuation ones ``(n, S)``: a class's alternatives add as
+    probabilities (log-sum-exp). ``owner[s]`` is the class index of continuation ``s``; every class owns one."""
+    return torch.stack([torch.logsumexp(seq[:, torch.as_tensor(owner == j, device=seq.device)], dim=1)
+                        for j in range(int(owner.max()) + 1)], dim=1)
