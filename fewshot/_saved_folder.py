@@ -53,7 +53,7 @@ def _nearest_existing(path: Path) -> Path:
     return Path(path.anchor or ".")
 
 
-def check_save_target(path, *, overwrite: bool) -> Path:
+def check_save_target(path, *, overwrite: bool, lock: bool = True) -> Path:
     """Check that a classifier may be saved to ``path``; returns it as a ``Path``. Writes nothing.
 
     Raises :class:`~fewshot.errors.SaveTargetError` when ``path`` is a file, is (or contains) the
@@ -63,8 +63,15 @@ def check_save_target(path, *, overwrite: bool) -> Path:
     Example::
 
         check_save_target("models/intent", overwrite=False)   # before minutes of training
+
+    The check holds a shared lock on the parent folder (``lock=False`` when the caller already
+    holds the exclusive one), so it never sees another save halfway through its swap.
     """
     path = Path(path).expanduser()
+    parent = path.parent
+    if lock and parent.is_dir():
+        with folder_lock(parent, exclusive=False):
+            return check_save_target(path, overwrite=overwrite, lock=False)
     resolved = path.resolve()
     cwd = Path.cwd().resolve()
     if resolved == cwd or resolved in cwd.parents:

@@ -248,7 +248,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             with _folder.folder_lock(path.parent, exclusive=True):
                 # another process may have saved here while we were writing: check again under the lock
-                _folder.check_save_target(path, overwrite=overwrite)
+                _folder.check_save_target(path, overwrite=overwrite, lock=False)
                 _folder.replace_folder(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

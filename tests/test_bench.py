@@ -1137,7 +1137,9 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     assert {"setfit", "setfit-upstream"} <= {s.name for s in paper.strategies}
     for name in ("setfit", "head", "prompt"):  # tuning studies: never on test rows or quick's datasets
         tune = load_suite(REPO / "benchmarks" / f"tune_{name}.toml")
-        assert tune.eval_split == "validation" and tune.datasets == ["trec", "cr", "sst5", "banking77"]
+        # the tuning datasets only (banking77 is too slow for these studies on 2 cores), never a quick-suite one
+        assert tune.eval_split == "validation" and {"trec", "cr", "sst5"} <= set(tune.datasets)
+        assert set(tune.datasets) <= {"trec", "cr", "sst5", "banking77"}
         assert {s.name for s in tune.strategies} == {name} and f"{name}-default" in [s.label for s in tune.strategies]
         assert not tune.strategy(f"{name}-default").params, "the baseline is the strategy as users get it"
     balanced = load_suite(REPO / "benchmarks" / "head_imbalance.toml")
