@@ -306,7 +306,11 @@ def test_minilm_sst2_k32(minilm_path, data_dir):
     Xt, yt = subsample(ds.test.X, ds.test.y, 500, seed=0)
     clf = HeadClassifier(model=minilm_path, seed=0).fit(X, y)
     acc = _accuracy(clf, Xt, yt)
-    assert acc >= 0.70, f"sst2 k=32 accuracy {acc:.3f}"
+    majority = max(set(ds.train.y), key=list(ds.train.y).count)
+    floor = float(np.mean(np.asarray(yt) == majority))  # the majority class on the same 500 sentences
+    # Measured with the defaults: 0.736 (majority 0.51; the frozen MiniLM body with a logistic head,
+    # SetFitClassifier(epochs=0, quantize=False), 0.714 on this split; learning rate 2e-4: 0.682).
+    assert acc >= floor + 0.10, f"sst2 k=32 accuracy {acc:.3f}, majority {floor:.3f}"
 
 
 @pytest.mark.integration
