@@ -113,11 +113,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def code_version() -> dict[str, Any]:
-    """The code this process runs: see :func:`fewshot.bench.provenance.code_identity`."""
-    return code_identity()
-
-
 def _rss_mb_now() -> float | None:
     try:
         with open("/proc/self/statm") as fh:
