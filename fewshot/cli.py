@@ -200,12 +200,18 @@ def cmd_models(args) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        status = "installed" if row["installed"] else f"NOT INSTALLED ({row['install']})"
+        if row["installed"]:
+            status = row["state"]
+        else:
+            status = f"NOT INSTALLED (missing {', '.join(row['missing'])}): {row['install']}"
         size = f"{row['size_mb']} MB" if row["size_mb"] is not None else "-"
         print(f"{row['alias']:<14} {row['kind']:<21} {status}, {size}")
         print(f"{'':<14} {row['description']}")
         if row["path"]:
             print(f"{'':<14} -> {row['path']}")
+        if row["terms_note"]:
+            where = row["terms"] or f"in the package {row['packages'][0]}"
+            print(f"{'':<14} {row['terms_note']}: {where}")
     print(f"\ncache dir: {cache_dir()}  (set FEWSHOT_CACHE to move it)")
     print("Any local model folder, or a hub id ('org/name', 'hub:name') when online, also works as --param model=...")
     return 0

@@ -6,7 +6,36 @@ this is the file to change. Everything else calls these helpers.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def hf_progress_bars(show: bool):
+    """Hide transformers' progress bars ("Loading weights", "Writing model shards") unless ``show``.
+
+    The previous setting is restored on exit, so the caller's choice outside the block is untouched.
+    """
+    from transformers.utils import logging as hf_logging
+
+    hide = not show and hf_logging.is_progress_bar_enabled()
+    if hide:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if hide:
+            hf_logging.enable_progress_bar()
+
+
+def save_quietly(obj, folder, **kwargs) -> None:
+    """``obj.save_pretrained(folder)`` (a model, tokenizer or peft model) without its progress bar;
+    a ``SentenceTransformer`` is saved with ``obj.save(folder)``."""
+    with hf_progress_bars(False):
+        if hasattr(obj, "save_pretrained"):
+            obj.save_pretrained(str(folder), **kwargs)
+        else:
+            obj.save(str(folder), **kwargs)
 
 
 def load_causal_lm_from_gguf(folder: Path, gguf_file: str, *, show_progress: bool = False):
@@ -16,17 +45,10 @@ def load_causal_lm_from_gguf(folder: Path, gguf_file: str, *, show_progress: boo
     a fresh model from its config and copy the dequantized weights in.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    bar_was_enabled = hf_logging.is_progress_bar_enabled()
-    if not show_progress:
-        hf_logging.disable_progress_bar()
-    try:
+    with hf_progress_bars(show_progress):
         tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf_file, trust_remote_code=False)
         loaded = AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=gguf_file, trust_remote_code=False)
-    finally:
-        if bar_was_enabled and not show_progress:
-            hf_logging.enable_progress_bar()
     config = loaded.config
     if hasattr(config, "quantization_config"):
         delattr(config, "quantization_config")
@@ -69,7 +91,6 @@ def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs
     import logging
 
     from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
 
     class _DropLoadReport(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
@@ -77,18 +98,14 @@ def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs
 
     report_filter = _DropLoadReport()
     report_logger = logging.getLogger("transformers.modeling_utils")
-    bar_was_enabled = hf_logging.is_progress_bar_enabled()
     report_logger.addFilter(report_filter)
-    if not show_progress:
-        hf_logging.disable_progress_bar()
     try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            str(path), output_loading_info=True, trust_remote_code=False, **kwargs
-        )
+        with hf_progress_bars(show_progress):
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                str(path), output_loading_info=True, trust_remote_code=False, **kwargs
+            )
     finally:
         report_logger.removeFilter(report_filter)
-        if bar_was_enabled and not show_progress:
-            hf_logging.enable_progress_bar()
     info = {
         "missing_keys": set(info.get("missing_keys", ())),
         "unexpected_keys": set(info.get("unexpected_keys", ())),
@@ -161,17 +178,10 @@ def load_causal_lm(path: str, *, show_progress: bool = False):
     previous setting is restored afterwards.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    bar_was_enabled = hf_logging.is_progress_bar_enabled()
-    if not show_progress:
-        hf_logging.disable_progress_bar()
-    try:
+    with hf_progress_bars(show_progress):
         tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(str(path), trust_remote_code=False)
-    finally:
-        if bar_was_enabled and not show_progress:
-            hf_logging.enable_progress_bar()
     model.eval()
     return model, tokenizer
 
@@ -196,13 +206,6 @@ def load_sentence_transformer(path: str, *, show_progress: bool = False):
     The bar setting is restored afterwards.
     """
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
 
-    bar_was_enabled = hf_logging.is_progress_bar_enabled()
-    if not show_progress:
-        hf_logging.disable_progress_bar()
-    try:
+    with hf_progress_bars(show_progress):
         return SentenceTransformer(str(path), device="cpu", trust_remote_code=False)
-    finally:
-        if bar_was_enabled and not show_progress:
-            hf_logging.enable_progress_bar()

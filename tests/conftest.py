@@ -61,6 +61,20 @@ def smollm_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def mpnet_path() -> str:
+    from fewshot.models import resolve_model
+
+    return resolve_model("mpnet")
+
+
+@pytest.fixture(scope="session")
+def gemma_path() -> str:
+    from fewshot.models import resolve_model
+
+    return resolve_model("gemma3-270m")
+
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The benchmark datasets; tests that need them skip on a user's machine without them."""
     value = os.environ.get("FEWSHOT_DATA_DIR")

@@ -276,9 +276,11 @@ class HeadClassifier(BaseClassifier):
         return out[:, 0] if self.problem_ == "regression" else out
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
+        from ..compat import save_quietly
+
         target = folder / MODEL_DIR
-        self.model_.save_pretrained(target)
-        self.tokenizer_.save_pretrained(target)
+        save_quietly(self.model_, target)
+        save_quietly(self.tokenizer_, target)
         state: dict[str, Any] = {"model_dir": MODEL_DIR, "head_modules": list(self.head_modules_),
                                  "pairs": bool(self.pairs_), "loss_history": [float(v) for v in self.loss_history_]}
         if self.problem_ == "regression":

@@ -380,7 +380,9 @@ class PromptClassifier(BaseClassifier):
     def _save_state(self, folder: Path) -> dict[str, Any]:
         adapter = None
         if self.peft_model_ is not None:
-            self.peft_model_.save_pretrained(str(folder / _ADAPTER_DIR), safe_serialization=True)
+            from ..compat import save_quietly
+
+            save_quietly(self.peft_model_, folder / _ADAPTER_DIR, safe_serialization=True)
             adapter = _ADAPTER_DIR
         return {
             "base_model": self.model,

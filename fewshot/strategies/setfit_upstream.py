@@ -141,7 +141,9 @@ class SetFitUpstreamClassifier(BaseClassifier):
     def _save_state(self, folder: Path) -> dict[str, Any]:
         from safetensors.numpy import save_file
 
-        self.setfit_model_.model_body.save(str(folder / BODY_FOLDER))
+        from ..compat import save_quietly
+
+        save_quietly(self.setfit_model_.model_body, folder / BODY_FOLDER)
         save_file({"coef": np.ascontiguousarray(self.coef_), "intercept": np.ascontiguousarray(self.intercept_)},
                   str(folder / HEAD_FILE))
         return {"body": BODY_FOLDER, "head": HEAD_FILE, "head_kind": self.head_kind_,
