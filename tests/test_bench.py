@@ -1154,6 +1154,15 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     assert [s.label for s in speed.strategies] == [
         "setfit-upstream", "setfit-quantize-false", "setfit-quantize-int8", "setfit-quantize-bf16"
     ]
+    mpnet = load_suite(REPO / "benchmarks" / "tune_setfit_mpnet.toml")  # chooses mpnet settings: validation only
+    assert mpnet.eval_split == "validation" and set(mpnet.datasets) <= {"trec", "cr", "sst5", "banking77"}
+    assert all(s.params.get("model") == "mpnet" for s in mpnet.strategies)
+    assert not set(mpnet.strategy("setfit-mpnet").params) - {"model"}, "the baseline is the default on mpnet"
+    paper_mpnet = load_suite(REPO / "benchmarks" / "mpnet_paper.toml")
+    assert paper_mpnet.datasets == paper.datasets and paper_mpnet.max_test is None and paper_mpnet.all_k == [8]
+    gemma = load_suite(REPO / "benchmarks" / "prompt_gemma.toml")
+    assert gemma.datasets == quick.datasets and gemma.max_test == quick.max_test
+    assert {s.params.get("model", "smollm2-135m") for s in gemma.strategies} == {"smollm2-135m", "gemma3-270m"}
     smoke = load_suite(REPO / "benchmarks" / "smoke.toml")
     assert smoke.datasets == ["demo:intent"] and {
         "majority",
@@ -1165,7 +1174,7 @@ def test_shipped_suites_parse_and_follow_the_protocol():
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name", ["quick", "paper"])
+@pytest.mark.parametrize("name", ["quick", "paper", "tune_setfit_mpnet", "mpnet_paper", "prompt_gemma"])
 def test_shipped_suites_validate_against_the_datasets(name):
     """Every dataset, strategy and parameter of the long suites exists (checked without running)."""
     from fewshot.bench.suite import check_suite, effective_data_dir
