@@ -188,3 +188,27 @@ def test_members_with_different_classes_after_fitting(data):
     (X, y), _ = data
     with pytest.raises(ValueError, match=r"member '[\w-]+' learned the classes \['ACCOUNT'.*every member must predict"):
         EnsembleClassifier(members=["majority", _RenamedLabels()]).fit(X, y)
+
+
+def test_a_benchmark_suite_can_name_ensemble_members_as_a_list_of_tables():
+    from fewshot.bench.suite import parse_suite
+    from fewshot.registry import make_classifier
+
+    suite = parse_suite('''
+name = "meta"
+datasets = ["demo:intent"]
+k = [8]
+seeds = [0]
+[[strategies]]
+name = "ensemble"
+label = "ensemble-setfit-prompt"
+params = { members = [ { name = "setfit" }, { name = "prompt", params = { mode = "zero" } } ], weights = "cv" }
+[[strategies]]
+name = "auto"
+params = { candidates = ["setfit", { name = "head", params = { epochs = 2 } }] }
+''')
+    ens, auto = (make_classifier(s.name, **s.params) for s in suite.strategies)
+    assert ens.members[1] == {"name": "prompt", "params": {"mode": "zero"}} and ens.weights == "cv"
+    for clf in (ens, auto):
+        clf._check_params()  # names and member parameters are valid without loading any model
+        assert clf._problem() == "single_label"
