@@ -510,8 +510,9 @@ def load_members(folder: Path, names: Any, classes: np.ndarray, problem: str) ->
         est = load(sub)
         if est.problem_ != problem or list(est.classes_) != list(classes):
             raise NotASavedClassifierError(
-                f"{where}: member {name} is a {est.problem_} classifier of {list(est.classes_)} but the saved "
-                f"classifier is {problem} of {list(classes)}; the folder was assembled from different classifiers.")
+                f"{where}: classes lists {np.asarray(classes).tolist()} ({problem}) but member {name} predicts "
+                f"{est.classes_.tolist()} ({est.problem_}); the class list does not match the model (the folder was "
+                "assembled from different classifiers).")
         out.append(est)
     return out
 
