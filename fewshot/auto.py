@@ -306,8 +306,8 @@ class AutoClassifier(BaseClassifier):
             best = clone(estimators[chosen])
         best.fit(X, targets)
         if best.problem_ != problem or list(best.classes_) != list(self.classes_):
-            raise ValueError(f"the pick {self.best_candidate_!r} learned the classes {list(best.classes_)} but the data "
-                             f"has {list(self.classes_)}.")
+            raise ValueError(f"the pick {self.best_candidate_!r} learned the classes {best.classes_.tolist()} but the data "
+                             f"has {self.classes_.tolist()}.")
         self.best_estimator_ = best
         self.loss_history_ = list(getattr(best, "loss_history_", []))
         self.pairs_ = bool(getattr(best, "pairs_", False))

@@ -459,8 +459,8 @@ class EnsembleClassifier(BaseClassifier):
             raise ValueError(f"member {label!r} was fitted as {est.problem_} but the ensemble is {problem}.")
         if problem == "single_label" and list(est.classes_) != list(self.classes_):
             where = "on a cross-validation fold " if fold else ""
-            raise ValueError(f"member {label!r} {where}learned the classes {list(est.classes_)} but the ensemble's are "
-                             f"{list(self.classes_)}; every member must predict the same label set.")
+            raise ValueError(f"member {label!r} {where}learned the classes {est.classes_.tolist()} but the ensemble's are "
+                             f"{self.classes_.tolist()}; every member must predict the same label set.")
 
     def _predict_scores(self, X: list) -> np.ndarray:
         scores = [member_scores(est, X, self.problem_, self.classes_) for est in self.members_]
