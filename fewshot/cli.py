@@ -244,7 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", "Train a classifier on a labeled file and save it to a folder.",
             "example:\n  fewshot train --strategy setfit --data train.jsonl --out models/intent --param num_iterations=10\n"
             "  fewshot train --strategy head --data sst2 --data-dir ../shared/datasets --k 16 --out models/sst2")
-    p.add_argument("--strategy", required=True, help="setfit, prompt, head or majority")
+    p.add_argument("--strategy", required=True,
+                   help="setfit, prompt, head, majority, ensemble (--param members=...) or auto (cross-validates "
+                        "setfit, prompt and head on your data and keeps the best)")
     p.add_argument("--data", required=True,
                    help="a JSONL/CSV/TSV file with text and label columns, or a dataset name/folder (train split)")
     p.add_argument("--data-dir", help="folder of datasets in the benchmark layout (default: $FEWSHOT_DATA_DIR)")
