@@ -49,7 +49,8 @@ def ray_cluster():
     """A local Ray instance of 2 CPUs for this module; the executor uses it and leaves it running."""
     if ray.is_initialized():  # pragma: no cover - another module left one
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # address="local": a new instance even when `ray start` left a cluster running on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
 
@@ -248,7 +249,7 @@ def test_cli_without_ray_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         "fewshot: error: --executor ray: Ray is not installed; install it with pip install 'fewshot[ray]'  "
-        "(or: pip install 'ray>=2.60')."
+        "(or: pip install 'ray[client]>=2.60')."
     ]
     assert not (tmp_path / "o").exists()
 

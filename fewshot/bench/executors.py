@@ -46,7 +46,7 @@ from ..errors import FewshotError
 __all__ = ["CellExecutor", "ExecutorError", "LocalExecutor", "RayExecutor", "RAY_MIN_VERSION", "make_executor"]
 
 RAY_MIN_VERSION = "2.60.0"  # the version tested (constraints.txt); the [ray] extra asks for it
-RAY_INSTALL = "pip install 'fewshot[ray]'  (or: pip install 'ray>=2.60')"
+RAY_INSTALL = "pip install 'fewshot[ray]'  (or: pip install 'ray[client]>=2.60')"
 LOG_TAIL_BYTES = 256 * 1024  # the end of a cell's log a Ray task sends back
 
 
@@ -290,7 +290,7 @@ class RayExecutor(CellExecutor):
     address : str, optional
         ``"auto"`` (the cluster ``ray start --head`` started on this machine), ``"HOST:PORT"`` (a
         head node's GCS address) or ``"ray://HOST:PORT"`` (Ray Client, port 10001 by default). None:
-        Ray's own default (``RAY_ADDRESS``, else a fresh local Ray instance for this run). When Ray
+        ``$RAY_ADDRESS`` when set, else a fresh local Ray instance for this run (to try it out). When Ray
         is already initialized in this process, that connection is used and left open.
     cpus_per_cell : int
         CPUs each cell's task reserves; also the cell's torch threads unless ``threads`` is given.
@@ -374,14 +374,16 @@ class RayExecutor(CellExecutor):
                     f"cannot reach the Ray cluster at {self.address} within {self.connect_timeout:g} s ({why}); {how_to}."
                 )
         kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
-        if self.address is None:
-            kwargs["include_dashboard"] = False
+        address = self.address
+        if address is None and not os.environ.get("RAY_ADDRESS"):
+            # a fresh instance for this run, even when `ray start` left a cluster on this machine
+            address, kwargs["include_dashboard"] = "local", False
         t0 = time.perf_counter()
         try:
-            ray.init(address=self.address, **kwargs)
+            ray.init(address=address, **kwargs)
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
             where = self.address or "RAY_ADDRESS / a local instance"
-            raise ExecutorError(f"cannot connect to Ray at {where}: {str(exc).strip().splitlines()[0]}; {how_to}.") from None
+            raise ExecutorError(f"cannot connect to Ray at {where}: {_first_line(exc).rstrip('.')}; {how_to}.") from None
         self._owns_ray = True
         self.startup_seconds = time.perf_counter() - t0
         log(
