@@ -79,7 +79,8 @@ def add_parsers(sub) -> None:
     p.add_argument(
         "--address",
         help="with --executor ray: the cluster, 'auto' (started by `ray start --head` on this machine), "
-        "HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, else a local Ray instance for this run)",
+        "HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, else a fresh local Ray instance for this "
+        "run, to try it out)",
     )
     p.add_argument(
         "--cpus-per-cell",

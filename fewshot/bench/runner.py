@@ -25,6 +25,9 @@ next run. A cell's process dies with the harness, however the harness ends (see
 :func:`fewshot.bench._child.die_with_parent`); temporary files and folders carry the pid of the
 process that made them, and the next run removes those whose process is gone.
 
+Where cells run is an executor's business (:mod:`fewshot.bench.executors`): the local process pool
+by default, or one Ray task per cell; this module keeps the checks, resume, progress and cell files.
+
 Example::
 
     from fewshot.bench import load_suite, run_suite
