@@ -209,3 +209,30 @@ def load_sentence_transformer(path: str, *, show_progress: bool = False):
 
     with hf_progress_bars(show_progress):
         return SentenceTransformer(str(path), device="cpu", trust_remote_code=False)
+
+
+def import_ray(min_version: str, install: str):
+    """The ``ray`` module, when it is installed and at least ``min_version``; else ImportError
+    whose message says what was found and the command ``install`` that fixes it."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError(f"Ray is not installed; install it with {install}.") from None
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        too_old = Version(ray.__version__) < Version(min_version)
+    except InvalidVersion:
+        too_old = False
+    if too_old:
+        raise ImportError(
+            f"Ray {ray.__version__} is installed but fewshot needs Ray >= {min_version} (the version it is "
+            f"tested with); upgrade with {install}, on the driver and on every node of the cluster."
+        )
+    return ray
+
+
+def ray_task_failure_types(ray) -> tuple[type[BaseException], ...]:
+    """The exceptions ``ray.get`` raises for a task that did not return: a worker or node lost, an
+    out-of-memory kill, a cancelled task, an error inside the task (all subclasses of RayError)."""
+    return (ray.exceptions.RayError,)

@@ -14,6 +14,11 @@ examples:
   fewshot bench benchmarks/smoke.toml --out benchmarks/results/smoke
   fewshot bench benchmarks/quick.toml --out benchmarks/results/quick --data-dir ../shared/datasets --jobs 2
   fewshot bench benchmarks/quick.toml --out results/q --only-strategy setfit --only-dataset sst2
+  fewshot bench benchmarks/paper.toml --out results/paper --executor ray --address auto --cpus-per-cell 2
+
+With --executor ray each pending cell is a Ray task (pip install 'fewshot[ray]'; start a cluster with
+`ray start --head`); this machine keeps the bookkeeping and writes every cell file, so the workers
+need no shared file system. A task that dies is retried --max-retries times, then recorded as failed.
 
 A rerun skips finished cells whose parameters, data and code (a hash of the fewshot package's files)
 are unchanged, so an interrupted run resumes; --force redoes them. One JSON file per
@@ -65,6 +70,38 @@ def add_parsers(sub) -> None:
     )
     p.add_argument("--force", action="store_true", help="redo cells that are already finished")
     p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where cells run: local (child processes on this machine, the default) or ray (one Ray task "
+        "per cell)",
+    )
+    p.add_argument(
+        "--address",
+        help="with --executor ray: the cluster, 'auto' (started by `ray start --head` on this machine), "
+        "HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, else a fresh local Ray instance for this "
+        "run, to try it out)",
+    )
+    p.add_argument(
+        "--cpus-per-cell",
+        type=int,
+        metavar="N",
+        help="with --executor ray: CPUs each cell's task reserves, also its torch threads (default 1)",
+    )
+    p.add_argument(
+        "--gpus-per-cell",
+        type=float,
+        metavar="N",
+        help="with --executor ray: GPUs each cell's task reserves (default 0)",
+    )
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        metavar="N",
+        help="with --executor ray: how often a task that died (worker lost, out-of-memory kill) is "
+        "submitted again before its cell is recorded as failed (default 2)",
+    )
+    p.add_argument(
         "--only-strategy",
         action="append",
         metavar="LABEL",
@@ -105,10 +142,20 @@ def add_parsers(sub) -> None:
 def cmd_bench(args) -> int:
     from pathlib import Path
 
+    from .executors import make_executor
     from .report import MixedCodeError, write_report
     from .runner import run_suite
     from .suite import load_suite
 
+    executor = make_executor(
+        args.executor,
+        jobs=args.jobs,
+        threads=args.threads,
+        address=args.address,
+        cpus_per_cell=args.cpus_per_cell,
+        gpus_per_cell=args.gpus_per_cell,
+        max_retries=args.max_retries,
+    )
     suite = load_suite(args.suite)
     out = Path(args.out) if args.out else Path("benchmarks") / "results" / suite.name
     result = run_suite(
@@ -120,6 +167,7 @@ def cmd_bench(args) -> int:
         force=args.force,
         only_strategies=args.only_strategy,
         only_datasets=args.only_dataset,
+        executor=executor,
     )
     print(
         f"{result.ran} cell(s) run, {result.skipped} already finished, {len(result.errors)} failed "

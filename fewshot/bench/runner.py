@@ -25,6 +25,9 @@ next run. A cell's process dies with the harness, however the harness ends (see
 :func:`fewshot.bench._child.die_with_parent`); temporary files and folders carry the pid of the
 process that made them, and the next run removes those whose process is gone.
 
+Where cells run is an executor's business (:mod:`fewshot.bench.executors`): the local process pool
+by default, or one Ray task per cell; this module keeps the checks, resume, progress and cell files.
+
 Example::
 
     from fewshot.bench import load_suite, run_suite
@@ -409,6 +412,7 @@ def run_suite(
     only_strategies: list[str] | None = None,
     only_datasets: list[str] | None = None,
     log=_log_stderr,
+    executor=None,
 ) -> RunResult:
     """Run every cell of ``suite`` that is not finished yet into results folder ``out_dir``.
 
@@ -431,30 +435,39 @@ def run_suite(
         Run only these strategy labels (or registry names) / dataset specs of the suite.
     log : callable
         Receives one line per event (default: print to stderr).
+    executor : CellExecutor, optional
+        Where the cells run (:mod:`fewshot.bench.executors`): by default a
+        ``LocalExecutor(jobs, threads)``, the local process pool; ``RayExecutor(address=...,
+        cpus_per_cell=...)`` runs each cell as a Ray task (``jobs`` and ``threads`` are then ignored).
 
     Everything is checked (:func:`fewshot.bench.suite.check_suite`) before the first cell runs.
     """
-    import shutil
-    import subprocess
-    import tempfile
+    from .executors import CellExecutor, LocalExecutor
 
-    from .._validate import is_int
-
-    if not is_int(jobs, minimum=1):
-        raise SuiteError(f"jobs must be a positive integer (parallel cells); got {jobs!r}.")
-    if threads is not None and not is_int(threads, minimum=1):
-        raise SuiteError(f"threads must be a positive integer (torch threads per cell) or None; got {threads!r}.")
+    if executor is None:
+        executor = LocalExecutor(jobs=jobs, threads=threads)  # checks jobs and threads
+    elif not isinstance(executor, CellExecutor):
+        raise SuiteError(f"executor must be a CellExecutor (LocalExecutor, RayExecutor); got {executor!r}.")
     started = time.time()
     selected = suite.select(strategies=only_strategies, datasets=only_datasets)
     datasets = check_suite(selected, data_dir)
-    out_dir = Path(out_dir)
+    executor.start(log)  # connects and checks (Ray: the cluster, its resources) before anything is written
+    try:
+        return _run(suite, selected, datasets, Path(out_dir), executor, force, log, started)
+    except BaseException:
+        executor.close(cancel=True)
+        raise
+    finally:
+        executor.close()
+
+
+def _run(suite, selected, datasets, out_dir: Path, executor, force: bool, log, started: float) -> RunResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / SUITE_FILE, suite.to_dict())
 
     from ..registry import make_classifier
 
-    cores = available_cores()
-    threads = threads or max(1, cores // jobs)
+    settings = executor.settings()
     accepts_seed = {
         s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies
     }
@@ -517,9 +530,7 @@ def run_suite(
             **sample["info"],
             "fingerprint": fingerprint,
             "run_id": uuid.uuid4().hex,
-            "jobs": jobs,
-            "torch_threads": threads,
-            "cores": cores,
+            **settings,  # jobs, torch_threads, cores (and the executor, when not the local pool)
         }
         payload = {
             "record": record,
@@ -543,56 +554,21 @@ def run_suite(
             f"changed; now {code['hash'][:12]})"
         )
     if tasks:
-        log(f"running {len(tasks)} cell(s) with {jobs} job(s), {threads} torch thread(s) each -> {out_dir}")
+        log(f"running {len(tasks)} cell(s) with {executor.describe()} -> {out_dir}")
 
-    env = _child_env(threads)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
-    running: list[tuple[subprocess.Popen, _Task, float]] = []
     done = 0
     total = len(tasks)
-    try:
-        while tasks or running:
-            while tasks and len(running) < jobs:
-                task = tasks.popleft()
-                task.payload["parent_pid"] = os.getpid()
-                payload_file = tmp / f"{task.payload['record']['run_id']}.json"
-                payload_file.write_text(json.dumps(task.payload, ensure_ascii=False), encoding="utf-8")
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "fewshot.bench._child", str(payload_file), str(task.path)],
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                )
-                running.append((proc, task, time.time()))
-                result.max_parallel = max(result.max_parallel, len(running))
-            finished = [r for r in running if r[0].poll() is not None]
-            if not finished:
-                time.sleep(0.1)
-                continue
-            for item in finished:
-                running.remove(item)
-                proc, task, t_start = item
-                done += 1
-                record = read_json(task.path)
-                if record is None or record.get("run_id") != task.payload["record"]["run_id"]:
-                    record = _dead_child_record(task, proc.returncode, time.time() - t_start)
-                    write_json_atomic(task.path, record)
-                result.ran += 1
-                line = f"[{done}/{total}] {_describe(task.key)}: {_outcome(record)}"
-                if record.get("status") != "ok":
-                    result.errors.append(task.key)
-                    line += f"  (log: {task.payload['log_path']})"
-                log(line)
-    except BaseException:
-        for proc, _task, _t in running:
-            proc.terminate()
-        for proc, _task, _t in running:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    for task, record, stored in executor.run(tasks, log):
+        if not stored:
+            write_json_atomic(task.path, record)
+        done += 1
+        result.ran += 1
+        line = f"[{done}/{total}] {_describe(task.key)}: {_outcome(record)}"
+        if record.get("status") != "ok":
+            result.errors.append(task.key)
+            line += f"  (log: {task.payload['log_path']})"
+        log(line)
+    result.max_parallel = executor.max_parallel
     result.seconds = time.time() - started
     return result
 
@@ -641,33 +617,6 @@ def _child_env(threads: int) -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
-
-
-def _dead_child_record(task: _Task, exitcode: int | None, seconds: float) -> dict:
-    record = dict(task.payload["record"])
-    why = f"exit code {exitcode}"
-    if exitcode is not None and exitcode < 0:
-        import signal
-
-        try:
-            why = f"killed by signal {signal.Signals(-exitcode).name}"
-        except ValueError:
-            why = f"killed by signal {-exitcode}"
-        if exitcode == -9:
-            why += " (often the kernel's out-of-memory killer)"
-    record.update(
-        {
-            "status": "error",
-            "wall_seconds": round(seconds, 3),
-            "error": {
-                "type": "ChildProcessDied",
-                "message": f"the cell's process died without a result: {why}",
-                "traceback": "",
-            },
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-    )
-    return record
 
 
 def _describe(key: CellKey) -> str:
