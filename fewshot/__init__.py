@@ -29,6 +29,7 @@ _LAZY = {
     "SetFitClassifier": ("fewshot.strategies.setfit", "SetFitClassifier"),
     "PromptClassifier": ("fewshot.strategies.prompt", "PromptClassifier"),
     "HeadClassifier": ("fewshot.strategies.head", "HeadClassifier"),
+    "TokenClassifier": ("fewshot.strategies.token", "TokenClassifier"),
     "get_strategy": ("fewshot.registry", "get_strategy"),
     "strategy_names": ("fewshot.registry", "strategy_names"),
     "sample_k_shot": ("fewshot.data", "sample_k_shot"),
