@@ -399,17 +399,24 @@ class TokenClassifier(BaseClassifier):
     def _check_output_width(self, folder: Path) -> None:
         """Tag one probe sentence: the model must give one score per saved tag for every word."""
         probe = ("fewshot", "load", "check")
+        width = int(self.model_.config.num_labels)
+        if width != len(self.classes_):
+            raise NotASavedClassifierError(
+                f"{folder / 'fewshot.json'}: classes lists {len(self.classes_)} tags but the saved model gives "
+                f"{width} scores per word; the tag list does not match the model.")
+        named = [str(self.model_.config.id2label.get(i, "")) for i in range(width)]
+        if named != [str(t) for t in self.classes_]:
+            raise NotASavedClassifierError(
+                f"{folder / 'fewshot.json'}: classes {list(self.classes_)} differ from the model's tags {named}; "
+                "the tag list does not match the model.")
         try:
             proba = self._word_proba([probe])[0]
-            width = int(self.model_.config.num_labels)
         except (ValueError, RuntimeError, IndexError, KeyError, TypeError) as exc:
             raise NotASavedClassifierError(
                 f"{folder}: the saved model cannot tag a sentence ({type(exc).__name__}: {exc}); its files and "
                 "fewshot.json do not belong together.") from exc
-        if width != len(self.classes_) or proba.shape != (3, len(self.classes_)) or not np.all(np.isfinite(proba)):
-            raise NotASavedClassifierError(
-                f"{folder / 'fewshot.json'}: classes lists {len(self.classes_)} tags but the saved model gives "
-                f"{width} scores per word; the tag list does not match the model.")
+        if proba.shape != (3, width) or not np.all(np.isfinite(proba)):
+            raise NotASavedClassifierError(f"{folder}: the saved model gives no valid tag scores for a sentence.")
 
 
 # --------------------------------------------------------------------------- helpers
