@@ -64,7 +64,11 @@ class TokenClassifier(BaseClassifier):
         tokenizer.
     epochs, learning_rate, batch_size, warmup_ratio, weight_decay : training schedule
         AdamW with a linear warm-up then decay (:class:`fewshot.training.Trainer`); a batch holds
-        ``batch_size`` sentences (windows).
+        ``batch_size`` sentences (windows). The defaults (15 epochs, 3e-4, batches of 4) are for a
+        few dozen sentences: on conll2003 with 16 mentions per type (22 sentences, minilm, seed 0,
+        200 validation sentences) they gave entity F1 0.49 where 20 epochs at 1e-4 in batches of 8
+        gave 0.21. With thousands of sentences use fewer epochs, a smaller rate and larger batches
+        (e.g. 3 epochs, 5e-5, 16).
     max_length : int
         Subword limit of one window, special tokens included. Longer sentences are split into
         overlapping windows of whole words.
@@ -74,9 +78,11 @@ class TokenClassifier(BaseClassifier):
     tag_scheme : {"IOB2", "IOB1"}
         The scheme of ``y``. IOB1 tags (the original CoNLL-2003 files) are converted to IOB2; in
         ``"IOB2"`` an ``I-X`` that starts an entity is an error.
-    decoding : {"argmax", "viterbi"}
-        ``"argmax"``: each word's likeliest tag. ``"viterbi"``: the likeliest tag sequence with no
-        ``I-X`` after ``O`` or after another type.
+    decoding : {"viterbi", "argmax"}
+        ``"viterbi"`` (default): the likeliest tag sequence with no ``I-X`` after ``O`` or after
+        another type. ``"argmax"``: each word's likeliest tag; an ``I-X`` it puts after ``O`` starts
+        no entity in strict scoring. Measured on the run above: entity F1 0.513 with viterbi, 0.485
+        with argmax (and 0.252 against 0.208 at the weaker settings).
     loss : {"ce", "weighted", "focal"}
         Cross-entropy; cross-entropy with class weights (``class_weight``, default ``"inverse"``),
         since ``O`` dominates; or focal loss (``focal_gamma``, weighted by ``class_weight`` when given).
@@ -91,7 +97,7 @@ class TokenClassifier(BaseClassifier):
 
     Example::
 
-        ner = TokenClassifier(decoding="viterbi", loss="weighted").fit(sentences, tags)
+        ner = TokenClassifier(loss="weighted", decoding="argmax").fit(sentences, tags)
         ner.predict_entities(["Angela Merkel met Emmanuel Macron in Berlin."])
     """
 
@@ -122,15 +128,15 @@ class TokenClassifier(BaseClassifier):
         self,
         *,
         model: str = "minilm",
-        epochs: int = 10,
-        learning_rate: float = 1e-4,
-        batch_size: int = 8,
+        epochs: int = 15,
+        learning_rate: float = 3e-4,
+        batch_size: int = 4,
         warmup_ratio: float = 0.1,
         weight_decay: float = 0.01,
         max_length: int = 128,
         label_all_subwords: bool = False,
         tag_scheme: str = "IOB2",
-        decoding: str = "argmax",
+        decoding: str = "viterbi",
         loss: str = "ce",
         focal_gamma: float = 2.0,
         class_weight: str | None = None,
