@@ -258,6 +258,17 @@ def test_fit_leaves_params_and_global_random_state_alone_and_is_deterministic(ne
         np.testing.assert_array_equal(a, b)
 
 
+def test_cross_val_score_and_grid_search(ner_bert, toy):
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    (X, y), _ = toy
+    scores = cross_val_score(tiny(ner_bert, epochs=3), X, y, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    search = GridSearchCV(tiny(ner_bert, epochs=2), {"decoding": ["argmax", "viterbi"]}, cv=2).fit(X, y)
+    assert set(search.best_params_) == {"decoding"}
+    assert len(search.predict(X[:3])) == 3
+
+
 def test_save_load_identical_and_nothing_in_the_working_directory(fitted, toy, tmp_path, clean_cwd):
     _, (Xt, _) = toy
     path = fitted.save(tmp_path / "ner")

@@ -167,6 +167,14 @@ class TokenClassifier(BaseClassifier):
     def _problem(self) -> str:
         return "token"
 
+    def __sklearn_tags__(self):
+        # y holds tag sequences, which scikit-learn cannot stratify: cv=5 in cross_val_score or
+        # GridSearchCV then means plain KFold, and the score is this class's entity F1
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = None
+        tags.target_tags.multi_output = True
+        return tags
+
     def _check_params(self) -> None:
         super()._check_params()
         if self.loss == "ce" and self.class_weight is not None:
