@@ -565,3 +565,43 @@ def _dictionary_tagger(X, y, Xv):
                 i += 1
         out.append(tags)
     return out
+
+
+# --------------------------------------------------------------------------- the benchmark harness
+def test_harness_runs_token_cells_with_entity_f1(ner_bert, tmp_path):
+    """A NER suite: mention sampling, k = 0 (the whole training split) once, entity F1 as the headline;
+    the report and plots are written. Suites that mix NER and text are refused before any cell runs."""
+    from fewshot.bench import load_suite, run_suite, write_report
+    from fewshot.bench.runner import cell_path
+    from fewshot.bench.suite import SuiteError
+
+    _ner_folder(tmp_path)
+    text = (f'name = "nertoy"\ndatasets = ["toyner"]\nsampling = "mentions"\nseeds = [0, 1]\n'
+            f'[[strategies]]\nname = "token"\nk = [2, 0]\n'
+            f'params = {{ model = "{ner_bert}", epochs = 10, learning_rate = 0.01, max_length = 32 }}\n')
+    (tmp_path / "ner.toml").write_text(text)
+    suite = load_suite(tmp_path / "ner.toml")
+    assert [(c.k, c.seed) for c in suite.cells()] == [(2, 0), (0, 0), (2, 1)]  # the whole split once, last in its seed
+    (tmp_path / "ner.toml").write_text(text.replace("seeds = [0, 1]", "seeds = [0]"))  # two cells are enough to run
+    suite = load_suite(tmp_path / "ner.toml")
+    out = tmp_path / "results"
+    result = run_suite(suite, out, data_dir=tmp_path, jobs=1, log=lambda m: None)
+    assert result.ran == 2 and not result.errors
+    for key in suite.cells():
+        cell = json.loads(cell_path(out, key).read_text())
+        assert cell["status"] == "ok", cell.get("error")
+        assert cell["metric"] == "entity_f1" and cell["headline"] == cell["metrics"]["entity_f1"]
+        assert set(cell["per_class_f1"]) == {"LOC", "ORG", "PER"}
+        if key.k == 2:
+            assert min(cell["class_counts"].values()) >= 2 and cell["n_train"] < 20
+        else:
+            assert cell["n_train"] == 20
+            assert cell["headline"] >= 0.8
+    write_report(out, allow_mixed=True)  # allow cells from a working tree with uncommitted changes
+    assert "toyner" in (out / "summary.md").read_text() and (out / "curves.png").is_file()
+    for bad, message in [(text.replace('sampling = "mentions"\n', ""), "set sampling = 'mentions'"),
+                         (text.replace('name = "token"', 'name = "head"').replace(", max_length = 32", ""),
+                          "tags texts but dataset 'toyner' is a NER dataset")]:
+        (tmp_path / "bad.toml").write_text(bad)
+        with pytest.raises(SuiteError, match=message):
+            run_suite(load_suite(tmp_path / "bad.toml"), tmp_path / "r2", data_dir=tmp_path, log=lambda m: None)

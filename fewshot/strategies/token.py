@@ -103,6 +103,9 @@ class TokenClassifier(BaseClassifier):
 
     strategy_name = "token"
     supports_pairs = False
+    #: Inputs are sentences of words and targets tag sequences (the benchmark harness pairs such
+    #: strategies with NER datasets).
+    supports_tokens = True
     _parameter_rules = {
         "model": MODEL,
         "epochs": POSITIVE_INT,
