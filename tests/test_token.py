@@ -605,3 +605,15 @@ def test_harness_runs_token_cells_with_entity_f1(ner_bert, tmp_path):
         (tmp_path / "bad.toml").write_text(bad)
         with pytest.raises(SuiteError, match=message):
             run_suite(load_suite(tmp_path / "bad.toml"), tmp_path / "r2", data_dir=tmp_path, log=lambda m: None)
+
+
+def test_max_length_is_capped_at_the_model_limit(fitted, toy):
+    """The tiny BERT has 128 positions: max_length=1000 must window at 128, not fail or cut."""
+    clf = clone(fitted).set_params(max_length=1000)
+    for attr in ("classes_", "model_", "tokenizer_", "device_", "entity_types_", "problem_", "loss_history_"):
+        setattr(clf, attr, getattr(fitted, attr))
+    long = ["yesterday", "anna", "visited", "paris", "."] * 60
+    windows = clf._windows([tuple(long)])
+    assert len(windows) > 2 and max(len(f["input_ids"]) for *_, f, _ in windows) <= 128
+    [tags] = clf.predict([long])
+    assert len(tags) == 300 and tags[-5:] == ["O", "B-PER", "O", "B-LOC", "O"]

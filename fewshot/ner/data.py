@@ -231,13 +231,14 @@ def is_token_file(path) -> bool:
     if suffix in CONLL_SUFFIXES:
         return True
     if suffix in JSON_SUFFIXES and path.is_file():
-        for line in _read_text(path).splitlines():
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
-                return isinstance(row, dict) and "tokens" in row and "text" not in row
+        try:
+            with open(path, encoding="utf-8-sig") as fh:  # the first row decides; the file is read later
+                for line in fh:
+                    if line.strip():
+                        row = json.loads(line)
+                        return isinstance(row, dict) and "tokens" in row and "text" not in row
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return False  # the reader of the file reports the problem with its line
     return False
 
 

@@ -70,8 +70,8 @@ class TokenClassifier(BaseClassifier):
         gave 0.21. With thousands of sentences use fewer epochs, a smaller rate and larger batches
         (e.g. 3 epochs, 5e-5, 16).
     max_length : int
-        Subword limit of one window, special tokens included. Longer sentences are split into
-        overlapping windows of whole words.
+        Subword limit of one window, special tokens included (capped at the model's own limit).
+        Longer sentences are split into overlapping windows of whole words.
     label_all_subwords : bool
         Train on every subword of a word (continuations of a ``B-X`` word learn ``I-X``) instead of the
         first one only. Prediction always reads the first subword.
@@ -322,10 +322,11 @@ class TokenClassifier(BaseClassifier):
     def _windows(self, words: list[tuple[str, ...]]) -> list[tuple[int, int, int, dict, list]]:
         """``(sentence, first word, end word, encoding, word_ids)`` of every window of every sentence."""
         tokenizer = self.tokenizer_
-        budget = int(self.max_length) - tokenizer.num_special_tokens_to_add(pair=False)
+        limit = self._limit()
+        budget = limit - tokenizer.num_special_tokens_to_add(pair=False)
         if budget < 1:
-            raise ValueError(f"max_length={self.max_length} leaves no room for words beside the tokenizer's "
-                             "special tokens; use a larger max_length.")
+            raise ValueError(f"max_length={self.max_length} (model limit {limit}) leaves no room for words beside "
+                             "the tokenizer's special tokens; use a larger max_length.")
         spans: list[tuple[int, int, int]] = []
         nonempty = [i for i, w in enumerate(words) if w]
         if nonempty:
@@ -338,11 +339,22 @@ class TokenClassifier(BaseClassifier):
         for start in range(0, len(spans), step):
             chunk = spans[start:start + step]
             enc = tokenizer([list(words[i][s:e]) for i, s, e in chunk], is_split_into_words=True, truncation=True,
-                            max_length=int(self.max_length))
+                            max_length=limit)
             for row, (i, s, e) in enumerate(chunk):
                 feature = {key: values[row] for key, values in enc.items()}
                 out.append((i, s, e, feature, enc.word_ids(row)))
         return out
+
+    def _limit(self) -> int:
+        """Subwords per window: ``max_length``, or less when the model or its tokenizer allows fewer."""
+        limit = int(self.max_length)
+        positions = getattr(self.model_.config, "max_position_embeddings", None)
+        if isinstance(positions, int) and positions > 0:
+            limit = min(limit, positions)
+        tokenizer_max = getattr(self.tokenizer_, "model_max_length", None)
+        if isinstance(tokenizer_max, int) and 0 < tokenizer_max < 1_000_000:
+            limit = min(limit, tokenizer_max)
+        return limit
 
     def _word_proba(self, words: list[tuple[str, ...]]) -> list[np.ndarray]:
         import torch
