@@ -617,3 +617,26 @@ def test_max_length_is_capped_at_the_model_limit(fitted, toy):
     assert len(windows) > 2 and max(len(f["input_ids"]) for *_, f, _ in windows) <= 128
     [tags] = clf.predict([long])
     assert len(tags) == 300 and tags[-5:] == ["O", "B-PER", "O", "B-LOC", "O"]
+
+
+def test_cli_iob1_files_use_the_saved_tag_scheme(ner_bert, tmp_path, capsys):
+    """An IOB1 CoNLL file trains with --param tag_scheme=IOB1, and evaluate reads IOB1 test data the same way."""
+    from fewshot.cli import main
+
+    def write(path, X, y):
+        iob1 = [[("I-" + t[2:]) if t.startswith("B-") else t for t in tags] for tags in y]
+        path.write_text("\n\n".join("\n".join(f"{w} NN {t}" for w, t in zip(x, tags)) for x, tags in zip(X, iob1)))
+
+    write(tmp_path / "train.conll", *_sentences(40, seed=0))
+    write(tmp_path / "test.conll", *_sentences(20, seed=4))
+    base = ["--param", f"model={ner_bert}", "--param", "epochs=15", "--param", "learning_rate=0.01",
+            "--param", "show_progress=false"]
+    assert main(["train", "--strategy", "token", "--data", str(tmp_path / "train.conll"),
+                 "--out", str(tmp_path / "a"), *base]) == 2
+    err = capsys.readouterr().err
+    assert "train.conll line 1" in err and "not valid IOB2" in err and "tag_scheme=IOB1" in err
+    assert main(["train", "--strategy", "token", "--data", str(tmp_path / "train.conll"),
+                 "--out", str(tmp_path / "a"), *base, "--param", "tag_scheme=IOB1"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "a"), "--data", str(tmp_path / "test.conll"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["entity_f1"] >= 0.8
