@@ -6,6 +6,9 @@ Three strategies behind one scikit-learn contract, plus a benchmark harness:
 - :class:`PromptClassifier`: a decoder LM scores each label's words after a prompt (LoRA, ICL, zero-shot);
 - :class:`HeadClassifier`: an encoder/decoder with a classification or regression head, fine-tuned.
 
+and two that build on them: :class:`EnsembleClassifier` (members' probabilities combined) and
+:class:`AutoClassifier` (cross-validates the strategies on your examples and keeps the best).
+
 Example::
 
     import fewshot
@@ -30,6 +33,8 @@ _LAZY = {
     "PromptClassifier": ("fewshot.strategies.prompt", "PromptClassifier"),
     "HeadClassifier": ("fewshot.strategies.head", "HeadClassifier"),
     "TokenClassifier": ("fewshot.strategies.token", "TokenClassifier"),
+    "EnsembleClassifier": ("fewshot.ensemble", "EnsembleClassifier"),
+    "AutoClassifier": ("fewshot.auto", "AutoClassifier"),
     "get_strategy": ("fewshot.registry", "get_strategy"),
     "strategy_names": ("fewshot.registry", "strategy_names"),
     "sample_k_shot": ("fewshot.data", "sample_k_shot"),

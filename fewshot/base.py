@@ -106,6 +106,11 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     def _load_state(self, folder: Path, state: dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def _params_to_save(self) -> dict[str, Any]:
+        """The parameters written into ``fewshot.json`` (plain JSON values): ``get_params`` unless a
+        strategy holds objects among its parameters (an ensemble's member estimators)."""
+        return self.get_params(deep=False)
+
     def _check_params(self) -> None:
         """Check the parameters before any work; raise ``ValueError`` naming the parameter.
 
@@ -224,7 +229,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "classes_")
         path = _folder.check_save_target(path, overwrite=overwrite)
-        params = _jsonable_params(self.get_params(deep=False), type(self).__name__)
+        params = _jsonable_params(self._params_to_save(), type(self).__name__)
         path.parent.mkdir(parents=True, exist_ok=True)
         _folder.remove_stale_siblings(path)
         tmp = _folder.temp_sibling(path, "tmp")

@@ -258,7 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
             "  fewshot train --strategy head --data sst2 --data-dir ../shared/datasets --k 16 --out models/sst2\n"
             "  fewshot train --strategy token --data train.conll --out models/ner     # NER (word ... tag columns)\n"
             "  fewshot train --strategy token --data conll2003 --data-dir ../shared/datasets --k 16 --out models/ner")
-    p.add_argument("--strategy", required=True, help="setfit, prompt, head, majority, or token (NER)")
+    p.add_argument("--strategy", required=True,
+                   help="setfit, prompt, head, majority, ensemble (--param members=...), auto (cross-validates "
+                        "setfit, prompt and head on your data and keeps the best), or token (NER: tags words)")
     p.add_argument("--data", required=True,
                    help="a JSONL/CSV/TSV file with text and label columns, or a dataset name/folder (train split)")
     p.add_argument("--data-dir", help="folder of datasets in the benchmark layout (default: $FEWSHOT_DATA_DIR)")

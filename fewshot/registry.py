@@ -18,6 +18,8 @@ _STRATEGIES: dict[str, tuple[str, str]] = {
     "prompt": ("fewshot.strategies.prompt", "PromptClassifier"),
     "head": ("fewshot.strategies.head", "HeadClassifier"),
     "token": ("fewshot.strategies.token", "TokenClassifier"),
+    "ensemble": ("fewshot.ensemble", "EnsembleClassifier"),
+    "auto": ("fewshot.auto", "AutoClassifier"),
 }
 
 

@@ -27,7 +27,17 @@ CASES = {
     "setfit-upstream": (lambda request: get_strategy("setfit-upstream")(model=str(request.getfixturevalue("tiny_st_dir")), num_iterations=1, batch_size=8), {"seed": [0, 1]}),
     "prompt": (lambda request: get_strategy("prompt")(model=str(request.getfixturevalue("tiny_llama_dir")), mode="lora", epochs=1, batch_size=6, max_length=64), {"label_score": ["sum", "mean"]}),
     "head": (lambda request: get_strategy("head")(model=str(request.getfixturevalue("tiny_bert_dir")), epochs=1, max_length=48), {"learning_rate": [1e-3, 1e-2]}),
+    "ensemble": (lambda request: get_strategy("ensemble")(members=["majority", _frozen_setfit(request)]),
+                 {"combine": ["proba", "log_proba"]}),
+    "auto": (lambda request: get_strategy("auto")(candidates=["majority", _frozen_setfit(request)], cv=2),
+             {"metric": ["accuracy", "f1_macro"]}),
 }
+
+
+def _frozen_setfit(request, **extra) -> dict:
+    """A member spec: the tiny sentence-transformer, frozen, with a logistic head (well under a second)."""
+    return {"name": "setfit", "params": {"model": str(request.getfixturevalue("tiny_st_dir")), "epochs": 0,
+                                         "quantize": False, **extra}}
 
 
 # name -> factory(request) -> parameters that let the strategy fit 18 training messages (None: nothing is trained)
@@ -41,6 +51,11 @@ FITS = {
     "prompt": lambda request: {"model": request.getfixturevalue("sharp_llama_dir"), "mode": "lora", "epochs": 60,
                                "learning_rate": 3e-2, "batch_size": 6, "max_length": 64, "label_score": "mean",
                                "target_modules": "all-linear"},
+    # two trained members (a frozen tiny sentence-transformer, two head strengths), weights learned on 2 folds
+    "ensemble": lambda request: {"members": [_frozen_setfit(request, head_c=10.0), _frozen_setfit(request, head_c=100.0)],
+                                 "weights": "cv", "cv": 2},
+    "auto": lambda request: {"candidates": [_frozen_setfit(request, head_c=10.0),
+                                            {**_frozen_setfit(request, head_c=100.0), "label": "setfit-c100"}], "cv": 2},
 }
 
 
@@ -194,16 +209,42 @@ def test_unordered_labels_fit_and_columns_follow_classes(case, unordered_train, 
     params = FITS[name](request)
     est = factory(request) if params is None else get_strategy(name)(**params)
     est.fit(X, y)
+    check_columns_follow_classes(name, est, X, y, trained=params is not None)
+
+
+def check_columns_follow_classes(name, est, X, y, *, trained: bool) -> None:
+    """The checks of the test above on a fitted ``est``: sorted ``classes_``; a trained strategy fits its
+    own data at twice chance, an untrained one returns the training frequencies of ``classes_``."""
     assert list(est.classes_) == sorted(set(y))
     proba = est.predict_proba(X)
     truth = np.asarray(y)
-    if params is None:
+    if not trained:
         frequencies = [np.mean(truth == c) for c in est.classes_]
         np.testing.assert_allclose(proba, np.tile(frequencies, (len(X), 1)), atol=1e-9)
     accuracy = float(np.mean(est.classes_[proba.argmax(axis=1)] == truth))
-    floor = max(COUNTS) / sum(COUNTS) if params is None else 2 / 3
+    floor = max(COUNTS) / sum(COUNTS) if not trained else 2 / 3
     assert accuracy >= floor, f"{name} fits its own training data with accuracy {accuracy:.2f} (< {floor:.2f})"
     np.testing.assert_array_equal(est.predict(X), est.classes_[proba.argmax(axis=1)])
+
+
+class _RotatedMajority(get_strategy("majority")):
+    """A broken strategy: its probability columns are rotated away from ``classes_``."""
+
+    def _predict_scores(self, X):
+        return np.roll(super()._predict_scores(X), 1, axis=1)
+
+
+@pytest.mark.parametrize("meta", ["ensemble", "auto"])
+def test_the_label_order_check_catches_a_member_with_permuted_columns(meta, unordered_train):
+    """The check above can fail: an ensemble (or auto) whose member permutes its columns is caught."""
+    X, intents = unordered_train
+    y = [dict(zip(INTENTS, LABEL_SETS["ints"], strict=True))[t] for t in intents]
+    key = "members" if meta == "ensemble" else "candidates"
+    good = get_strategy(meta)(**{key: ["majority", "majority"]}).fit(X, y)
+    check_columns_follow_classes(meta, good, X, y, trained=False)
+    broken = get_strategy(meta)(**{key: [_RotatedMajority(), _RotatedMajority()]}).fit(X, y)
+    with pytest.raises(AssertionError):
+        check_columns_follow_classes(meta, broken, X, y, trained=False)
 
 
 # --------------------------------------------------------------------------- random state
@@ -248,7 +289,8 @@ def test_device_parameter(case, fitted, small_data, request, tmp_path):
 
     name, factory, _ = case
     if "device" not in fitted.get_params():
-        assert name == "majority", f"{name} trains a torch model and must take a device"
+        # the ensemble and auto pass devices through their members' parameters
+        assert name in ("majority", "ensemble", "auto"), f"{name} trains a torch model and must take a device"
         return
     assert factory(request).device == "auto"
     (X, y), (Xt, _) = small_data

@@ -133,6 +133,8 @@ BAD_PARAM = {
     "setfit-upstream": ("num_iterations", -1, "num_iterations"),
     "prompt": ("mode", "nope", "mode"),
     "head": ("loss", "nope", "loss"),
+    "ensemble": ("combine", "median", "combine"),
+    "auto": ("metric", "nope", "metric"),
 }
 
 
