@@ -640,3 +640,15 @@ def test_cli_iob1_files_use_the_saved_tag_scheme(ner_bert, tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "a"), "--data", str(tmp_path / "test.conll"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["entity_f1"] >= 0.8
+
+
+def test_words_without_subwords_are_tagged_o_and_do_not_break_training(ner_bert):
+    """A zero-width space is a word the tokenizer turns into nothing: it is read as O, and a batch
+    holding only such words trains to a finite loss."""
+    X = [["anna", "\u200b", "paris"], ["\u200b"], ["bob", "lives", "in", "rome"]]
+    y = [["B-PER", "O", "B-LOC"], ["O"], ["B-PER", "O", "O", "B-LOC"]]
+    clf = tiny(ner_bert, epochs=2, batch_size=1).fit(X, y)
+    assert all(np.isfinite(clf.loss_history_))
+    proba = clf.predict_proba([["anna", "\u200b", "paris"]])[0]
+    assert clf.tokenizer_(["\u200b"], is_split_into_words=True, add_special_tokens=False)["input_ids"] == []
+    assert proba[1].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]  # O, B-LOC, I-LOC, B-PER, I-PER

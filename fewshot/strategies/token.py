@@ -215,7 +215,9 @@ class TokenClassifier(BaseClassifier):
 
     def predict_proba(self, X) -> list[np.ndarray]:
         """Per-word tag probabilities: one ``(n_words, len(classes_))`` array per sentence, columns
-        following ``classes_``, rows summing to 1. An empty sentence gives a ``(0, n_tags)`` array."""
+        following ``classes_``, rows summing to 1. An empty sentence gives a ``(0, n_tags)`` array.
+        ``predict`` with ``decoding="argmax"`` takes each row's argmax; with ``"viterbi"`` the likeliest
+        valid IOB2 sequence, which may differ from a row's argmax."""
         check_is_fitted(self, "classes_")
         sentences = as_sentences(X, allow_empty=True)
         return self._word_proba([s.words for s in sentences])
@@ -297,6 +299,8 @@ class TokenClassifier(BaseClassifier):
                     target[row, :len(labels[i])] = torch.as_tensor(labels[i], dtype=torch.long)
                 logits = model(**batch).logits
                 keep = target.to(device) != IGNORE
+                if not bool(keep.any()):  # only words without subwords (e.g. zero-width characters): nothing to learn
+                    return logits.sum() * 0.0
                 return loss_fn(logits[keep], target.to(device)[keep])
 
             self.loss_history_ = trainer.fit(model, step, epoch_batches)
