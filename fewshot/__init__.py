@@ -32,6 +32,7 @@ _LAZY = {
     "SetFitClassifier": ("fewshot.strategies.setfit", "SetFitClassifier"),
     "PromptClassifier": ("fewshot.strategies.prompt", "PromptClassifier"),
     "HeadClassifier": ("fewshot.strategies.head", "HeadClassifier"),
+    "TokenClassifier": ("fewshot.strategies.token", "TokenClassifier"),
     "EnsembleClassifier": ("fewshot.ensemble", "EnsembleClassifier"),
     "AutoClassifier": ("fewshot.auto", "AutoClassifier"),
     "get_strategy": ("fewshot.registry", "get_strategy"),

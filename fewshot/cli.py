@@ -124,6 +124,10 @@ def cmd_train(args) -> int:
     params = _parse_params(args.param)
     if args.strategy not in strategy_names():
         raise FewshotError(f"unknown strategy {args.strategy!r}; known strategies: {', '.join(strategy_names())}.")
+    if args.strategy == "token":  # NER: sentences with tags, sampled by entity mentions
+        from .ner import cli as ner_cli
+
+        return ner_cli.train(args, params, _warn)
     out = Path(args.out)
     check_save_target(out, overwrite=args.overwrite)
     X, y = _load_xy(args, "train")
@@ -156,6 +160,10 @@ def cmd_predict(args) -> int:
     output = Path(args.output) if args.output else None
     if output is not None:
         _check_output_file(output, overwrite=args.overwrite, inputs=(Path(args.input),))
+    if read_meta(args.model_dir).get("problem") == "token":  # NER: entities per sentence
+        from .ner import cli as ner_cli
+
+        return ner_cli.predict(args)
     X = read_texts(args.input, text_column=args.text_column, text_pair_column=args.text_pair_column)
     clf = load(args.model_dir)
     labels = clf.predict(X)
@@ -181,6 +189,10 @@ def cmd_evaluate(args) -> int:
     from .metrics import align_labels, evaluate, format_report
 
     meta = read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
+    if meta.get("problem") == "token":  # NER: the seqeval table
+        from .ner import cli as ner_cli
+
+        return ner_cli.evaluate(args, meta)
     X, y = _load_xy(args, "test")
     y = align_labels(y, meta.get("problem", "single_label"), meta.get("classes") or [], args.data)
     clf = load(args.model_dir)
@@ -243,10 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("train", "Train a classifier on a labeled file and save it to a folder.",
             "example:\n  fewshot train --strategy setfit --data train.jsonl --out models/intent --param num_iterations=10\n"
-            "  fewshot train --strategy head --data sst2 --data-dir ../shared/datasets --k 16 --out models/sst2")
+            "  fewshot train --strategy head --data sst2 --data-dir ../shared/datasets --k 16 --out models/sst2\n"
+            "  fewshot train --strategy token --data train.conll --out models/ner     # NER (word ... tag columns)\n"
+            "  fewshot train --strategy token --data conll2003 --data-dir ../shared/datasets --k 16 --out models/ner")
     p.add_argument("--strategy", required=True,
-                   help="setfit, prompt, head, majority, ensemble (--param members=...) or auto (cross-validates "
-                        "setfit, prompt and head on your data and keeps the best)")
+                   help="setfit, prompt, head, majority, ensemble (--param members=...), auto (cross-validates "
+                        "setfit, prompt and head on your data and keeps the best), or token (NER: tags words)")
     p.add_argument("--data", required=True,
                    help="a JSONL/CSV/TSV file with text and label columns, or a dataset name/folder (train split)")
     p.add_argument("--data-dir", help="folder of datasets in the benchmark layout (default: $FEWSHOT_DATA_DIR)")
@@ -254,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder to write the trained classifier to (new, empty, or a saved classifier with --overwrite)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="a strategy parameter, repeatable; values parse as JSON when they can (epochs=2, multi_label=true)")
-    p.add_argument("--k", type=_positive_int, help="sample K examples per class from the data first (K >= 1)")
+    p.add_argument("--k", type=_positive_int, help="sample K examples per class from the data first (K >= 1); "
+                   "with --strategy token: sentences until every entity type has K mentions")
     p.add_argument("--seed", type=_seed, default=0, help="seed for --k sampling (default 0)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out if it holds a saved classifier (any other folder is never touched)")
@@ -264,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("predict", "Predict labels (and probabilities) for new texts with a saved classifier.",
             "example:\n  fewshot predict models/intent --input new.txt > predictions.jsonl\n"
             "input: one text per line, or .jsonl/.csv/.tsv with a text column; output: JSON lines "
-            '{"text", "label", "proba"}')
+            '{"text", "label", "proba"}\n'
+            'a token (NER) classifier: one sentence per line, a CoNLL file or JSONL with "tokens"; output: '
+            '{"text" or "tokens", "entities": [{"text", "type", "start", "end", "score"}]}')
     p.add_argument("model_dir", help="folder written by `fewshot train` or clf.save()")
     p.add_argument("--input", required=True, help="texts to classify")
     p.add_argument("--output", help="write JSON lines to this file instead of stdout (written whole or not at all)")

@@ -88,9 +88,21 @@ def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs
     the ``transformers.modeling_utils`` logger drops that one report and the bar is hidden
     unless ``show_progress``; both are restored afterwards. Other log records pass through.
     """
-    import logging
-
     from transformers import AutoModelForSequenceClassification
+
+    return _load_quietly(AutoModelForSequenceClassification, path, show_progress, kwargs)
+
+
+def load_token_classifier(path: str, *, show_progress: bool = False, **kwargs):
+    """``AutoModelForTokenClassification.from_pretrained``, quietly: ``(model, info)`` as
+    :func:`load_sequence_classifier` returns them."""
+    from transformers import AutoModelForTokenClassification
+
+    return _load_quietly(AutoModelForTokenClassification, path, show_progress, kwargs)
+
+
+def _load_quietly(auto_class, path: str, show_progress: bool, kwargs: dict):
+    import logging
 
     class _DropLoadReport(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
@@ -101,7 +113,7 @@ def load_sequence_classifier(path: str, *, show_progress: bool = False, **kwargs
     report_logger.addFilter(report_filter)
     try:
         with hf_progress_bars(show_progress):
-            model, info = AutoModelForSequenceClassification.from_pretrained(
+            model, info = auto_class.from_pretrained(
                 str(path), output_loading_info=True, trust_remote_code=False, **kwargs
             )
     finally:

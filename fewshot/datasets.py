@@ -223,6 +223,8 @@ def read_texts(path, *, text_column="text", text_pair_column="text_pair") -> lis
 def load_dataset_folder(path) -> Dataset:
     """A dataset folder in the benchmark layout: ``train.jsonl``, ``test.jsonl``, optional
     ``validation.jsonl`` (``{"text", "label"}`` rows, optional ``text_pair``) and ``dataset.json``.
+    A NER folder (``dataset.json`` with ``metric`` ``entity_f1`` or a ``tag_scheme``, or ``{"tokens",
+    "tags"}`` rows) gives word lists and IOB2 tag lists (IOB1 converted), metric ``entity_f1``.
 
     Example::
 
@@ -242,14 +244,27 @@ def load_dataset_folder(path) -> Dataset:
         except json.JSONDecodeError as exc:
             raise DataError(f"{folder / 'dataset.json'} line {exc.lineno} is not valid JSON ({exc.msg}).") from None
 
+    from .ner.data import is_token_folder, load_token_split
+
+    tokens = is_token_folder(folder, info)  # NER: {"tokens", "tags"} lines
+
     def split(name: str) -> Split | None:
         file = folder / f"{name}.jsonl"
         if not file.is_file():
             return None
-        X, y = read_labeled_file(file)
+        X, y = load_token_split(folder, name, info) if tokens else read_labeled_file(file)
         return Split(X, y)
 
     train, test = split("train"), split("test")
+    if tokens:
+        from .ner.tags import entity_types, tag_set
+
+        labels = info.get("labels") or tag_set(entity_types(train.y + test.y))
+        return Dataset(
+            name=info.get("name", folder.name), train=train, test=test, validation=split("validation"),
+            labels=labels, metric=info.get("metric", "entity_f1"), task=info.get("task") or "token classification",
+            info=info,
+        )
     labels = info.get("labels") or sorted(set(train.y) | set(test.y), key=str)
     return Dataset(
         name=info.get("name", folder.name), train=train, test=test, validation=split("validation"),
@@ -356,6 +371,10 @@ def read_labeled(spec: str, *, split: str = "train", data_dir=None, text_column:
         X, y = read_labeled("demo", split="test")
     """
     path = Path(spec).expanduser()
+    from .ner.data import is_token_file, read_token_file
+
+    if path.is_file() and is_token_file(path):  # NER: a CoNLL column file, or JSONL with tokens/tags
+        return read_token_file(path)
     if path.is_file() or (path.suffix.lower() in _FILE_SUFFIXES and not path.is_dir()):
         return read_labeled_file(path, text_column=text_column, label_column=label_column,
                                  text_pair_column=text_pair_column)

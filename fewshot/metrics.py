@@ -178,6 +178,7 @@ def evaluate(clf, X, y) -> dict[str, Any]:
     """Predict ``X`` with fitted ``clf`` and score against ``y``; returns a dict of metrics.
 
     Single-label: accuracy, f1_macro, f1_weighted, mcc, per-class report, confusion matrix, ECE.
+    Token classification (NER): :func:`entity_metrics` (``y`` holds IOB2 tag lists).
     Multi-label: example-based F1 and friends. Regression: MAE, RMSE, accuracy after rounding.
 
     ``y`` must use the model's label type: string labels ``"1"`` are read as ints for a model with
@@ -185,6 +186,8 @@ def evaluate(clf, X, y) -> dict[str, Any]:
     the model knows) is a :class:`~fewshot.errors.DataError`, never a silent accuracy of 0.
     """
     problem = getattr(clf, "problem_", "single_label")
+    if problem == "token":
+        return entity_metrics(y, clf.predict(X))
     y = align_labels(list(y), problem, list(clf.classes_))
     if problem == "multi_label":
         return multilabel_metrics(list(y), clf.predict(X), clf.classes_)
@@ -214,4 +217,65 @@ def format_report(report: dict[str, Any]) -> str:
                 (f"{row[c]:>11d}" if isinstance(row[c], int) else f"{row[c]:>11.3f}") for c in cols
             )
             lines.append(lab.ljust(width) + cells)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- NER
+def entity_metrics(y_true, y_pred) -> dict[str, Any]:
+    """Entity-level precision, recall and F1 of IOB2 tag sequences, as seqeval computes them in strict
+    IOB2 mode (``mode="strict", scheme=IOB2``), micro over entities and per type, plus token accuracy.
+
+    An entity counts only when its type and both boundaries match exactly; an ``I-X`` that follows
+    ``O`` or another type starts no entity. Returns ``{"n", "n_tokens", "entity_f1", "precision",
+    "recall", "f1", "f1_macro", "token_accuracy", "per_type": {type: {"precision", "recall", "f1",
+    "support"}}}`` (``entity_f1`` and ``f1`` are the same micro F1, the headline figure).
+
+    Example::
+
+        entity_metrics([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])["entity_f1"]   # 0.0
+    """
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    y_true = [list(t) for t in y_true]
+    y_pred = [list(p) for p in y_pred]
+    if len(y_true) != len(y_pred):
+        raise DataError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}.")
+    for i, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
+        if len(t) != len(p):
+            raise DataError(f"sentence {i} has {len(t)} true tags but {len(p)} predicted tags.")
+    n_tokens = sum(len(t) for t in y_true)
+    correct = sum(a == b for t, p in zip(y_true, y_pred, strict=True) for a, b in zip(t, p, strict=True))
+    types = sorted({tag[2:] for rows in (y_true, y_pred) for row in rows for tag in row if tag != "O"})
+    out: dict[str, Any] = {"n": len(y_true), "n_tokens": n_tokens,
+                           "token_accuracy": float(correct / n_tokens) if n_tokens else 0.0}
+    if not types:  # seqeval cannot report on data without entities
+        out.update(entity_f1=0.0, precision=0.0, recall=0.0, f1=0.0, f1_macro=0.0, per_type={})
+        return out
+    report = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+    micro = report["micro avg"]
+    out.update(
+        entity_f1=float(micro["f1-score"]), precision=float(micro["precision"]), recall=float(micro["recall"]),
+        f1=float(micro["f1-score"]), f1_macro=float(report["macro avg"]["f1-score"]),
+        per_type={kind: {"precision": float(report[kind]["precision"]), "recall": float(report[kind]["recall"]),
+                         "f1": float(report[kind]["f1-score"]), "support": int(report[kind]["support"])}
+                  for kind in types if kind in report},
+    )
+    return out
+
+
+def format_entity_report(report: dict[str, Any]) -> str:
+    """The seqeval-style table of :func:`entity_metrics`: per type, then the micro average."""
+    lines = [f"sentences = {report['n']}, tokens = {report['n_tokens']}, "
+             f"token accuracy = {report['token_accuracy']:.4f}", ""]
+    width = max(12, *(len(k) + 2 for k in report["per_type"]), len("micro avg") + 2)
+    lines.append("type".ljust(width) + "".join(c.rjust(11) for c in ("precision", "recall", "f1", "support")))
+    for kind, row in report["per_type"].items():
+        lines.append(kind.ljust(width) + f"{row['precision']:>11.4f}{row['recall']:>11.4f}{row['f1']:>11.4f}"
+                     f"{row['support']:>11d}")
+    support = sum(row["support"] for row in report["per_type"].values())
+    lines.append("")
+    lines.append("micro avg".ljust(width) + f"{report['precision']:>11.4f}{report['recall']:>11.4f}"
+                 f"{report['f1']:>11.4f}{support:>11d}")
+    lines.append("macro avg".ljust(width) + f"{'':>11}{'':>11}{report['f1_macro']:>11.4f}{support:>11d}")
     return "\n".join(lines)

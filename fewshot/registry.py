@@ -17,6 +17,7 @@ _STRATEGIES: dict[str, tuple[str, str]] = {
     "setfit-upstream": ("fewshot.strategies.setfit_upstream", "SetFitUpstreamClassifier"),
     "prompt": ("fewshot.strategies.prompt", "PromptClassifier"),
     "head": ("fewshot.strategies.head", "HeadClassifier"),
+    "token": ("fewshot.strategies.token", "TokenClassifier"),
     "ensemble": ("fewshot.ensemble", "EnsembleClassifier"),
     "auto": ("fewshot.auto", "AutoClassifier"),
 }

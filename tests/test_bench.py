@@ -747,9 +747,9 @@ BAD_SUITES = [
     ("unknown-strategy", BASE.replace('name = "majority"', 'name = "sefit"'), r"unknown strategy 'sefit'"),
     ("unknown-param", BASE + "params = { epochs = 3 }\n", r"has no parameter\(s\) epochs"),
     (
-        "k-zero",
-        BASE.replace("k = [2]", "k = [0, 2]"),
-        r"k = 0: k is the number of labeled examples per class and must be >= 1",
+        "k-negative",  # k = 0 is the whole training split
+        BASE.replace("k = [2]", "k = [-2, 2]"),
+        r"k = -2: k is the number of labeled examples per class and must be >= 1 \(or 0 for the whole",
     ),
     ("strategy-k-negative", BASE + "k = [-1]\n", r"k = -1: k is the number .* must be >= 1"),
     ("typo-top-key", BASE + "\n", None),  # replaced below: keys must come before the tables

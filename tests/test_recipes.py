@@ -28,6 +28,7 @@ EXPECTED = {
     "multi_label_tags.py": [r"threshold 0\.\d: example-based F1 0\.\d{3}"],
     "sentence_pairs.py": [r"accuracy 0\.\d{3}", r"(answers|does_not_answer)\s+Parcels to Norway"],
     "choose_a_strategy.py": [r"use \w[\w-]*", r"fit s", r"<- chosen"],
+    "ner_few_shot.py": [r"training on \d+ sentences", r"entity F1 0\.\d{3}", r"micro avg"],
 }
 
 

@@ -48,7 +48,8 @@ def plot_curves(res: Results, path) -> Path:
         ax = axes[i // ncols][i % ncols]
         metric = "accuracy"
         for si, s in enumerate(res.strategies):
-            pts = [(k, g) for k in res.ks if (g := res.group(d, s, k)) and g.ok]
+            # k = 0 (the whole training split) has no place on a log axis; the tables show it
+            pts = [(k, g) for k in res.ks if k > 0 and (g := res.group(d, s, k)) and g.ok]
             if not pts:
                 continue
             metric = pts[0][1].metric
@@ -70,7 +71,7 @@ def plot_curves(res: Results, path) -> Path:
         refs = [
             r
             for r in _refs_for_dataset(res, d)
-            if r.method in _TABLE_REFERENCES and min(res.ks) <= r.k <= max(res.ks)
+            if r.method in _TABLE_REFERENCES and min(res.ks) <= r.k <= max(res.ks) and r.k > 0
         ]
         for method, style in (
             ("setfit-mpnet", dict(color="0.35", linestyle="--", marker="s")),
@@ -87,7 +88,7 @@ def plot_curves(res: Results, path) -> Path:
                     **style,
                 )
                 handles[f"published: {METHODS[method]}"] = line
-        all_k = sorted(set(res.ks) | {r.k for r in refs})
+        all_k = sorted({k for k in res.ks if k > 0} | {r.k for r in refs}) or [1]
         ax.set_xscale("log", base=2)
         ax.set_xlim(min(all_k) / 1.4, max(all_k) * 1.4)
         ax.set_xticks(all_k, [str(k) for k in all_k])

@@ -22,7 +22,8 @@ from typing import Any
 from .runner import CELLS_DIR, SUITE_FILE, read_json
 from .suite import Suite, SuiteError
 
-_METRIC_NAMES = {"accuracy": "accuracy", "f1_macro": "macro-F1", "f1_weighted": "weighted F1", "mcc": "MCC"}
+_METRIC_NAMES = {"accuracy": "accuracy", "f1_macro": "macro-F1", "f1_weighted": "weighted F1", "mcc": "MCC",
+                 "entity_f1": "entity F1"}
 # Published methods shown as columns of the per-k tables and in the plots.
 _TABLE_REFERENCES = ("setfit-minilm", "setfit-mpnet")
 

@@ -191,10 +191,7 @@ def _round(x, nd):
 def _run_cell(payload: dict) -> dict:
     import tempfile
 
-    import numpy as np
-
     from ..base import fewshot_version, library_versions
-    from ..metrics import classification_metrics
     from ..registry import make_classifier
 
     rec = payload["record"]
@@ -225,21 +222,12 @@ def _run_cell(payload: dict) -> dict:
         except (TypeError, ValueError):
             pass
 
-    t0 = time.perf_counter()
-    proba = np.asarray(clf.predict_proba(X_test), dtype=np.float64)
-    predict_seconds = time.perf_counter() - t0
-    out["predict_seconds"] = round(predict_seconds, 4)
-    out["predictions_per_second"] = round(len(X_test) / max(predict_seconds, 1e-9), 2)
+    if rec["metric"] == "entity_f1":  # NER: tag sequences, scored by entities
+        out.update(_token_metrics(clf, X_test, y_test))
+    else:
+        out.update(_label_metrics(clf, X_test, y_test, rec["metric"]))
     if "torch" in sys.modules:
         out["torch_threads_used"] = int(sys.modules["torch"].get_num_threads())
-
-    classes = list(clf.classes_)
-    pred = [classes[i] for i in np.argmax(proba, axis=1)]
-    m = classification_metrics(y_test, pred, labels=classes, proba=proba)
-    out["metrics"] = {name: m[name] for name in ("accuracy", "f1_macro", "f1_weighted", "mcc", "ece")}
-    out["headline"] = m[rec["metric"]]
-    out["per_class_f1"] = {lab: row["f1"] for lab, row in m["per_class"].items()}
-    out["confusion_matrix"] = {"labels": m["labels"], "matrix": m["confusion_matrix"]}
 
     with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
         t0 = time.perf_counter()
@@ -250,6 +238,47 @@ def _run_cell(payload: dict) -> dict:
         # what a deployment must hold to predict: the saved folder plus any base model it names
         out["serve_size_mb"] = round(out["model_size_mb"] + out["base_model_mb"], 3)
     return out
+
+
+def _label_metrics(clf, X_test, y_test, metric: str) -> dict:
+    """Predict the test texts; classification metrics, the headline, per-class F1, the confusion matrix."""
+    import numpy as np
+
+    from ..metrics import classification_metrics
+
+    out: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    proba = np.asarray(clf.predict_proba(X_test), dtype=np.float64)
+    predict_seconds = time.perf_counter() - t0
+    out["predict_seconds"] = round(predict_seconds, 4)
+    out["predictions_per_second"] = round(len(X_test) / max(predict_seconds, 1e-9), 2)
+    classes = list(clf.classes_)
+    pred = [classes[i] for i in np.argmax(proba, axis=1)]
+    m = classification_metrics(y_test, pred, labels=classes, proba=proba)
+    out["metrics"] = {name: m[name] for name in ("accuracy", "f1_macro", "f1_weighted", "mcc", "ece")}
+    out["headline"] = m[metric]
+    out["per_class_f1"] = {lab: row["f1"] for lab, row in m["per_class"].items()}
+    out["confusion_matrix"] = {"labels": m["labels"], "matrix": m["confusion_matrix"]}
+    return out
+
+
+def _token_metrics(clf, X_test, y_test) -> dict:
+    """Tag the test sentences; entity-level metrics (seqeval, strict IOB2), entity F1 as the headline,
+    F1 per entity type, sentences per second."""
+    from ..metrics import entity_metrics
+
+    t0 = time.perf_counter()
+    pred = clf.predict(X_test)
+    predict_seconds = time.perf_counter() - t0
+    m = entity_metrics(y_test, pred)
+    return {
+        "predict_seconds": round(predict_seconds, 4),
+        "predictions_per_second": round(len(X_test) / max(predict_seconds, 1e-9), 2),  # sentences per second
+        "metrics": {name: m[name] for name in ("entity_f1", "precision", "recall", "f1_macro", "token_accuracy")},
+        "headline": m["entity_f1"],
+        "per_class_f1": {kind: row["f1"] for kind, row in m["per_type"].items()},
+        "per_type": m["per_type"],
+    }
 
 
 def _base_model_mb(saved: Path) -> float:
@@ -376,13 +405,24 @@ def _sample_record(
 
     from ..data import k_shot_indices
 
-    if sampling == "proportional":
+    if k == 0:  # the whole training split
+        idx = list(range(len(train.y)))
+    elif sampling == "mentions":
+        from ..ner.data import k_mention_indices
+
+        idx = [int(i) for i in k_mention_indices(train.y, k, seed, warn=False)]
+    elif sampling == "proportional":
         idx = proportional_indices(train.y, k * len(set(map(str, train.y))), seed)
     else:
         idx = [int(i) for i in k_shot_indices(train.y, k, seed, warn=False)]
     X = [list(train.X[i]) if isinstance(train.X[i], tuple) else train.X[i] for i in idx]
     y = [train.y[i] for i in idx]
-    counts = Counter(y)
+    if sampling == "mentions":  # NER: mentions per entity type
+        from ..ner.data import mention_counts
+
+        counts = Counter(mention_counts(y))
+    else:
+        counts = Counter(y)
     return {
         "X_train": X,
         "y_train": y,
@@ -394,7 +434,7 @@ def _sample_record(
             "short_classes": {
                 str(c): n
                 for c, n in sorted(counts.items(), key=lambda t: str(t[0]))
-                if n < k and sampling == "per_class"
+                if n < k and sampling in ("per_class", "mentions")
             },
             "sampling": sampling,
         },

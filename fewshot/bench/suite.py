@@ -34,10 +34,15 @@ Keys of the file: ``name``, ``description``, ``datasets``, ``strategies``, ``k``
 ``eval_split`` (``"test"``, the default, or ``"validation"``: see below), ``sampling``
 (``"per_class"``, the default: k examples of every class, the SetFit protocol; or
 ``"proportional"``: k × the number of classes rows in the training split's class proportions, at
-least one of each class, to study imbalance as it comes) and
+least one of each class, to study imbalance as it comes; or ``"mentions"``, for NER datasets and
+the ``token`` strategy: sentences drawn greedily until every entity type has k mentions, the
+Few-NERD protocol, scored by entity F1) and
 ``data_dir`` (where dataset names are looked up when neither ``--data-dir`` nor
 ``FEWSHOT_DATA_DIR`` is given; relative to the suite file). Any other key is an error, so a typo
 never silently changes a benchmark.
+
+A k of 0 means the whole training split: such cells run once, with the suite's first seed (the
+sample is the same for every seed).
 
 Tuning a default must never look at the test rows a README quotes: a suite with
 ``eval_split = "validation"`` scores every cell on the dataset's ``validation.jsonl`` when it has
@@ -71,7 +76,8 @@ TOP_KEYS = (
     "data_dir",
 )
 EVAL_SPLITS = ("test", "validation")
-SAMPLINGS = ("per_class", "proportional")
+SAMPLINGS = ("per_class", "proportional", "mentions")
+FULL_K = 0  # a k of 0: the whole training split, run once
 HOLDOUT_FRACTION = 0.2
 STRATEGY_KEYS = ("name", "label", "params", "grid", "k")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -142,7 +148,9 @@ class Suite:
         smallest budget; later seeds and larger budgets fill in as the run goes on."""
         out = []
         for seed in self.seeds:
-            for k in self.all_k:
+            for k in sorted(self.all_k, key=lambda k: (k == FULL_K, k)):  # the whole split last: it takes longest
+                if k == FULL_K and seed != self.seeds[0]:
+                    continue  # the whole training split is the same sample for every seed: run it once
                 for dataset in self.datasets:
                     for spec in self.strategies:
                         if k in spec.k:
@@ -248,7 +256,8 @@ def _int_list(value, what: str, problems: list[str], *, minimum: int | None) -> 
         elif minimum is not None and v < minimum:
             if what.endswith("k"):
                 problems.append(
-                    f"{what} = {v}: k is the number of labeled examples per class and must be >= 1"
+                    f"{what} = {v}: k is the number of labeled examples per class and must be >= 1 "
+                    "(or 0 for the whole training split)"
                 )
             else:
                 problems.append(f"{what} = {v}: must be >= {minimum}")
@@ -353,7 +362,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         problems.append(f"datasets lists a dataset twice: {datasets!r}")
 
     if "k" in raw:
-        ks = _int_list(raw["k"], "k", problems, minimum=1)
+        ks = _int_list(raw["k"], "k", problems, minimum=FULL_K)
     else:
         ks = []
     seeds = _int_list(raw.get("seeds", [0]), "seeds", problems, minimum=0)
@@ -375,8 +384,9 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
     sampling = raw.get("sampling", "per_class")
     if sampling not in SAMPLINGS:
         problems.append(
-            "sampling must be 'per_class' (k examples of every class) or 'proportional' (k x classes "
-            f"rows in the training split's class proportions); got {sampling!r}"
+            "sampling must be 'per_class' (k examples of every class), 'proportional' (k x classes "
+            "rows in the training split's class proportions) or 'mentions' (NER: sentences until every "
+            f"entity type has k mentions); got {sampling!r}"
         )
 
     data_dir = raw.get("data_dir")
@@ -435,7 +445,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
                 )
             labels_seen.add(vlabel)
         if "k" in entry:
-            sk = _int_list(entry["k"], f"{where} k", problems, minimum=1)
+            sk = _int_list(entry["k"], f"{where} k", problems, minimum=FULL_K)
         elif ks:
             sk = list(ks)
         else:
@@ -530,6 +540,16 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
         except (FewshotError, ValueError, OSError) as exc:
             problems.append(f"dataset {spec!r}: {exc}")
             continue
+        if ds.metric == "entity_f1" or suite.sampling == "mentions":  # NER: token strategies, mention sampling
+            if ds.metric != "entity_f1":
+                problems.append(f"dataset {spec!r} is not a NER dataset (metric {ds.metric!r}); sampling = "
+                                "'mentions' draws sentences by entity mentions and needs NER data")
+            elif suite.sampling != "mentions":
+                problems.append(f"dataset {spec!r} is a NER dataset (entity_f1): set sampling = 'mentions' "
+                                "(sentences until every entity type has k mentions)")
+            else:
+                datasets[spec] = ds
+            continue
         if ds.metric not in HEADLINE_METRICS:
             problems.append(
                 f"dataset {spec!r} is scored by {ds.metric!r}; the harness benchmarks single-label "
@@ -561,6 +581,14 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
         except (FewshotError, ValueError, TypeError) as exc:
             problems.append(f"strategy {spec.label!r}: {exc}")
             continue
+        tokens = bool(getattr(cls, "supports_tokens", False))
+        for dspec, ds in datasets.items():
+            if tokens != (ds.metric == "entity_f1"):
+                problems.append(
+                    f"strategy {spec.label!r} tags {'words' if tokens else 'texts'} but dataset {dspec!r} "
+                    f"{'is a NER dataset' if not tokens else 'holds texts with labels'}; "
+                    "put NER datasets and the token strategy in a suite of their own"
+                )
         if not getattr(cls, "supports_pairs", True):
             for dspec, ds in datasets.items():
                 if ds.train.X and isinstance(ds.train.X[0], tuple):
