@@ -1187,44 +1187,6 @@ def test_shipped_suites_validate_against_the_datasets(name):
     assert sorted(datasets) == sorted(suite.datasets)
 
 
-def _importable(name: str) -> bool:
-    from fewshot.registry import get_strategy
-
-    try:
-        get_strategy(name)
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.integration
-def test_smoke_suite_runs_every_available_strategy(tmp_path):
-    """The CI smoke run: every strategy that exists, smallest settings, demo data, real models."""
-    suite = load_suite(REPO / "benchmarks" / "smoke.toml")
-    labels = [s.label for s in suite.strategies if _importable(s.name)]
-    assert "majority" in labels and len(labels) >= 2, "no real strategy is importable"
-    out = tmp_path / "smoke"
-    result = run_suite(suite, out, only_strategies=labels, jobs=2, log=lambda m: None)
-    cells = [json.loads(cell_path(out, key).read_text()) for key in suite.select(strategies=labels).cells()]
-    failed = {c["strategy"]: c.get("error") for c in cells if c["status"] != "ok"}
-    assert not failed and not result.errors, failed
-    for c in cells:
-        if c["strategy_name"] != "majority":  # a real model was loaded, used and saved
-            # (a zero-shot prompt saves only its template and verbalizer: the base model is found offline)
-            assert c["peak_rss_mb"] > c["rss_before_fit_mb"] + 50 and c["model_size_mb"] > 0, c["strategy"]
-            assert c["train_seconds"] > 0 and c["predictions_per_second"] > 0
-    paths = write_report(out, allow_mixed=True)  # the checkout may hold uncommitted changes
-    rows = list(csv.DictReader(open(paths["summary.csv"])))
-    by = {r["strategy"]: float(r["mean"]) for r in rows if r["dataset"] == "demo:intent"}
-    assert set(by) == set(labels)
-    floor = by.pop("majority")
-    # predictions are scored as they should be: the best real strategy is far above the 6-intent floor
-    assert max(by.values()) > floor + 0.2, (floor, by)
-    md = paths["summary.md"].read_text()
-    assert all(label in md for label in labels) and "**k = 4.**" in md
-    assert paths["curves.png"].stat().st_size > 10_000 and paths["cost.png"].stat().st_size > 10_000
-
-
 def test_size_to_serve_counts_the_base_model_a_saved_folder_needs(tmp_path, tiny_llama_dir):
     """The prompt strategy's folder holds only its adapter; serving it also needs the base LM."""
     from fewshot import MajorityClassifier, PromptClassifier

@@ -508,9 +508,10 @@ def _run(suite, selected, datasets, out_dir: Path, executor, force: bool, log, s
     from ..registry import make_classifier
 
     settings = executor.settings()
-    accepts_seed = {
-        s.label: "seed" in make_classifier(s.name).get_params(deep=False) for s in selected.strategies
-    }
+    accepted = {s.label: make_classifier(s.name).get_params(deep=False) for s in selected.strategies}
+    accepts_seed = {label: "seed" in params for label, params in accepted.items()}
+    # a strategy that chooses by a metric (auto) chooses by the dataset's headline metric
+    accepts_metric = {label: "metric" in params for label, params in accepted.items()}
     test_data = {spec: _dataset_record(spec, ds, selected) for spec, ds in datasets.items()}
     samples: dict[tuple[str, int, int], dict] = {}
 
@@ -533,6 +534,8 @@ def _run(suite, selected, datasets, out_dir: Path, executor, force: bool, log, s
         params = dict(spec.params)
         if accepts_seed[spec.label] and "seed" not in params:
             params["seed"] = key.seed  # the cell's seed drives the strategy's training too
+        if accepts_metric[spec.label] and "metric" not in params and test["info"].get("metric") != "entity_f1":
+            params["metric"] = test["info"]["metric"]
         fingerprint = _hash(
             {
                 "strategy": spec.name,
