@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,9 @@ class AutoClassifier(BaseClassifier):
         ``rank_test_score``, ``mean_fit_seconds``, ``mean_predict_seconds``, ``estimated_seconds``
         (per-fold cost times folds plus the refit), ``paired_diff`` and ``paired_se`` (the best mean
         minus this one, paired by fold, and its standard error), ``chosen``, ``skipped`` and
-        ``reason`` (why chosen or skipped). Skipped candidates have NaN scores.
+        ``reason`` (why chosen or skipped). Skipped candidates have NaN scores. A candidate whose fit or
+        prediction raises is skipped too, with the error as its reason and a ``UserWarning`` (as
+        scikit-learn's searches score a failed fit); when every candidate fails, ``fit`` raises.
     best_candidate_ : str
         The label of the pick.
     best_estimator_ : the pick, refitted on all the examples.
@@ -245,20 +248,46 @@ class AutoClassifier(BaseClassifier):
             scores[c, s] = _score(metric, problem, truth[test], proba, float(getattr(est, "threshold", 0.5)))
             bar.update(1)
 
+        failed: dict[int, str] = {}
+
+        def attempt(c: int, s: int) -> bool:
+            """Run one fold; a candidate whose fit or prediction raises is dropped with the reason, as
+            scikit-learn's searches score a failed fit (the others go on)."""
+            try:
+                run(c, s)
+            except Exception as exc:  # noqa: BLE001 - any failure of a candidate's own code
+                failed[c] = f"failed on fold {s + 1}: {type(exc).__name__}: {exc}"
+                warnings.warn(f"AutoClassifier: candidate {labels[c]!r} {failed[c]}; it is skipped.",
+                              UserWarning, stacklevel=4)
+                if len(failed) == n_cand:
+                    raise ValueError(
+                        "every candidate failed during cross-validation: "
+                        + "; ".join(f"{labels[i]}: {failed[i]}" for i in sorted(failed))) from exc
+                bar.update(n_splits - s)
+                return False
+            return True
+
         started = time.perf_counter()
         try:
             for c in range(n_cand):  # first fold of every candidate: its cost estimate
-                run(c, 0)
-            refit = fit_s[:, 0] * len(X) / max(1, len(splits[0][0]))
-            estimate = (fit_s[:, 0] + pred_s[:, 0]) * n_splits + refit
+                attempt(c, 0)
+            ok = np.array([c not in failed for c in range(n_cand)])
+            refit = np.where(ok, fit_s[:, 0] * len(X) / max(1, len(splits[0][0])), np.inf)
+            estimate = np.where(ok, (fit_s[:, 0] + pred_s[:, 0]) * n_splits + refit, np.inf)
             if self.time_budget is not None:
-                skipped = self._apply_budget(labels, estimate, fit_s[:, 0] + pred_s[:, 0], refit, n_splits)
+                per_fold = np.where(ok, fit_s[:, 0] + pred_s[:, 0], np.inf)
+                skipped = self._apply_budget(labels, estimate, per_fold, refit, n_splits)
                 bar.total = n_cand + (n_splits - 1) * sum(not s for s in skipped)
                 bar.refresh()
+            skipped = [failed.get(c) or skipped[c] for c in range(n_cand)]
+            estimate = np.where(ok, estimate, np.nan)  # a failed candidate has no cost estimate
             for c in range(n_cand):
-                if not skipped[c]:
-                    for s in range(1, n_splits):
-                        run(c, s)
+                if skipped[c]:
+                    continue
+                for s in range(1, n_splits):
+                    if not attempt(c, s):
+                        skipped[c] = failed[c]
+                        break
         finally:
             bar.close()
 

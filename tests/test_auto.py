@@ -186,3 +186,22 @@ def test_cli_trains_auto(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "candidate" in printed and "<- chosen" in printed and "trained auto on 12 examples" in printed
     assert fewshot.load(out).best_candidate_ in ("majority", "second")
+
+
+def test_a_candidate_that_fails_is_skipped_with_its_reason(data, tmp_path):
+    """As in scikit-learn's searches, one failing candidate does not stop the search: it is dropped,
+    with the reason in cv_results_ and a warning; only when every candidate fails is it an error."""
+    (X, y), _ = data
+    broken = tmp_path / "not-a-model"
+    broken.mkdir()  # exists, so the checks before training pass; loading it fails inside fit
+    failing = {"name": "setfit", "params": {"model": str(broken)}}
+    with pytest.warns(UserWarning, match="candidate 'setfit' failed on fold 1: .*it is skipped"):
+        clf = AutoClassifier(candidates=["majority", failing], cv=3).fit(X, y)
+    res = clf.cv_results_
+    assert list(res["skipped"]) == [False, True, True]
+    assert res["reason"][1].startswith("failed on fold 1: ") and np.isnan(res["mean_test_score"][1])
+    assert clf.best_candidate_ == "majority" and type(clf.best_estimator_).__name__ == "MajorityClassifier"
+    with pytest.warns(UserWarning), pytest.raises(
+        ValueError, match="every candidate failed during cross-validation: setfit: failed on fold 1"
+    ):
+        AutoClassifier(candidates=[failing, {"name": "head", "params": {"model": str(broken)}}], cv=3).fit(X, y)
