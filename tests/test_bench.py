@@ -764,6 +764,16 @@ BAD_SUITES = [
     ("duplicate-label", BASE + '\n[[strategies]]\nname = "majority"\n', r"label 'majority' is used twice"),
     ("max-test-zero", "max_test = 0\n" + BASE, r"max_test must be a positive integer"),
     (
+        "bad-param-value",
+        BASE.replace('name = "majority"', 'name = "setfit"') + "params = { epochs = -1 }\n",
+        r"strategy 'setfit': .*epochs",
+    ),
+    (
+        "unknown-ensemble-member",
+        BASE.replace('name = "majority"', 'name = "ensemble"') + 'params = { members = ["majority", "sefit"] }\n',
+        r"strategy 'ensemble': .*sefit",
+    ),
+    (
         "not-single-label",
         BASE.replace('"toy"', '"demo:csat"'),
         r"scored by 'mae'; the harness benchmarks single-label",

@@ -517,7 +517,7 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
 
     Resolves every dataset (a folder needs ``train.jsonl`` and ``test.jsonl``), checks it is a
     single-label classification set with a headline metric we compute, and builds every strategy
-    with its parameters (``make_classifier`` rejects unknown parameters). Raises
+    with its parameters (unknown parameters and bad values are refused here). Raises
     :class:`SuiteError` listing every problem.
     """
     from ..datasets import resolve_dataset
@@ -571,7 +571,8 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
     for spec in suite.strategies:
         try:
             cls = get_strategy(spec.name)
-            make_classifier(spec.name, **spec.params)
+            # values too (a negative epoch count, an ensemble member that does not exist), before any cell
+            make_classifier(spec.name, **spec.params)._check_params()
         except ImportError as exc:
             problems.append(
                 f"strategy {spec.label!r}: {spec.name!r} is registered but cannot be imported "
