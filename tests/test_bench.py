@@ -183,7 +183,7 @@ params = { threshold = 0.3 }
 [[strategies]]
 name = "majority"
 label = "maj-bad"
-params = { threshold = 2.0 }
+params = { multi_label = true }  # valid parameters, so the suite passes its checks; fit fails on these labels
 """
 
 
@@ -197,11 +197,11 @@ def test_rerun_skips_finished_cells_force_redoes_them_and_errors_are_retried(tmp
     bad_key, ok_key = CellKey("toy", "maj-bad", 2, 0), CellKey("toy", "maj", 2, 0)
     assert first.errors == [bad_key]
     bad = json.loads(cell_path(out, bad_key).read_text())
-    assert bad["status"] == "error" and bad["error"]["type"] == "ValueError"
-    assert "threshold must be between 0 and 1; got 2.0" in bad["error"]["message"]
-    assert "Traceback" in bad["error"]["traceback"] and "_check_params" in bad["error"]["traceback"]
+    assert bad["status"] == "error" and bad["error"]["type"] == "DataError"
+    assert "multi-label targets are lists of labels" in bad["error"]["message"]
+    assert "Traceback" in bad["error"]["traceback"] and "fit" in bad["error"]["traceback"]
     assert json.loads(cell_path(out, ok_key).read_text())["status"] == "ok"
-    assert any("ERROR ValueError" in line and "log: " in line for line in logs)
+    assert any("ERROR DataError" in line and "log: " in line for line in logs)
     assert (out / "logs" / "toy" / "maj-bad" / "k2-seed0.log").is_file(), "each cell's output is kept"
 
     run_id = json.loads(cell_path(out, ok_key).read_text())["run_id"]
@@ -360,7 +360,7 @@ def test_bench_still_succeeds_when_the_report_would_mix_code_versions(tmp_path, 
     the report is not written, and the message says why and what to do."""
     from fewshot.cli import main
 
-    suite = _suite_file(tmp_path, RERUN.replace("threshold = 2.0", "threshold = 0.5"))
+    suite = _suite_file(tmp_path, RERUN.replace("multi_label = true", "multi_label = false"))
     out = tmp_path / "res"
     old = _cell_record("toy", "maj-bad", 2, 0, 0.5)  # made by some other commit
     old.update(metric="accuracy", n_test=13)
@@ -1096,11 +1096,11 @@ def test_cli_errors_and_help(tmp_path, data_root, capsys):
     assert "fewshot: error: suite" in capsys.readouterr().err and not (tmp_path / "o").exists()
     assert main(["report", str(tmp_path)]) == 2
     assert "holds no benchmark cells" in capsys.readouterr().err
-    failing = _suite_file(tmp_path, BASE + "params = { threshold = 2.0 }\n", "failing.toml")
+    failing = _suite_file(tmp_path, BASE + "params = { multi_label = true }\n", "failing.toml")
     assert main(["bench", str(failing), "--out", str(tmp_path / "f"), "--data-dir", str(data_root)]) == 1
     assert "1 failed" in capsys.readouterr().err
     md = (tmp_path / "f" / "summary.md").read_text()
-    assert "## Failed cells" in md and "threshold must be between 0 and 1" in md
+    assert "## Failed cells" in md and "multi-label targets are lists of labels" in md
     row = next(csv.DictReader(open(tmp_path / "f" / "summary.csv")))
     assert (row["strategy"], row["errors"], row["seeds_done"], row["mean"]) == ("majority", "1", "0", "")
     for command in ("bench", "report"):
