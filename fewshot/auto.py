@@ -44,12 +44,12 @@ from .ensemble import (
     CV_RULE,
     EnsembleClassifier,
     _is_splitter,
+    _OfMembers,
     combine,
     decode_targets,
     load_members,
     make_splitter,
     member_scores,
-    resolve_specs,
     spec_to_json,
 )
 from .errors import NotASavedClassifierError
@@ -80,7 +80,7 @@ def _score(metric: str, problem: str, truth: np.ndarray, proba: np.ndarray, thre
     return float(skm.f1_score(truth, pred, labels=labels, average=metric.split("_")[1], zero_division=0))
 
 
-class AutoClassifier(BaseClassifier):
+class AutoClassifier(_OfMembers):
     """Choose a strategy by cross-validation on your labeled examples, then train it on all of them.
 
     For every candidate (and an ensemble of the best two, which costs no extra training: its fold
@@ -166,22 +166,10 @@ class AutoClassifier(BaseClassifier):
         self.show_progress = show_progress
 
     # ------------------------------------------------------------------ parameters
+    _specs_name = "candidates"
+
     def _specs(self) -> list:
         return list(DEFAULT_CANDIDATES) if self.candidates is None else self.candidates
-
-    def _resolved(self):
-        seed = self.seed if isinstance(self.seed, (int, np.integer)) else None
-        return resolve_specs(self._specs(), "candidates", seed)
-
-    @property
-    def supports_pairs(self) -> bool:  # type: ignore[override]
-        try:
-            return all(type(est).supports_pairs for est in self._resolved()[1])
-        except (ValueError, TypeError):
-            return True
-
-    def _problem(self) -> str:
-        return self._resolved()[2]
 
     def _metric(self, problem: str) -> str:
         allowed = SINGLE_LABEL_METRICS if problem == "single_label" else MULTI_LABEL_METRICS

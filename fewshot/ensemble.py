@@ -316,7 +316,31 @@ def _weights_ok(value: Any) -> bool:
     return all(is_number(v) and np.isfinite(float(v)) and v >= 0 for v in value) and sum(map(float, value)) > 0
 
 
-class EnsembleClassifier(BaseClassifier):
+class _OfMembers(BaseClassifier):
+    """A classifier made of other strategies given as specs (names, dicts or estimators): resolves them
+    with the classifier's seed; it takes pairs when every member does; its problem is theirs."""
+
+    _specs_name = "members"
+
+    def _specs(self) -> list:  # pragma: no cover - every subclass says where its specs are
+        raise NotImplementedError
+
+    def _resolved(self) -> tuple[list[str], list[BaseClassifier], str]:
+        seed = self.seed if isinstance(self.seed, (int, np.integer)) else None
+        return resolve_specs(self._specs(), self._specs_name, seed)
+
+    @property
+    def supports_pairs(self) -> bool:  # type: ignore[override]
+        try:
+            return all(type(est).supports_pairs for est in self._resolved()[1])
+        except (ValueError, TypeError):
+            return True
+
+    def _problem(self) -> str:
+        return self._resolved()[2]
+
+
+class EnsembleClassifier(_OfMembers):
     """Train several strategies on the same examples and combine their probabilities.
 
     Parameters
@@ -373,20 +397,10 @@ class EnsembleClassifier(BaseClassifier):
         self.seed = seed
 
     # ------------------------------------------------------------------ members
-    def _resolved(self) -> tuple[list[str], list[BaseClassifier], str]:
-        members = [] if self.members is None else self.members
-        seed = self.seed if isinstance(self.seed, (int, np.integer)) else None
-        return resolve_specs(members, "members", seed)
+    _specs_name = "members"
 
-    @property
-    def supports_pairs(self) -> bool:  # type: ignore[override]
-        try:
-            return all(type(est).supports_pairs for est in self._resolved()[1])
-        except (ValueError, TypeError):
-            return True
-
-    def _problem(self) -> str:
-        return self._resolved()[2]
+    def _specs(self) -> list:
+        return [] if self.members is None else self.members
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -227,3 +227,28 @@ __all__ = [
     "CLASS_WEIGHT_SCHEMES", "class_counts", "weights_from_counts", "class_weights", "positive_weights",
     "sample_weights", "focal_loss", "binary_focal_loss",
 ]
+
+IMBALANCE_LOSSES = ("ce", "weighted", "focal")
+
+
+def imbalance_parameter_rules() -> dict:
+    """The parameter rules of the loss options a strategy offers against class imbalance (``loss``,
+    ``focal_gamma``, ``class_weight``, ``class_weight_beta``), declared once for every strategy."""
+    from ._validate import NONE, Options, Real
+
+    return {
+        "loss": Options(*IMBALANCE_LOSSES),
+        "focal_gamma": Real(0).described("a non-negative number (0 gives cross-entropy)"),
+        "class_weight": (NONE | Options(*CLASS_WEIGHT_SCHEMES)).described(
+            f"None or one of {', '.join(CLASS_WEIGHT_SCHEMES)}"),
+        "class_weight_beta": Real(0, 1, closed="left"),
+    }
+
+
+def check_class_weight_with_loss(loss: str, class_weight, what: str) -> None:
+    """``class_weight`` does nothing with plain cross-entropy: say so instead of ignoring it."""
+    if loss == "ce" and class_weight is not None:
+        raise ValueError(
+            f"class_weight={class_weight!r} has no effect with loss='ce'; use loss='weighted' (or "
+            f"loss='focal') to weight {what}, or drop class_weight."
+        )

@@ -24,9 +24,16 @@ import numpy as np
 from .._validate import BOOL, DEVICE, MODEL, NONE, SEED, Integer, Options, Real
 from ..base import PROBLEMS, BaseClassifier
 from ..data import is_pairs
-from ..losses import CLASS_WEIGHT_SCHEMES, class_weights, positive_weights, sample_weights
+from ..losses import (
+    IMBALANCE_LOSSES,
+    check_class_weight_with_loss,
+    class_weights,
+    imbalance_parameter_rules,
+    positive_weights,
+    sample_weights,
+)
 
-LOSSES = ("ce", "weighted", "focal")
+LOSSES = IMBALANCE_LOSSES
 POSITIVE_INT = Integer(1).described("a positive integer")
 # measured with minilm at 8-64 examples per class (benchmarks/results/head_imbalance.md, notes)
 DEFAULT_LEARNING_RATES = {"single_label": 5e-5, "regression": 5e-5, "multi_label": 2e-4}
@@ -116,11 +123,7 @@ class HeadClassifier(BaseClassifier):
         "warmup_ratio": Real(0, 1, closed="left").described("in [0, 1) (a fraction of the training steps)"),
         "weight_decay": Real(0),
         "max_length": POSITIVE_INT,
-        "loss": Options(*LOSSES),
-        "focal_gamma": Real(0).described("a non-negative number (0 gives cross-entropy)"),
-        "class_weight": (NONE | Options(*CLASS_WEIGHT_SCHEMES)).described(
-            f"None or one of {', '.join(CLASS_WEIGHT_SCHEMES)}"),
-        "class_weight_beta": Real(0, 1, closed="left"),
+        **imbalance_parameter_rules(),
         "oversample": BOOL,
         "freeze_encoder": BOOL,
         "lora": BOOL,
@@ -188,11 +191,7 @@ class HeadClassifier(BaseClassifier):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if self.loss == "ce" and self.class_weight is not None:
-            raise ValueError(
-                f"class_weight={self.class_weight!r} has no effect with loss='ce'; use loss='weighted' (or "
-                "loss='focal') to weight classes, or drop class_weight."
-            )
+        check_class_weight_with_loss(self.loss, self.class_weight, "classes")
         if self.problem == "regression":
             if self.loss != "ce":
                 raise ValueError(

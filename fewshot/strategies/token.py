@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validate import BOOL, DEVICE, MODEL, NONE, SEED, Integer, Options, Real
+from .._validate import BOOL, DEVICE, MODEL, SEED, Integer, Options, Real
 from ..base import BaseClassifier
 from ..errors import DataError, NotASavedClassifierError
-from ..losses import CLASS_WEIGHT_SCHEMES, class_weights
+from ..losses import IMBALANCE_LOSSES, check_class_weight_with_loss, class_weights, imbalance_parameter_rules
 from ..ner.data import Sentence, as_sentences, as_tag_sequences
 from ..ner.tags import TAG_SCHEMES, entity_spans, entity_types, tag_set, viterbi
 
-LOSSES = ("ce", "weighted", "focal")
+LOSSES = IMBALANCE_LOSSES
 DECODINGS = ("argmax", "viterbi")
 POSITIVE_INT = Integer(1).described("a positive integer")
 MODEL_DIR = "model"
@@ -117,11 +117,7 @@ class TokenClassifier(BaseClassifier):
         "label_all_subwords": BOOL,
         "tag_scheme": Options(*TAG_SCHEMES),
         "decoding": Options(*DECODINGS),
-        "loss": Options(*LOSSES),
-        "focal_gamma": Real(0).described("a non-negative number (0 gives cross-entropy)"),
-        "class_weight": (NONE | Options(*CLASS_WEIGHT_SCHEMES)).described(
-            f"None or one of {', '.join(CLASS_WEIGHT_SCHEMES)}"),
-        "class_weight_beta": Real(0, 1, closed="left"),
+        **imbalance_parameter_rules(),
         "seed": SEED,
         "device": DEVICE,
         "show_progress": BOOL,
@@ -180,11 +176,7 @@ class TokenClassifier(BaseClassifier):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if self.loss == "ce" and self.class_weight is not None:
-            raise ValueError(
-                f"class_weight={self.class_weight!r} has no effect with loss='ce'; use loss='weighted' (or "
-                "loss='focal') to weight tags, or drop class_weight."
-            )
+        check_class_weight_with_loss(self.loss, self.class_weight, "tags")
 
     def fit(self, X, y):
         """Train on sentences ``X`` (word lists or raw strings) and IOB2 tag lists ``y``; returns ``self``.
