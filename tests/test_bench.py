@@ -773,6 +773,7 @@ BAD_SUITES = [
         BASE.replace('name = "majority"', 'name = "ensemble"') + 'params = { members = ["majority", "sefit"] }\n',
         r"strategy 'ensemble': .*sefit",
     ),
+    ("shared-data-not-bool", "shared_data = 'yes'\n" + BASE, r"shared_data must be true .* or false"),
     (
         "not-single-label",
         BASE.replace('"toy"', '"demo:csat"'),
@@ -788,6 +789,31 @@ def test_bad_suite_is_a_clear_error_before_any_cell_runs(tmp_path, data_root, te
     with pytest.raises(SuiteError, match=match):
         run_suite(load_suite(_suite_file(tmp_path, text)), out, data_dir=data_root, log=lambda m: None)
     assert not out.exists(), "nothing is written when the suite is rejected"
+
+
+def test_a_worker_reads_the_shared_test_rows_and_refuses_a_copy_that_differs(tmp_path, data_root):
+    """Suite `shared_data = true` (the Ray executor's workers read the dataset folders themselves):
+    the rows a worker reads are the driver's, and a worker whose copy differs gets a clear error."""
+    import shutil
+
+    from fewshot.bench.runner import _dataset_record, read_shared_test_rows
+    from fewshot.datasets import resolve_dataset
+
+    suite = parse_suite("max_test = 5\nshared_data = true\n" + BASE)
+    assert suite.shared_data and parse_suite(BASE).shared_data is False
+    driver = _dataset_record("toy", resolve_dataset("toy", data_root), suite)
+    shared = {"data_dir": str(data_root), "suite": suite.to_dict(), "dataset": "toy"}
+    rows = read_shared_test_rows(shared, driver["info"]["test_hash"])
+    assert rows == {"X_test": driver["X_test"], "y_test": driver["y_test"]} and len(rows["X_test"]) == 5
+
+    copy = tmp_path / "worker"
+    shutil.copytree(data_root / "toy", copy / "toy")
+    with open(copy / "toy" / "test.jsonl", "a") as fh:  # the worker's copy has one more row
+        fh.write(json.dumps({"text": "a late row", "label": "a"}) + "\n")
+    with pytest.raises(SuiteError, match=r"this worker's copy of dataset 'toy' .* other test rows than the driver"):
+        read_shared_test_rows(dict(shared, data_dir=str(copy)), driver["info"]["test_hash"])
+    with pytest.raises(SuiteError, match=r"cannot read dataset 'toy' from .*nowhere.*same path"):
+        read_shared_test_rows(dict(shared, data_dir=str(tmp_path / "nowhere")), driver["info"]["test_hash"])
 
 
 def test_bad_run_options(tmp_path, data_root):

@@ -47,6 +47,14 @@ __all__ = ["CellExecutor", "ExecutorError", "LocalExecutor", "RayExecutor", "RAY
 
 RAY_MIN_VERSION = "2.60.0"  # the version tested (constraints.txt); the [ray] extra asks for it
 RAY_INSTALL = "pip install 'fewshot[ray]'  (or: pip install 'ray[client]>=2.60')"
+# Ray >= 2.59 turns token authentication on for clusters started on one machine; Ray Client
+# (ray://) then connects only when the head was started with RAY_AUTH_MODE=token and the driver
+# sets it too (checked here with Ray 2.60: a head started without it never serves a client).
+RAY_CLIENT_AUTH_HINT = (
+    "Ray Client with token authentication (on by default since Ray 2.59) needs the head started as "
+    "`RAY_AUTH_MODE=token ray start --head` and this command run with RAY_AUTH_MODE=token and the "
+    "cluster's token (RAY_AUTH_TOKEN, or the file ~/.ray/auth_token; `ray get-auth-token` on the head prints it)"
+)
 LOG_TAIL_BYTES = 256 * 1024  # the end of a cell's log a Ray task sends back
 
 
@@ -223,13 +231,22 @@ def run_cell_task(payload: dict, test: dict) -> dict:
     so a cancelled or lost task leaves no cell training.
 
     ``test`` holds the test rows (``X_test``, ``y_test``), shared by many cells through Ray's
-    object store. Files are written only to a temporary folder on this node, removed at the end.
+    object store, or is None when the suite says ``shared_data = true``: the rows are then read
+    here from the shared data folder (``payload["shared_test"]``), and a copy that differs from
+    the driver's is returned as ``{"record": None, "fatal": reason}`` (not retried).
+    Files are written only to a temporary folder on this node, removed at the end.
     """
     import shutil
     import tempfile
 
-    from .runner import TEMP_PREFIX, available_cores, read_json
+    from .runner import TEMP_PREFIX, available_cores, read_json, read_shared_test_rows
+    from .suite import SuiteError
 
+    if test is None:
+        try:
+            test = read_shared_test_rows(payload["shared_test"], payload["record"]["test_hash"])
+        except SuiteError as exc:
+            return {"record": None, "fatal": f"{exc} (on {socket.gethostname()})", "log": ""}
     tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
     try:
         payload = dict(payload, X_test=test["X_test"], y_test=test["y_test"])
@@ -378,12 +395,20 @@ class RayExecutor(CellExecutor):
         if address is None and not os.environ.get("RAY_ADDRESS"):
             # a fresh instance for this run, even when `ray start` left a cluster on this machine
             address, kwargs["include_dashboard"] = "local", False
+        if str(address or os.environ.get("RAY_ADDRESS", "")).startswith("ray://") and os.environ.get(
+            "RAY_AUTH_MODE"
+        ) != "token":
+            log("connecting through Ray Client without RAY_AUTH_MODE=token: a cluster with token "
+                "authentication (the default since Ray 2.59) will not answer, and the attempt ends in Ray's timeout")
         t0 = time.perf_counter()
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
             where = self.address or "RAY_ADDRESS / a local instance"
-            raise ExecutorError(f"cannot connect to Ray at {where}: {_first_line(exc).rstrip('.')}; {how_to}.") from None
+            hint = how_to
+            if str(self.address or os.environ.get("RAY_ADDRESS", "")).startswith("ray://"):
+                hint += "; " + RAY_CLIENT_AUTH_HINT
+            raise ExecutorError(f"cannot connect to Ray at {where}: {_first_line(exc).rstrip('.')}; {hint}.") from None
         self._owns_ray = True
         self.startup_seconds = time.perf_counter() - t0
         log(
@@ -445,6 +470,10 @@ class RayExecutor(CellExecutor):
 
         def submit(task) -> None:
             payload = {k: v for k, v in task.payload.items() if k not in ("X_test", "y_test")}
+            if "shared_test" in payload:  # the worker reads the rows from the shared data folder
+                pending[remote.remote(payload, None)] = task
+                started.setdefault(id(task), time.time())
+                return
             key = payload["record"]["test_hash"]
             if key not in test_refs:  # one copy of each dataset's test rows in the object store
                 test_refs[key] = ray.put({"X_test": task.payload["X_test"], "y_test": task.payload["y_test"]})
@@ -465,6 +494,11 @@ class RayExecutor(CellExecutor):
                 except task_error as exc:
                     reason = f"{type(exc).__name__}: {_first_line(exc)}"
                 else:
+                    if out["record"] is None and "fatal" in out:  # the same on every attempt: no retry
+                        yield task, error_record(
+                            task, "SharedDataMismatch", out["fatal"], time.time() - started[id(task)]
+                        ), False
+                        continue
                     if out["record"] is None:
                         reason = out["died"]
                     self._write_log(task, out.get("log", ""))

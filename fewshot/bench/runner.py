@@ -377,6 +377,33 @@ def _dataset_record(spec: str, ds, suite: Suite) -> dict:
     }
 
 
+def read_shared_test_rows(shared: dict, test_hash: str) -> dict:
+    """The test rows of a cell read on a worker from the shared ``data_dir`` (suite key
+    ``shared_data = true``), exactly as the driver chose them (same split, subsample and seed).
+    Raises :class:`SuiteError` when the worker's copy of the dataset gives other rows than the
+    driver's (their hashes differ) or cannot be read."""
+    from ..datasets import resolve_dataset
+    from .suite import Suite
+
+    suite = Suite.from_dict(shared["suite"])
+    where = shared.get("data_dir") or "the dataset's own path"
+    try:
+        ds = resolve_dataset(shared["dataset"], Path(shared["data_dir"]) if shared.get("data_dir") else None)
+    except Exception as exc:  # the message names what is missing
+        raise SuiteError(
+            f"this worker cannot read dataset {shared['dataset']!r} from {where} (suite shared_data = true: "
+            f"every worker needs the datasets at the same path): {exc}"
+        ) from None
+    rec = _dataset_record(shared["dataset"], ds, suite)
+    if rec["info"]["test_hash"] != test_hash:
+        raise SuiteError(
+            f"this worker's copy of dataset {shared['dataset']!r} at {where} gives other test rows than the "
+            f"driver's (hash {rec['info']['test_hash'][:12]} vs {test_hash[:12]}); give every machine the same "
+            "files, or set shared_data = false so the driver sends the rows."
+        )
+    return {"X_test": rec["X_test"], "y_test": rec["y_test"]}
+
+
 def proportional_indices(y, n: int, seed: int) -> list[int]:
     """``n`` row indices drawn in the class proportions of ``y`` (stratified, seeded): each class
     gets ``round(share * n)`` rows, at least one and at most all it has; the largest class takes up
@@ -493,7 +520,13 @@ def run_suite(
     datasets = check_suite(selected, data_dir)
     executor.start(log)  # connects and checks (Ray: the cluster, its resources) before anything is written
     try:
-        return _run(suite, selected, datasets, Path(out_dir), executor, force, log, started)
+        shared = None
+        if selected.shared_data:  # Ray workers read the datasets themselves from this path
+            from .suite import effective_data_dir
+
+            base = effective_data_dir(selected, data_dir)
+            shared = {"data_dir": str(base.resolve()) if base else None, "suite": selected.to_dict()}
+        return _run(suite, selected, datasets, Path(out_dir), executor, force, log, started, shared)
     except BaseException:
         executor.close(cancel=True)
         raise
@@ -501,7 +534,9 @@ def run_suite(
         executor.close()
 
 
-def _run(suite, selected, datasets, out_dir: Path, executor, force: bool, log, started: float) -> RunResult:
+def _run(
+    suite, selected, datasets, out_dir: Path, executor, force: bool, log, started: float, shared: dict | None = None
+) -> RunResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / SUITE_FILE, suite.to_dict())
 
@@ -583,6 +618,8 @@ def _run(suite, selected, datasets, out_dir: Path, executor, force: bool, log, s
             "X_test": test["X_test"],
             "y_test": test["y_test"],
         }
+        if shared is not None:  # suite `shared_data = true`: a Ray worker reads the test rows itself
+            payload["shared_test"] = dict(shared, dataset=key.dataset)
         tasks.append(_Task(key, path, payload))
 
     if result.skipped:

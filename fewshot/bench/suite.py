@@ -38,8 +38,11 @@ least one of each class, to study imbalance as it comes; or ``"mentions"``, for 
 the ``token`` strategy: sentences drawn greedily until every entity type has k mentions, the
 Few-NERD protocol, scored by entity F1) and
 ``data_dir`` (where dataset names are looked up when neither ``--data-dir`` nor
-``FEWSHOT_DATA_DIR`` is given; relative to the suite file). Any other key is an error, so a typo
-never silently changes a benchmark.
+``FEWSHOT_DATA_DIR`` is given; relative to the suite file) and ``shared_data`` (``true``: every
+worker of a Ray cluster reads the dataset folders itself, from the same ``data_dir`` path, e.g. a
+network file system, instead of receiving the test rows from the driver; each worker checks that
+its rows hash to the driver's). Any other key is an error, so a typo never silently changes a
+benchmark.
 
 A k of 0 means the whole training split: such cells run once, with the suite's first seed (the
 sample is the same for every seed).
@@ -74,6 +77,7 @@ TOP_KEYS = (
     "eval_split",
     "sampling",
     "data_dir",
+    "shared_data",
 )
 EVAL_SPLITS = ("test", "validation")
 SAMPLINGS = ("per_class", "proportional", "mentions")
@@ -130,6 +134,7 @@ class Suite:
     description: str = ""
     data_dir: Path | None = None
     path: Path | None = None
+    shared_data: bool = False
 
     @property
     def all_k(self) -> list[int]:
@@ -191,6 +196,7 @@ class Suite:
             description=self.description,
             data_dir=self.data_dir,
             path=self.path,
+            shared_data=self.shared_data,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,6 +213,7 @@ class Suite:
             "sampling": self.sampling,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "path": str(self.path) if self.path else None,
+            "shared_data": self.shared_data,
         }
 
     @classmethod
@@ -229,6 +236,7 @@ class Suite:
             description=d.get("description", ""),
             data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
             path=Path(d["path"]) if d.get("path") else None,
+            shared_data=bool(d.get("shared_data", False)),
         )
 
 
@@ -399,6 +407,14 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
             if not data_dir.is_absolute() and base_dir is not None:
                 data_dir = (base_dir / data_dir).resolve()
 
+    shared_data = raw.get("shared_data", False)
+    if not isinstance(shared_data, bool):
+        problems.append(
+            f"shared_data must be true (Ray workers read the datasets from data_dir themselves) or false; "
+            f"got {shared_data!r}"
+        )
+        shared_data = False
+
     strategies: list[StrategySpec] = []
     raw_strategies = raw.get("strategies")
     if raw_strategies is None:
@@ -474,6 +490,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         sampling=sampling,
         description=description,
         data_dir=data_dir,
+        shared_data=shared_data,
     )
 
 
