@@ -924,11 +924,13 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", sta
         fit_seconds = time.perf_counter() - started
         from .metrics import classification_metrics
 
+        started = time.perf_counter()
         pred = [str(_plain(v)) for v in model.predict(X_test)]
+        predict_seconds = time.perf_counter() - started
         m = classification_metrics([str(v) for v in y_test], pred, labels=classes)
         point = {"n_labels": len(chosen), "per_class": round(len(chosen) / n_classes, 3), "metric": m[metric],
                  "accuracy": m["accuracy"], "f1_macro": m["f1_macro"], "fit_seconds": round(fit_seconds, 3),
-                 "query_seconds": round(query_seconds, 3), "classes_seen": len({str(y_pool[i]) for i in chosen})}
+                 "predict_seconds": round(predict_seconds, 4), "query_seconds": round(query_seconds, 3), "classes_seen": len({str(y_pool[i]) for i in chosen})}
         out["curve"].append(point)
         if log:
             log(f"{method}/{start}: {point['n_labels']} labels -> {metric} {point['metric']:.4f}")

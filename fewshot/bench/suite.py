@@ -74,6 +74,7 @@ TOP_KEYS = (
     "eval_split",
     "sampling",
     "data_dir",
+    "active",
 )
 EVAL_SPLITS = ("test", "validation")
 SAMPLINGS = ("per_class", "proportional", "mentions")
@@ -130,6 +131,7 @@ class Suite:
     description: str = ""
     data_dir: Path | None = None
     path: Path | None = None
+    active: dict | None = None  # an active-learning simulation (fewshot.bench.active), else None
 
     @property
     def all_k(self) -> list[int]:
@@ -191,6 +193,7 @@ class Suite:
             description=self.description,
             data_dir=self.data_dir,
             path=self.path,
+            active=self.active,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,6 +210,7 @@ class Suite:
             "sampling": self.sampling,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "path": str(self.path) if self.path else None,
+            **({"active": self.active} if self.active else {}),
         }
 
     @classmethod
@@ -229,6 +233,7 @@ class Suite:
             description=d.get("description", ""),
             data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
             path=Path(d["path"]) if d.get("path") else None,
+            active=d.get("active"),
         )
 
 
@@ -459,6 +464,13 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         ]
     if not ks:
         ks = sorted({k for s in strategies for k in s.k})
+    active = None
+    if "active" in raw:  # an active-learning simulation: one strategy per query method (and start)
+        from .active import expand_strategies, parse_active
+
+        active = parse_active(raw["active"], problems)
+        if active is not None:
+            strategies = expand_strategies(strategies, active, problems)
 
     if problems:
         raise SuiteError(f"suite {source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
@@ -474,6 +486,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         sampling=sampling,
         description=description,
         data_dir=data_dir,
+        active=active,
     )
 
 
