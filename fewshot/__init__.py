@@ -44,6 +44,9 @@ _LAZY = {
     "load_demo": ("fewshot.demo", "load_demo"),
     "evaluate": ("fewshot.metrics", "evaluate"),
     "resolve_model": ("fewshot.models", "resolve_model"),
+    "suggest": ("fewshot.active", "suggest"),
+    "prelabel": ("fewshot.active", "prelabel"),
+    "ActiveLearner": ("fewshot.active", "ActiveLearner"),
 }
 
 __all__ = ["__version__", *_LAZY]

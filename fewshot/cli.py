@@ -316,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.cli import add_parsers
 
     add_parsers(sub)
+    from .active_cli import add_parsers as add_active_parsers
+
+    add_active_parsers(sub)
     return parser
 
 

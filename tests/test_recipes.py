@@ -29,6 +29,7 @@ EXPECTED = {
     "sentence_pairs.py": [r"accuracy 0\.\d{3}", r"(answers|does_not_answer)\s+Parcels to Norway"],
     "choose_a_strategy.py": [r"use \w[\w-]*", r"fit s", r"<- chosen"],
     "ner_few_shot.py": [r"training on \d+ sentences", r"entity F1 0\.\d{3}", r"micro avg"],
+    "label_smarter.py": [r"round 2: \d+ labels", r"random, same \d+ labels -> accuracy 0\.\d{3}", r"pre-labels:"],
 }
 
 

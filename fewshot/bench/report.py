@@ -79,4 +79,7 @@ def write_report(results_dir, *, allow_mixed: bool = False) -> dict[str, Path]:
     }
     paths["curves.png"] = plot_curves(res, out / "curves.png")
     paths["cost.png"] = plot_cost(res, out / "cost.png")
+    from .active import write_active_report  # active-learning cells: active.md, active_curves.png
+
+    paths.update(write_active_report(out, [c for g in res.groups.values() for c in g.ok]))
     return paths

@@ -210,6 +210,13 @@ def _run_cell(payload: dict) -> dict:
     if "torch" in sys.modules:  # the strategy module imported torch: give it this cell's share of cores
         sys.modules["torch"].set_num_threads(int(rec["torch_threads"]))
     out["rss_before_fit_mb"] = _round(_rss_mb_now(), 1)
+    if payload.get("active"):  # an active-learning simulation: a learning curve, no saved model
+        from .active import run_active_cell
+
+        cpu0 = _cpu_seconds()
+        out.update(run_active_cell(payload, clf, X_train, y_train, X_test, y_test))
+        out["train_cpu_seconds"] = round(_cpu_seconds() - cpu0, 3)
+        return out
 
     cpu0, t0 = _cpu_seconds(), time.perf_counter()
     clf.fit(X_train, y_train)
@@ -561,11 +568,17 @@ def _run(
     for key in keys:
         spec = selected.strategy(key.strategy)
         test = test_data[key.dataset]
-        sample = samples.get((key.dataset, key.k, key.seed))
+        active = _active_setup(selected, spec)  # an active-learning simulation: its pool, not a k-shot sample
+        sample_key = (key.dataset, "active-pool" if active else key.k, key.seed)
+        sample = samples.get(sample_key)
         if sample is None:
-            sample = samples[(key.dataset, key.k, key.seed)] = _sample_record(
-                test["train"], key.k, key.seed, test["train_rows"], selected.sampling
-            )
+            if active:
+                from .active import pool_sample
+
+                sample = pool_sample(test["train"], key.seed, active, test["train_rows"])
+            else:
+                sample = _sample_record(test["train"], key.k, key.seed, test["train_rows"], selected.sampling)
+            samples[sample_key] = sample
         params = dict(spec.params)
         if accepts_seed[spec.label] and "seed" not in params:
             params["seed"] = key.seed  # the cell's seed drives the strategy's training too
@@ -580,6 +593,7 @@ def _run(
                 "seed": key.seed,
                 "sample": sample["info"]["sample_hash"],
                 "test": test["info"]["test_hash"],
+                **({"active": active} if active else {}),
             }
         )
         # the strategy's full parameters, defaults included: a changed default makes a cell stale too
@@ -620,6 +634,9 @@ def _run(
         }
         if shared is not None:  # suite `shared_data = true`: a Ray worker reads the test rows itself
             payload["shared_test"] = dict(shared, dataset=key.dataset)
+        if active:
+            payload["active"] = active
+            record["active_setup"] = active
         tasks.append(_Task(key, path, payload))
 
     if result.skipped:
@@ -651,6 +668,14 @@ def _run(
     result.max_parallel = executor.max_parallel
     result.seconds = time.time() - started
     return result
+
+
+def _active_setup(suite: Suite, spec) -> dict | None:
+    """The simulation settings of an active-learning strategy (see :mod:`fewshot.bench.active`), else None."""
+    varied = spec.varied or {}
+    if not suite.active or "active_method" not in varied:
+        return None
+    return {**suite.active, "method": varied["active_method"], "start": varied["active_start"]}
 
 
 def remove_stale_temps(out_dir=None) -> int:

@@ -78,6 +78,7 @@ TOP_KEYS = (
     "sampling",
     "data_dir",
     "shared_data",
+    "active",
 )
 EVAL_SPLITS = ("test", "validation")
 SAMPLINGS = ("per_class", "proportional", "mentions")
@@ -135,6 +136,7 @@ class Suite:
     data_dir: Path | None = None
     path: Path | None = None
     shared_data: bool = False
+    active: dict | None = None  # an active-learning simulation (fewshot.bench.active), else None
 
     @property
     def all_k(self) -> list[int]:
@@ -197,6 +199,7 @@ class Suite:
             data_dir=self.data_dir,
             path=self.path,
             shared_data=self.shared_data,
+            active=self.active,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,6 +217,7 @@ class Suite:
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "path": str(self.path) if self.path else None,
             "shared_data": self.shared_data,
+            **({"active": self.active} if self.active else {}),
         }
 
     @classmethod
@@ -237,6 +241,7 @@ class Suite:
             data_dir=Path(d["data_dir"]) if d.get("data_dir") else None,
             path=Path(d["path"]) if d.get("path") else None,
             shared_data=bool(d.get("shared_data", False)),
+            active=d.get("active"),
         )
 
 
@@ -475,6 +480,13 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         ]
     if not ks:
         ks = sorted({k for s in strategies for k in s.k})
+    active = None
+    if "active" in raw:  # an active-learning simulation: one strategy per query method (and start)
+        from .active import expand_strategies, parse_active
+
+        active = parse_active(raw["active"], problems)
+        if active is not None:
+            strategies = expand_strategies(strategies, active, problems)
 
     if problems:
         raise SuiteError(f"suite {source} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
@@ -491,6 +503,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         description=description,
         data_dir=data_dir,
         shared_data=shared_data,
+        active=active,
     )
 
 

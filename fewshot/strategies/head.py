@@ -274,6 +274,41 @@ class HeadClassifier(BaseClassifier):
                 out[idx] = scores.cpu().double().numpy()
         return out[:, 0] if self.problem_ == "regression" else out
 
+    def embed(self, X) -> np.ndarray:
+        """Text embeddings from the fine-tuned encoder: the mean of the last hidden layer over each
+        text's tokens, an ``(n, hidden)`` float32 array. Used by :func:`fewshot.suggest` to cluster a
+        pool.
+
+        Example::
+
+            vectors = clf.embed(["where is my parcel?", "refund please"])
+        """
+        import torch
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "classes_")
+        X = self._predict_inputs(X)
+        if bool(is_pairs(X)) != bool(self.pairs_):
+            kind = "(text, text_pair) pairs" if self.pairs_ else "single texts"
+            raise ValueError(f"this classifier was trained on {kind}; pass the same kind of input to embed.")
+        tokenizer = self.tokenizer_
+        encodings = _tokenize(tokenizer, X, self.max_length)
+        order = np.argsort([len(ids) for ids in encodings["input_ids"]], kind="stable")
+        out = None
+        step = max(32, self.batch_size)
+        self.model_.eval()
+        with torch.inference_mode():
+            for start in range(0, len(order), step):
+                idx = order[start:start + step]
+                batch = _collate(tokenizer, encodings, idx, self.device_)
+                hidden = self.model_(**batch, output_hidden_states=True).hidden_states[-1].float()
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                if out is None:
+                    out = np.zeros((len(X), pooled.shape[-1]), dtype=np.float32)
+                out[idx] = pooled.cpu().numpy()
+        return out
+
     def _save_state(self, folder: Path) -> dict[str, Any]:
         from ..compat import save_quietly
 

@@ -241,6 +241,20 @@ class SetFitClassifier(BaseClassifier):
         """Former name of :attr:`loss_history_` (the mean pair loss of each epoch)."""
         return self.loss_history_
 
+    def embed(self, X) -> np.ndarray:
+        """Sentence embeddings of texts ``X`` from the fitted body, an ``(n, dim)`` float32 array: the
+        features the head classifies (same precision as ``predict``). Used by
+        :func:`fewshot.suggest` to cluster a pool.
+
+        Example::
+
+            vectors = clf.embed(["where is my parcel?", "refund please"])
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "classes_")
+        return self._embed(self._predict_inputs(X))
+
     # ------------------------------------------------------------------ helpers
     def _embed(self, texts: list) -> np.ndarray:
         """Embeddings for prediction, from the body in the precision ``quantize`` asks for."""
