@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from . import _saved_folder as _folder
 from ._validate import NONE, SEED, Check, Integer, Options, is_number
@@ -479,6 +480,28 @@ class EnsembleClassifier(_OfMembers):
     def _predict_scores(self, X: list) -> np.ndarray:
         scores = [member_scores(est, X, self.problem_, self.classes_) for est in self.members_]
         return combine(scores, self.weights_, self.combine, self.problem_)
+
+    def predict_proba_with_members(self, X) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The ensemble's ``predict_proba(X)`` and each member's own probabilities, from one pass.
+
+        Returns ``(proba, {member label: member proba})``; every array's columns follow
+        ``classes_``. Use it to see what combining bought: score each member and the ensemble on
+        the same rows without predicting twice (the benchmark harness records both this way).
+        Single-label and multi-label ensembles only.
+
+        Example::
+
+            proba, members = ens.predict_proba_with_members(texts)
+            for label, p in members.items():
+                print(label, (ens.classes_[p.argmax(1)] == gold).mean())
+        """
+        check_is_fitted(self, "classes_")
+        if self.problem_ == "regression":
+            raise ValueError("predict_proba_with_members needs a classification ensemble; this one is a regression.")
+        texts = self._predict_inputs(X)
+        scores = [member_scores(est, texts, self.problem_, self.classes_) for est in self.members_]
+        proba = combine(scores, self.weights_, self.combine, self.problem_)
+        return proba, dict(zip(self.member_labels_, scores, strict=True))
 
     # ------------------------------------------------------------------ saving
     def _save_state(self, folder: Path) -> dict[str, Any]:

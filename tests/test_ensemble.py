@@ -102,6 +102,17 @@ def test_fixed_weights_and_log_proba(data):
         EnsembleClassifier(members=["majority"], weights=[-1]).fit(X, y)
 
 
+def test_members_probabilities_come_with_the_ensembles_from_one_pass(data, tiny_st_dir):
+    (X, y), (Xt, yt) = data
+    ens = EnsembleClassifier(members=[fast_setfit(tiny_st_dir), "majority"], weights=[3, 1]).fit(X, y)
+    proba, members = ens.predict_proba_with_members(Xt)
+    np.testing.assert_allclose(proba, ens.predict_proba(Xt))
+    assert list(members) == ["setfit", "majority"]
+    np.testing.assert_allclose(members["setfit"], ens.members_[0].predict_proba(Xt))
+    np.testing.assert_allclose(members["majority"], ens.members_[1].predict_proba(Xt))
+    np.testing.assert_allclose(proba, 0.75 * members["setfit"] + 0.25 * members["majority"])
+
+
 def test_save_writes_each_member_into_its_own_subfolder_and_loads_exactly(data, tiny_st_dir, tmp_path):
     (X, y), (Xt, _) = data
     members = [MajorityClassifier(), fast_setfit(tiny_st_dir)]

@@ -254,8 +254,13 @@ def _label_metrics(clf, X_test, y_test, metric: str) -> dict:
     from ..metrics import classification_metrics
 
     out: dict[str, Any] = {}
+    members = None
     t0 = time.perf_counter()
-    proba = np.asarray(clf.predict_proba(X_test), dtype=np.float64)
+    if hasattr(clf, "predict_proba_with_members"):  # an ensemble: its members are scored on the same rows
+        proba, members = clf.predict_proba_with_members(X_test)
+        proba = np.asarray(proba, dtype=np.float64)
+    else:
+        proba = np.asarray(clf.predict_proba(X_test), dtype=np.float64)
     predict_seconds = time.perf_counter() - t0
     out["predict_seconds"] = round(predict_seconds, 4)
     out["predictions_per_second"] = round(len(X_test) / max(predict_seconds, 1e-9), 2)
@@ -266,6 +271,11 @@ def _label_metrics(clf, X_test, y_test, metric: str) -> dict:
     out["headline"] = m[metric]
     out["per_class_f1"] = {lab: row["f1"] for lab, row in m["per_class"].items()}
     out["confusion_matrix"] = {"labels": m["labels"], "matrix": m["confusion_matrix"]}
+    if members:
+        out["member_headline"] = {}
+        for label, p in members.items():
+            mp = classification_metrics(y_test, [classes[i] for i in np.argmax(p, axis=1)], labels=classes, proba=p)
+            out["member_headline"][label] = mp[metric]
     return out
 
 
