@@ -1232,3 +1232,36 @@ def test_size_to_serve_counts_the_base_model_a_saved_folder_needs(tmp_path, tiny
     prompt = PromptClassifier(model=str(tiny_llama_dir), mode="zero").fit(X, y).save(tmp_path / "p")
     assert _base_model_mb(prompt) == pytest.approx(_folder_mb(Path(tiny_llama_dir))) and _base_model_mb(prompt) > 0
     assert _base_model_mb(MajorityClassifier().fit(X, y).save(tmp_path / "m")) == 0.0
+
+
+def test_an_ensemble_cell_scores_its_members_and_the_report_compares_them(tmp_path, data_root, tiny_st_dir):
+    """The members are scored on the cell's own test rows; members.md pairs the ensemble with them."""
+    from fewshot.bench.members import members_markdown
+
+    setfit = f'{{ name = "setfit", params = {{ model = "{tiny_st_dir}", epochs = 0, quantize = false }} }}'
+    suite = parse_suite(
+        'name = "ens"\ndatasets = ["toy"]\nk = [4]\nseeds = [0, 1]\n\n[[strategies]]\nname = "ensemble"\n'
+        f'params = {{ members = [{setfit}, "majority"] }}\n\n[[strategies]]\nname = "majority"\n'
+    )
+    out = tmp_path / "res"
+    assert run_suite(suite, out, data_dir=data_root, log=lambda m: None).errors == []
+    majority = json.loads(cell_path(out, CellKey("toy", "majority", 4, 0)).read_text())
+    ens = json.loads(cell_path(out, CellKey("toy", "ensemble", 4, 0)).read_text())
+    assert set(ens["member_headline"]) == {"setfit", "majority"}
+    # the ensemble's majority member is the majority strategy trained on the same sample, same rows
+    assert ens["member_headline"]["majority"] == pytest.approx(majority["headline"])
+    assert "member_headline" not in majority
+    md = write_report(out, allow_mixed=True)["members.md"].read_text()  # the checkout may be uncommitted
+    assert "## ensemble, k = 4" in md and "| toy (n = 2) |" in md and "against the better member" in md
+
+    # the paired arithmetic, on cells whose values are known
+    cells = [
+        {"status": "ok", "strategy": "e", "k": 8, "dataset": d, "headline": h, "member_headline": {"a": a, "b": b}}
+        for d, h, a, b in [("x", 0.80, 0.70, 0.74), ("x", 0.90, 0.86, 0.80), ("y", 0.60, 0.66, 0.50),
+                           ("y", 0.70, 0.64, 0.60)]
+    ]
+    md = members_markdown(cells)
+    assert "| **average** | **71.5** | **66.0** | **75.0** | |" in md  # a: (78 + 65) / 2; b: (77 + 55) / 2
+    # ensemble - a per draw: 10, 4, -6, 6 -> mean 3.5, sample std 6.81, standard error 3.4
+    assert "best member on average (**a**): +3.5 ± 3.4 (n = 4, ahead on 3) points" in md
+    assert "| x (n = 2) | 78.0 ± 11.3 | 77.0 ± 4.2 | 85.0 ± 7.1 | +7.0 (a) |" in md

@@ -80,6 +80,9 @@ def write_report(results_dir, *, allow_mixed: bool = False) -> dict[str, Path]:
     paths["curves.png"] = plot_curves(res, out / "curves.png")
     paths["cost.png"] = plot_cost(res, out / "cost.png")
     from .active import write_active_report  # active-learning cells: active.md, active_curves.png
+    from .members import write_members_report  # ensembles against their members: members.md
 
-    paths.update(write_active_report(out, [c for g in res.groups.values() for c in g.ok]))
+    ok_cells = [c for g in res.groups.values() for c in g.ok]
+    paths.update(write_active_report(out, ok_cells))
+    paths.update(write_members_report(out, ok_cells))
     return paths

@@ -1,0 +1,97 @@
+"""Ensembles against their own members, from the cells of one run.
+
+An ensemble's cell records each member's headline metric on the same test rows
+(``member_headline``, written by the runner through ``predict_proba_with_members``): the members
+were trained on the same k-shot sample inside the ensemble, so the comparison is paired and comes
+from one run of one commit. :func:`write_members_report` writes ``members.md`` into the results
+folder when there are such cells.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import write_text_atomic
+
+MEMBERS_FILE = "members.md"
+
+
+def _member_cells(cells: list[dict]) -> list[dict]:
+    return [c for c in cells if c.get("status") == "ok" and c.get("member_headline")]
+
+
+def _pm(values: list[float]) -> str:
+    v = np.asarray(values, dtype=np.float64) * 100
+    if len(v) < 2:
+        return f"{v.mean():.1f}"
+    return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}"
+
+
+def _paired(diffs: list[float]) -> str:
+    d = np.asarray(diffs, dtype=np.float64) * 100
+    if len(d) < 2:
+        return f"{d.mean():+.1f} (n = {len(d)})"
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    return f"{d.mean():+.1f} ± {se:.1f} (n = {len(d)}, ahead on {int((d > 0).sum())})"
+
+
+def members_markdown(cells: list[dict]) -> str:
+    """Per ensemble label and k: each member and the ensemble, mean ± std over seeds per dataset,
+    and the paired differences (mean ± standard error over the (dataset, seed) draws) of the
+    ensemble against its best member on average and against the better member of each dataset."""
+    cells = _member_cells(cells)
+    lines = [
+        "# Ensembles against their members",
+        "",
+        "Each ensemble cell scores its members on the same test rows; they were trained on the same k-shot "
+        "sample, inside the ensemble, in the same run. Headline metric in %, mean ± sample std over seeds. "
+        "Differences are paired over (dataset, seed) draws: mean ± standard error.",
+    ]
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for c in cells:
+        groups.setdefault((c["strategy"], int(c["k"])), []).append(c)
+    for (label, k), group in sorted(groups.items()):
+        members = list(group[0]["member_headline"])
+        datasets = sorted({c["dataset"] for c in group})
+        lines += ["", f"## {label}, k = {k}", "",
+                  "| dataset | " + " | ".join(members) + f" | {label} | {label} − better member |",
+                  "|---|" + "---|" * (len(members) + 2)]
+        member_avg = {m: [] for m in members}
+        ens_avg, best_each = [], []
+        for ds in datasets:
+            rows = [c for c in group if c["dataset"] == ds]
+            per = {m: [c["member_headline"][m] for c in rows] for m in members}
+            ens = [c["headline"] for c in rows]
+            better = max(members, key=lambda m: float(np.mean(per[m])))
+            best_each += [e - c["member_headline"][better] for e, c in zip(ens, rows, strict=True)]
+            for m in members:
+                member_avg[m].append(float(np.mean(per[m])))
+            ens_avg.append(float(np.mean(ens)))
+            gap = (np.mean(ens) - np.mean(per[better])) * 100
+            lines.append(f"| {ds} (n = {len(rows)}) | " + " | ".join(_pm(per[m]) for m in members)
+                         + f" | {_pm(ens)} | {gap:+.1f} ({better}) |")
+        avg = {m: float(np.mean(v)) * 100 for m, v in member_avg.items()}
+        lines.append("| **average** | " + " | ".join(f"**{avg[m]:.1f}**" for m in members)
+                     + f" | **{float(np.mean(ens_avg)) * 100:.1f}** | |")
+        best = max(members, key=lambda m: avg[m])
+        vs_best = [c["headline"] - c["member_headline"][best] for c in group]
+        lines += [
+            "",
+            f"- against its best member on average (**{best}**): {_paired(vs_best)} points",
+            f"- against the better member of each dataset (chosen in hindsight): {_paired(best_each)} points",
+        ]
+        for m in members:
+            if m != best:
+                lines.append(f"- against {m}: {_paired([c['headline'] - c['member_headline'][m] for c in group])} points")
+    return "\n".join(lines) + "\n"
+
+
+def write_members_report(results_dir, cells: list[dict]) -> dict[str, Path]:
+    """Write ``members.md`` when some cells are ensembles with member scores; ``{}`` otherwise."""
+    if not _member_cells(cells):
+        return {}
+    out = Path(results_dir)
+    return {MEMBERS_FILE: write_text_atomic(out / MEMBERS_FILE, members_markdown(cells))}
