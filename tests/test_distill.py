@@ -1,0 +1,233 @@
+"""Distillation (fewshot.distill, DistilledClassifier) on tiny in-process models.
+
+The teacher is a SetFit classifier on the tiny sentence-transformer trained on all 180 demo training
+messages; students see 2 labeled messages per class plus the teacher's probabilities for the rest.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fewshot
+from fewshot.data import sample_k_shot
+from fewshot.distill import DistilledClassifier, distill, teacher_identity
+from fewshot.errors import DataError
+from fewshot.strategies.setfit import SetFitClassifier, check_soft_targets, fit_soft_head
+
+
+class CountingTeacher(SetFitClassifier):
+    """A real SetFit teacher that counts how many texts it was asked to label."""
+
+    texts_labeled = 0
+
+    def predict_proba(self, X):
+        type(self).texts_labeled += len(X)
+        return super().predict_proba(X)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    ds = fewshot.load_demo("intent")
+    return ds
+
+
+@pytest.fixture(scope="module")
+def teacher(tiny_st_dir, demo):
+    return CountingTeacher(model=str(tiny_st_dir), epochs=0, head_c=100.0, quantize=False).fit(
+        demo.train.X, demo.train.y)
+
+
+@pytest.fixture(scope="module")
+def kshot(demo):
+    return sample_k_shot(demo.train.X, demo.train.y, 2, seed=0)
+
+
+def student(tiny_st_dir, **params):
+    base = {"model": str(tiny_st_dir), "epochs": 0, "head_c": 100.0, "quantize": False}
+    return SetFitClassifier(**{**base, **params})
+
+
+def agreement(a, b, X) -> float:
+    return float(np.mean(np.asarray(a.predict(X)) == np.asarray(b.predict(X))))
+
+
+def test_distilled_student_agrees_with_the_teacher_more_than_a_k_shot_student(teacher, tiny_st_dir, demo, kshot):
+    X, y = kshot
+    plain = student(tiny_st_dir).fit(X, y)
+    distilled = distill(teacher, demo.train.X, student(tiny_st_dir), X=X, y=y, cache=False, show_progress=False)
+    held_out = demo.test.X
+    plain_agree = agreement(plain, teacher, held_out)
+    distilled_agree = agreement(distilled, teacher, held_out)
+    # the frozen body is shared, so the soft-label head can copy the teacher's almost exactly
+    assert distilled_agree >= plain_agree + 0.15, (plain_agree, distilled_agree)
+    assert distilled_agree >= 0.9
+    assert list(distilled.classes_) == list(teacher.classes_)
+
+
+def test_soft_pair_training_of_the_body_also_moves_towards_the_teacher(teacher, tiny_st_dir, demo, kshot):
+    X, y = kshot
+    params = {"epochs": 1, "num_iterations": 2, "body_learning_rate": 1e-3}
+    plain = student(tiny_st_dir, **params).fit(X, y)
+    distilled = distill(teacher, demo.train.X, student(tiny_st_dir, **params), X=X, y=y, cache=False,
+                        show_progress=False)
+    assert len(distilled.loss_history_) == 1 and np.isfinite(distilled.loss_history_[0])
+    assert agreement(distilled, teacher, demo.test.X) > agreement(plain, teacher, demo.test.X)
+
+
+def test_provenance_is_written_to_fewshot_json_and_survives_load(teacher, tiny_st_dir, demo, kshot, tmp_path):
+    X, y = kshot
+    st = distill(teacher, demo.train.X[:60], student(tiny_st_dir), X=X, y=y, max_unlabeled=40, labeled_weight=2.0,
+                 cache=False, show_progress=False)
+    folder = st.save(tmp_path / "student")
+    meta = json.loads((folder / "fewshot.json").read_text())
+    record = meta["distillation"]
+    assert record["n_unlabeled"] == 40 and record["n_unlabeled_given"] == 60 and record["n_labeled"] == len(X)
+    assert record["params"]["max_unlabeled"] == 40 and record["params"]["labeled_weight"] == 2.0
+    assert record["teacher"]["strategy"] == "setfit"
+    assert record["teacher"]["sha256"] == teacher_identity(teacher)["sha256"]
+    assert record["targets"] == "soft"
+    loaded = fewshot.load(folder)
+    assert loaded.distillation_ == record
+    np.testing.assert_allclose(loaded.predict_proba(demo.test.X[:10]), st.predict_proba(demo.test.X[:10]), atol=1e-6)
+
+
+def test_teacher_probabilities_are_cached_and_reused(teacher, tiny_st_dir, demo, tmp_path):
+    texts = demo.test.X[:50]
+    CountingTeacher.texts_labeled = 0
+    first = distill(teacher, texts, student(tiny_st_dir), cache=tmp_path / "cache", show_progress=False)
+    assert CountingTeacher.texts_labeled == 50
+    assert first.distillation_["cache_hit"] is False
+    files = list((tmp_path / "cache").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".safetensors"
+    second = distill(teacher, texts, student(tiny_st_dir, head_c=1.0), cache=tmp_path / "cache", show_progress=False)
+    assert CountingTeacher.texts_labeled == 50, "the second student must reuse the cached probabilities"
+    assert second.distillation_["cache_hit"] is True
+    # other texts are a different key: the teacher labels them
+    distill(teacher, demo.test.X[50:80], student(tiny_st_dir), cache=tmp_path / "cache", show_progress=False)
+    assert CountingTeacher.texts_labeled == 80
+    # no cache: always labels
+    distill(teacher, texts, student(tiny_st_dir), cache=False, show_progress=False)
+    assert CountingTeacher.texts_labeled == 130
+
+
+def test_the_default_cache_lives_in_the_fewshot_cache_dir_not_the_working_directory(
+        teacher, tiny_st_dir, demo, tmp_path, monkeypatch, clean_cwd):
+    monkeypatch.setenv("FEWSHOT_CACHE", str(tmp_path / "fscache"))
+    distill(teacher, demo.test.X[:20], student(tiny_st_dir), show_progress=False)
+    assert len(list((tmp_path / "fscache" / "distill").glob("*.safetensors"))) == 1
+
+
+def test_a_retrained_teacher_does_not_reuse_the_old_cache(tiny_st_dir, demo, tmp_path):
+    texts = demo.test.X[:30]
+    a = CountingTeacher(model=str(tiny_st_dir), epochs=0, head_c=1.0, quantize=False).fit(demo.train.X, demo.train.y)
+    b = CountingTeacher(model=str(tiny_st_dir), epochs=0, head_c=50.0, quantize=False).fit(demo.train.X, demo.train.y)
+    CountingTeacher.texts_labeled = 0
+    distill(a, texts, student(tiny_st_dir), cache=tmp_path, show_progress=False)
+    distill(b, texts, student(tiny_st_dir), cache=tmp_path, show_progress=False)
+    assert CountingTeacher.texts_labeled == 60
+
+
+def test_max_unlabeled_caps_the_texts_the_teacher_labels(teacher, tiny_st_dir, demo):
+    CountingTeacher.texts_labeled = 0
+    st = distill(teacher, demo.train.X, student(tiny_st_dir), max_unlabeled=25, cache=False, show_progress=False)
+    assert CountingTeacher.texts_labeled == 25
+    assert st.distillation_["n_unlabeled"] == 25 and st.distillation_["n_unlabeled_given"] == len(demo.train.X)
+
+
+def test_a_saved_teacher_folder_works_and_is_named_in_the_provenance(teacher, tiny_st_dir, demo, tmp_path):
+    folder = teacher.save(tmp_path / "teacher")
+    st = distill(str(folder), demo.test.X[:30], student(tiny_st_dir), cache=False, show_progress=False)
+    assert st.distillation_["teacher"]["folder"] == str(folder.resolve())
+    assert list(st.classes_) == list(teacher.classes_)
+
+
+def test_a_student_without_soft_targets_learns_the_teachers_labels(teacher, tiny_bert_dir, demo, kshot):
+    X, y = kshot
+    st = distill(teacher, demo.train.X, {"name": "head", "params": {"model": str(tiny_bert_dir), "epochs": 1,
+                                                                      "max_length": 32}},
+                 X=X, y=y, cache=False, show_progress=False)
+    assert st.distillation_["targets"] == "teacher_argmax"
+    assert list(st.classes_) == list(teacher.classes_)
+
+
+@pytest.mark.parametrize("texts, match", [
+    ([], "empty"),
+    (["fine", None, "ok"], r"unlabeled_texts: .*X\[1\]"),
+    (["fine", "   "], r"unlabeled_texts: .*X\[1\]"),
+    (["fine", 3], r"unlabeled_texts: .*X\[1\]"),
+    ("one string", "single string"),
+    (["a", "b"], "at least as many texts as classes"),
+])
+def test_bad_unlabeled_texts_fail_before_the_teacher_labels(teacher, tiny_st_dir, texts, match):
+    CountingTeacher.texts_labeled = 0
+    with pytest.raises(DataError, match=match):
+        distill(teacher, texts, student(tiny_st_dir), cache=False, show_progress=False)
+    assert CountingTeacher.texts_labeled == 0
+
+
+def test_an_unfitted_teacher_is_refused(tiny_st_dir, demo):
+    with pytest.raises(ValueError, match="not fitted"):
+        distill(SetFitClassifier(model=str(tiny_st_dir)), demo.test.X[:20], cache=False)
+
+
+def test_labels_the_teacher_does_not_know_are_refused(teacher, tiny_st_dir, demo):
+    with pytest.raises(ValueError, match="does not know: \\['refunds'\\]"):
+        distill(teacher, demo.test.X[:20], student(tiny_st_dir), X=["a refund", "my parcel"], y=["refunds", "delivery"],
+                cache=False)
+    with pytest.raises(ValueError, match="both X and y"):
+        distill(teacher, demo.test.X[:20], student(tiny_st_dir), X=["a refund"], cache=False)
+
+
+def test_bad_parameters_are_refused(teacher, tiny_st_dir, demo):
+    with pytest.raises(ValueError, match="max_unlabeled"):
+        distill(teacher, demo.test.X[:20], student(tiny_st_dir), max_unlabeled=0)
+    with pytest.raises(TypeError, match="teacher must be"):
+        distill(object(), demo.test.X[:20])
+
+
+def test_fit_soft_head_equals_a_soft_cross_entropy_fit():
+    """The repeated-rows trick minimises the soft-label cross-entropy: its gradient there is ~0."""
+    rng = np.random.RandomState(0)
+    F = rng.normal(size=(40, 5))
+    logits = rng.normal(size=(40, 3)) * 2
+    P = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    kind, coef, intercept = fit_soft_head(F, P, C=1e6, seed=0)
+    assert kind == "softmax"
+    Z = F @ coef.T + intercept
+    Q = np.exp(Z - Z.max(1, keepdims=True))
+    Q /= Q.sum(1, keepdims=True)
+    grad = F.T @ (Q - P) / len(F)
+    assert np.abs(grad).max() < 1e-3
+    # hard one-hot targets give the ordinary fit's decisions
+    with pytest.raises(ValueError, match="shape"):
+        check_soft_targets(P[:, :2], 40, 3)
+    with pytest.raises(ValueError, match="all zeros"):
+        check_soft_targets(np.zeros((2, 2)), 2, 2)
+
+
+# --------------------------------------------------------------------------- the estimator
+def test_distilled_classifier_fits_teacher_then_student_and_saves_the_student(tiny_st_dir, demo, kshot, tmp_path):
+    X, y = kshot
+    spec = {"name": "setfit", "params": {"model": str(tiny_st_dir), "epochs": 0, "head_c": 100.0, "quantize": False}}
+    clf = DistilledClassifier(teacher=spec, student=spec)
+    assert clf.fit(X, y, unlabeled=demo.train.X[:90]) is clf
+    assert clf.distillation_["n_unlabeled"] == 90 and clf.distillation_["n_labeled"] == len(X)
+    proba = clf.predict_proba(demo.test.X[:10])
+    np.testing.assert_allclose(proba, clf.student_.predict_proba(demo.test.X[:10]))
+    folder = clf.save(tmp_path / "distilled")
+    assert (folder / "student" / "fewshot.json").is_file()
+    loaded = fewshot.load(folder)
+    assert type(loaded) is DistilledClassifier
+    np.testing.assert_allclose(loaded.predict_proba(demo.test.X[:10]), proba, atol=1e-6)
+    assert loaded.distillation_["n_unlabeled"] == 90
+
+
+def test_distilled_classifier_refuses_bad_specs(demo, kshot):
+    X, y = kshot
+    with pytest.raises(ValueError, match="student"):
+        DistilledClassifier(student={"name": "nope"}).fit(X, y)
+    with pytest.raises(ValueError, match="teacher"):
+        DistilledClassifier(teacher=42).fit(X, y)
