@@ -231,3 +231,95 @@ def test_distilled_classifier_refuses_bad_specs(demo, kshot):
         DistilledClassifier(student={"name": "nope"}).fit(X, y)
     with pytest.raises(ValueError, match="teacher"):
         DistilledClassifier(teacher=42).fit(X, y)
+
+
+# --------------------------------------------------------------------------- the harness
+DISTILL_SUITE = """
+name = "distill-tiny"
+datasets = ["intent"]
+k = [2]
+seeds = [0]
+max_test = 12
+unlabeled = 40
+
+[[strategies]]
+name = "distill"
+params = {{ teacher = {spec}, student = {spec} }}
+
+[[strategies]]
+name = "majority"
+"""
+
+
+def _intent_folder(root, demo):
+    folder = root / "intent"
+    folder.mkdir(parents=True)
+    for split, part in (("train", demo.train), ("test", demo.test)):
+        with open(folder / f"{split}.jsonl", "w") as fh:
+            for x, label in zip(part.X, part.y):
+                fh.write(json.dumps({"text": x, "label": label}) + "\n")
+    (folder / "dataset.json").write_text(json.dumps({"name": "intent", "labels": sorted(set(demo.train.y)),
+                                                     "metric": "accuracy"}))
+    return root
+
+
+def test_unlabeled_draws_are_seeded_and_disjoint_from_the_k_shot_sample():
+    from fewshot.bench.runner import unlabeled_indices
+
+    sample = [0, 5, 9, 11]
+    a = unlabeled_indices(100, sample, 30, seed=0)
+    assert a == unlabeled_indices(100, sample, 30, seed=0)
+    assert a != unlabeled_indices(100, sample, 30, seed=1)
+    assert len(a) == len(set(a)) == 30 and not set(a) & set(sample)
+    assert unlabeled_indices(10, sample, 30, seed=0) == [1, 2, 3, 4, 6, 7, 8]  # all that is left
+
+
+def test_a_suite_passes_unlabeled_texts_to_strategies_that_take_them(tmp_path, tiny_st_dir, demo):
+    from fewshot.bench import load_suite, run_suite
+    from fewshot.bench.runner import cell_path
+
+    spec = json.dumps({"name": "setfit", "params": {"model": str(tiny_st_dir), "epochs": 0, "quantize": False}})
+    spec = spec.replace('": ', '" = ').replace('{"', '{ "')  # JSON object -> TOML inline table
+    root = _intent_folder(tmp_path / "data", demo)
+    (tmp_path / "suite.toml").write_text(DISTILL_SUITE.format(spec=spec))
+    suite = load_suite(tmp_path / "suite.toml")
+    assert suite.unlabeled == 40
+    result = run_suite(suite, tmp_path / "out", data_dir=root, jobs=1, log=lambda m: None)
+    assert not result.errors
+    cells = {key.strategy: json.loads(cell_path(tmp_path / "out", key).read_text()) for key in suite.cells()}
+    distilled = cells["distill"]
+    assert distilled["status"] == "ok", distilled.get("error")
+    assert distilled["n_unlabeled"] == 40 and distilled["unlabeled_requested"] == 40
+    assert "n_unlabeled" not in cells["majority"], "only strategies that take unlabeled texts get them"
+    # the unlabeled rows are train rows outside the k-shot sample
+    from fewshot.bench.runner import unlabeled_indices
+
+    drawn = unlabeled_indices(len(demo.train.X), distilled["train_indices"], 40, seed=0)
+    assert not set(drawn) & set(distilled["train_indices"])
+
+
+def test_a_distill_strategy_without_unlabeled_in_the_suite_is_refused(tmp_path, tiny_st_dir, demo):
+    from fewshot.bench import load_suite
+    from fewshot.bench.suite import SuiteError, check_suite
+
+    root = _intent_folder(tmp_path / "data", demo)
+    (tmp_path / "suite.toml").write_text(DISTILL_SUITE.format(spec='"majority"').replace("unlabeled = 40\n", ""))
+    with pytest.raises(SuiteError, match="set unlabeled = N"):
+        check_suite(load_suite(tmp_path / "suite.toml"), root)
+    (tmp_path / "bad.toml").write_text(DISTILL_SUITE.format(spec='"majority"').replace("unlabeled = 40", "unlabeled = 0"))
+    with pytest.raises(SuiteError, match="unlabeled must be a positive integer"):
+        load_suite(tmp_path / "bad.toml")
+
+
+def test_the_shipped_distill_suite_follows_the_issue():
+    from pathlib import Path
+
+    from fewshot.bench import load_suite
+
+    suite = load_suite(Path(__file__).resolve().parents[1] / "benchmarks" / "distill.toml")
+    assert suite.datasets == ["sst2", "emotion", "ag_news", "sms_spam"] and suite.seeds == [0, 1, 2]
+    assert suite.unlabeled == 2000 and suite.all_k == [8]
+    distilled = suite.strategy("distill").params
+    assert distilled["teacher"] == {"name": "prompt", "params": {"mode": "lora"}}
+    assert distilled["student"]["name"] == "setfit" and distilled["student"]["params"]["model"] == "minilm"
+    assert suite.strategy("prompt-lora").params == {"mode": "lora"} and suite.strategy("setfit").params == {}
