@@ -262,12 +262,14 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
             raise
         return path
 
-    def export(self, path, *, format: str = "onnx", quantize: str | None = None) -> Path:
+    def export(self, path, *, format: str = "onnx", quantize: str | None = None, overwrite: bool = False) -> Path:
         """Write a folder that predicts without torch: one ONNX graph from token ids to probabilities,
         the tokenizer (``tokenizer.json``) and a small ``fewshot.json``; returns the path.
 
         For SetFit and head classifiers and distilled students (:func:`fewshot.distill`);
-        ``quantize="int8"`` stores int8 weights (onnxruntime dynamic quantization). Load the folder
+        ``quantize="int8"`` stores int8 weights (onnxruntime dynamic quantization); ``overwrite=True``
+        replaces an earlier export at ``path``. The prompt strategy cannot be exported: distil it
+        first (:func:`fewshot.distill`) and export the student. Load the folder
         with :func:`fewshot.serving.load`, which needs only ``onnxruntime`` and ``tokenizers``
         (``pip install fewshot[serve]``). See :mod:`fewshot.serving`.
 
@@ -278,7 +280,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         """
         from .serving.export import export
 
-        return export(self, path, format=format, quantize=quantize)
+        return export(self, path, format=format, quantize=quantize, overwrite=overwrite)
 
     # ----------------------------------------------------------------- loading
     @classmethod

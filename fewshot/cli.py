@@ -316,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.cli import add_parsers
 
     add_parsers(sub)
+    from .distill_cli import add_parsers as add_distill_parsers
+
+    add_distill_parsers(sub)  # distill, export
     return parser
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fewshot
+import fewshot.serving
 from fewshot.data import sample_k_shot
 from fewshot.distill import DistilledClassifier, distill, teacher_identity
 from fewshot.errors import DataError
@@ -323,3 +324,43 @@ def test_the_shipped_distill_suite_follows_the_issue():
     assert distilled["teacher"] == {"name": "prompt", "params": {"mode": "lora"}}
     assert distilled["student"]["name"] == "setfit" and distilled["student"]["params"]["model"] == "minilm"
     assert suite.strategy("prompt-lora").params == {"mode": "lora"} and suite.strategy("setfit").params == {}
+
+
+# --------------------------------------------------------------------------- the command line
+def test_cli_distill_then_export_then_serve(teacher, tiny_st_dir, demo, tmp_path, capsys, clean_cwd):
+    from fewshot.cli import main
+
+    teacher_dir = teacher.save(tmp_path / "teacher")
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(demo.train.X[:80]) + "\n")
+    out = tmp_path / "student"
+    code = main(["distill", str(teacher_dir), "--unlabeled", str(pool), "--out", str(out), "--max-unlabeled", "50",
+                 "--param", f"model={tiny_st_dir}", "--param", "epochs=0", "--param", "quantize=false",
+                 "--no-cache"])
+    assert code == 0, capsys.readouterr().err
+    assert "on 50 unlabeled and 0 labeled texts" in capsys.readouterr().out
+    meta = json.loads((out / "fewshot.json").read_text())
+    assert meta["distillation"]["teacher"]["folder"] == str(teacher_dir.resolve())
+    assert meta["distillation"]["n_unlabeled"] == 50
+
+    assert main(["export", str(out), "--out", str(tmp_path / "serve"), "--quantize", "int8"]) == 0
+    served = fewshot.serving.load(tmp_path / "serve")
+    assert served.quantize == "int8" and list(served.classes_) == list(teacher.classes_)
+    # the same folder again: refused without --overwrite
+    assert main(["export", str(out), "--out", str(tmp_path / "serve")]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys, demo):
+    from fewshot.cli import main
+
+    prompt_dir = tmp_path / "prompt"
+    prompt_dir.mkdir()
+    (prompt_dir / "fewshot.json").write_text(json.dumps({"format_version": 2, "strategy": "prompt"}))
+    assert main(["export", str(prompt_dir), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "prompt strategy cannot be exported" in err and "fewshot distill" in err
+    assert main(["distill", str(tmp_path / "nothing"), "--unlabeled", "x.txt", "--out", str(tmp_path / "s")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "--out", str(tmp_path / "o"), "--quantize", "int4"]) == 2
+    assert not (tmp_path / "o").exists() and not (tmp_path / "s").exists()
