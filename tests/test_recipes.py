@@ -29,6 +29,8 @@ EXPECTED = {
     "sentence_pairs.py": [r"accuracy 0\.\d{3}", r"(answers|does_not_answer)\s+Parcels to Norway"],
     "choose_a_strategy.py": [r"use \w[\w-]*", r"fit s", r"<- chosen"],
     "ner_few_shot.py": [r"training on \d+ sentences", r"entity F1 0\.\d{3}", r"micro avg"],
+    "distill_and_serve.py": [r"teacher \(prompt LoRA\)\s+accuracy 0\.\d{3}", r"student \(distilled\)\s+accuracy 0\.\d{3}",
+                             r"ONNX int8 agrees with the student on \d+\.\d%"],
 }
 
 
