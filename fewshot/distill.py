@@ -468,8 +468,9 @@ class DistilledClassifier(BaseClassifier):
 
         self.student_ = load(_folder.inside(folder, state.get("student", "student"), field="state.student"))
         if list(self.student_.classes_) != list(self.classes_):
-            raise NotASavedClassifierError(f"{folder}: the saved student predicts {self.student_.classes_.tolist()} but "
-                               f"fewshot.json lists {self.classes_.tolist()}.")
+            raise NotASavedClassifierError(
+                f"{folder / 'fewshot.json'}: classes lists {self.classes_.tolist()} but the saved student predicts "
+                f"{self.student_.classes_.tolist()}; the class list does not match the model.")
         self.distillation_ = getattr(self.student_, "distillation_", None)
         self.loss_history_ = list(getattr(self.student_, "loss_history_", []))
 

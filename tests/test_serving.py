@@ -183,3 +183,25 @@ def test_loading_a_saved_classifier_folder_says_to_export_it(setfit_clf, tmp_pat
         fewshot.serving.load(saved)
     with pytest.raises(NotASavedClassifierError, match="not a folder"):
         fewshot.serving.load(tmp_path / "nowhere")
+
+
+def test_the_serving_speed_benchmark_measures_four_variants_side_by_side(setfit_clf, exported, demo):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import serving_speed
+    finally:
+        sys.path.pop(0)
+    folders = {"onnx float32": exported[0], "onnx int8": exported[1]}
+    rows = serving_speed.measure(setfit_clf, folders, demo.test.X[:30], demo.test.y[:30], threads=1, rounds=1)
+    assert [r["variant"] for r in rows] == list(serving_speed.VARIANTS)
+    by = {r["variant"]: r for r in rows}
+    assert by["onnx float32"]["agreement_with_torch_float32"] == 1.0
+    assert by["onnx float32"]["max_abs_proba_diff"] < 1e-4
+    assert setfit_clf.quantize is False, "the classifier is given back as it came"
+    env = serving_speed.environment_sizes()
+    assert {"onnxruntime", "tokenizers", "numpy"} <= set(env["serve_packages"]) and "torch" not in env["serve_packages"]
+    assert 0 < env["serve_mb"] < env["full_mb"]
+    text = serving_speed.render({"datasets": {"demo": {"rows": rows, "export_mb": {"onnx float32": 1, "onnx int8": 1},
+                                                       "train_seconds": 1, "mean_words": 10}},
+                                 "environment": env})
+    assert "| 1 | onnx int8 |" in text
