@@ -58,13 +58,19 @@ def teacher_identity(teacher: BaseClassifier, folder: str | Path | None = None) 
 
     Two teachers with the same identity give the same probabilities; the cache of teacher labels is
     keyed by it. An in-memory teacher is saved once into a temporary folder (outside the working
-    directory) to compute it.
+    directory) to compute it; one that cannot be saved gets ``"sha256": None`` (and is never cached).
     """
     if folder is not None:
         meta = json.loads((Path(folder) / "fewshot.json").read_text(encoding="utf-8"))
         return _identity_from_meta(meta, str(Path(folder).resolve()))
     with tempfile.TemporaryDirectory(prefix="fewshot-teacher-") as tmp:
-        saved = teacher.save(Path(tmp) / "teacher")
+        try:
+            saved = teacher.save(Path(tmp) / "teacher")
+        except (TypeError, ValueError, OSError) as exc:  # e.g. an ensemble holding an unregistered class
+            return {"strategy": teacher.strategy_name or type(teacher).__name__,
+                    "classes": [c.item() if hasattr(c, "item") else c for c in np.asarray(teacher.classes_).tolist()],
+                    "params": None, "base_model": None, "sha256": None, "folder": None,
+                    "unsaved": f"{type(exc).__name__}: {exc}"}
         meta = json.loads((saved / "fewshot.json").read_text(encoding="utf-8"))
     return _identity_from_meta(meta, None)
 
@@ -151,8 +157,8 @@ def teacher_probabilities(teacher: BaseClassifier, texts: list[str], *, cache: b
     file and the labeling seconds. The cache key is the teacher's identity (:func:`teacher_identity`)
     plus a sha256 of the texts in order.
     """
-    folder = cache_folder(cache)
     identity = identity or teacher_identity(teacher)
+    folder = cache_folder(cache) if identity.get("sha256") else None  # an unsaved teacher has no identity
     key = hashlib.sha256(f"{identity['sha256']}\n{_texts_sha256(texts)}".encode()).hexdigest()[:32]
     path = folder / f"{key}.safetensors" if folder is not None else None
     if path is not None:

@@ -364,3 +364,14 @@ def test_cli_errors_are_one_line(tmp_path, capsys, demo):
     assert "not a folder" in capsys.readouterr().err
     assert main(["export", str(tmp_path), "--out", str(tmp_path / "o"), "--quantize", "int4"]) == 2
     assert not (tmp_path / "o").exists() and not (tmp_path / "s").exists()
+
+
+def test_a_teacher_that_cannot_be_saved_still_teaches_but_is_not_cached(teacher, tiny_st_dir, demo, tmp_path):
+    from fewshot.ensemble import EnsembleClassifier
+
+    # an ensemble holding an unregistered class cannot be saved, so it has no identity to cache under
+    ens = EnsembleClassifier(members=[CountingTeacher(model=str(tiny_st_dir), epochs=0, quantize=False)])
+    ens.fit(demo.train.X, demo.train.y)
+    st = distill(ens, demo.test.X[:30], student(tiny_st_dir), cache=tmp_path / "cache", show_progress=False)
+    assert st.distillation_["teacher"]["sha256"] is None and "unsaved" in st.distillation_["teacher"]
+    assert not (tmp_path / "cache").exists()
