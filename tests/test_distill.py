@@ -375,3 +375,28 @@ def test_a_teacher_that_cannot_be_saved_still_teaches_but_is_not_cached(teacher,
     st = distill(ens, demo.test.X[:30], student(tiny_st_dir), cache=tmp_path / "cache", show_progress=False)
     assert st.distillation_["teacher"]["sha256"] is None and "unsaved" in st.distillation_["teacher"]
     assert not (tmp_path / "cache").exists()
+
+
+def test_fit_soft_with_one_hot_targets_is_the_ordinary_fit(tiny_st_dir, kshot, demo):
+    """Soft targets generalise hard labels: one-hot rows give the head a plain fit would give."""
+    X, y = kshot
+    hard = student(tiny_st_dir, head_c=1.0).fit(X, y)
+    classes = sorted(set(y))
+    onehot = np.eye(len(classes))[[classes.index(label) for label in y]]
+    soft = student(tiny_st_dir, head_c=1.0).fit_soft(X, onehot, classes)
+    assert list(soft.classes_) == list(hard.classes_)
+    np.testing.assert_allclose(soft.predict_proba(demo.test.X[:30]), hard.predict_proba(demo.test.X[:30]), atol=2e-3)
+
+
+def test_fit_soft_refuses_bad_targets(tiny_st_dir):
+    clf = student(tiny_st_dir)
+    with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
+        clf.fit_soft(["a", "b"], [[1.0, 0.0]], ["x", "y"])
+    with pytest.raises(ValueError, match="non-negative"):
+        clf.fit_soft(["a", "b"], [[1.5, -0.5], [0.5, 0.5]], ["x", "y"])
+    with pytest.raises(ValueError, match="two distinct labels"):
+        clf.fit_soft(["a", "b"], [[1.0, 0.0], [0.0, 1.0]], ["x", "x"])
+    with pytest.raises(ValueError, match="sample_weight"):
+        clf.fit_soft(["a", "b"], [[1.0, 0.0], [0.0, 1.0]], ["x", "y"], sample_weight=[1.0])
+    with pytest.raises(ValueError, match="multi_label"):
+        student(tiny_st_dir, multi_label=True).fit_soft(["a", "b"], [[1.0, 0.0], [0.0, 1.0]], ["x", "y"])
