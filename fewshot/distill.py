@@ -253,10 +253,6 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
         student = fewshot.distill("models/prompt-teacher", unlabeled, X=texts, y=labels, max_unlabeled=2000)
         student.predict(["where is my parcel?"])
     """
-    teacher, folder = _load_teacher(teacher)
-    if getattr(teacher, "problem_", "single_label") != "single_label":
-        raise ValueError(f"the teacher solves a {teacher.problem_} problem; distillation supports single-label "
-                         "classifiers only.")
     rules = {"max_unlabeled": (Integer(1) | NONE).described("a positive integer or None"),
              "labeled_weight": Real(0).described("a non-negative number"), "seed": SEED,
              "show_progress": BOOL,
@@ -266,7 +262,11 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
 
     check_params({"max_unlabeled": max_unlabeled, "labeled_weight": labeled_weight, "seed": seed,
                   "show_progress": show_progress, "cache": cache}, rules)
-    texts = _check_unlabeled(unlabeled_texts)
+    texts = _check_unlabeled(unlabeled_texts)  # parameters and texts are checked before a teacher folder loads
+    teacher, folder = _load_teacher(teacher)
+    if getattr(teacher, "problem_", "single_label") != "single_label":
+        raise ValueError(f"the teacher solves a {teacher.problem_} problem; distillation supports single-label "
+                         "classifiers only.")
     classes = np.asarray(teacher.classes_)
     n_given = len(texts)
     if max_unlabeled is not None and len(texts) > max_unlabeled:
