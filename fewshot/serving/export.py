@@ -9,6 +9,7 @@ float32 (``predict`` with ``quantize=False`` for SetFit), the tokenizer's ``toke
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -147,7 +148,7 @@ def _graph(clf) -> tuple[Any, Any, dict]:
 def _setfit_graph(clf):
     import torch
 
-    body = clf.body_.to("cpu").eval()
+    body = copy.deepcopy(clf.body_).to("cpu").eval()  # a copy: the classifier stays on its device
     coef = torch.tensor(np.asarray(clf.coef_, dtype=np.float32))
     intercept = torch.tensor(np.asarray(clf.intercept_, dtype=np.float32))
     kind = clf.head_kind_
@@ -178,7 +179,7 @@ def _setfit_graph(clf):
 def _head_graph(clf):
     import torch
 
-    model = clf.model_.to("cpu").eval()
+    model = copy.deepcopy(clf.model_).to("cpu").eval()  # a copy: the classifier stays on its device
     problem = clf.problem_
 
     class HeadGraph(torch.nn.Module):
