@@ -35,6 +35,8 @@ _LAZY = {
     "TokenClassifier": ("fewshot.strategies.token", "TokenClassifier"),
     "EnsembleClassifier": ("fewshot.ensemble", "EnsembleClassifier"),
     "AutoClassifier": ("fewshot.auto", "AutoClassifier"),
+    "DistilledClassifier": ("fewshot.distill", "DistilledClassifier"),
+    "distill": ("fewshot.distill", "distill"),
     "get_strategy": ("fewshot.registry", "get_strategy"),
     "strategy_names": ("fewshot.registry", "strategy_names"),
     "sample_k_shot": ("fewshot.data", "sample_k_shot"),

@@ -250,6 +250,8 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
             }
             if base_model is not None:
                 meta["base_model"] = base_model
+            if isinstance(getattr(self, "distillation_", None), dict):  # a student: where it came from
+                meta["distillation"] = self.distillation_
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             with _folder.folder_lock(path.parent, exclusive=True):
                 # another process may have saved here while we were writing: check again under the lock
@@ -259,6 +261,26 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return path
+
+    def export(self, path, *, format: str = "onnx", quantize: str | None = None, overwrite: bool = False) -> Path:
+        """Write a folder that predicts without torch: one ONNX graph from token ids to probabilities,
+        the tokenizer (``tokenizer.json``) and a small ``fewshot.json``; returns the path.
+
+        For SetFit and head classifiers and distilled students (:func:`fewshot.distill`);
+        ``quantize="int8"`` stores int8 weights (onnxruntime dynamic quantization); ``overwrite=True``
+        replaces an earlier export at ``path``. The prompt strategy cannot be exported: distil it
+        first (:func:`fewshot.distill`) and export the student. Load the folder
+        with :func:`fewshot.serving.load`, which needs only ``onnxruntime`` and ``tokenizers``
+        (``pip install fewshot[serve]``). See :mod:`fewshot.serving`.
+
+        Example::
+
+            clf.export("serve/intent", quantize="int8")
+            fewshot.serving.load("serve/intent").predict(["where is my parcel?"])
+        """
+        from .serving.export import export
+
+        return export(self, path, format=format, quantize=quantize, overwrite=overwrite)
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -300,6 +322,8 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         obj.problem_ = problem
         obj.classes_ = _classes_from_json(classes)
         obj.n_features_in_ = 1
+        if isinstance(meta.get("distillation"), dict):
+            obj.distillation_ = meta["distillation"]
         try:
             obj._load_state(folder, state)
         except FewshotError:

@@ -319,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .active_cli import add_parsers as add_active_parsers
 
     add_active_parsers(sub)
+
+    from .distill_cli import add_parsers as add_distill_parsers
+
+    add_distill_parsers(sub)  # distill, export
     return parser
 
 

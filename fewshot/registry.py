@@ -20,6 +20,7 @@ _STRATEGIES: dict[str, tuple[str, str]] = {
     "token": ("fewshot.strategies.token", "TokenClassifier"),
     "ensemble": ("fewshot.ensemble", "EnsembleClassifier"),
     "auto": ("fewshot.auto", "AutoClassifier"),
+    "distill": ("fewshot.distill", "DistilledClassifier"),
 }
 
 

@@ -31,6 +31,9 @@ CASES = {
                  {"combine": ["proba", "log_proba"]}),
     "auto": (lambda request: get_strategy("auto")(candidates=["majority", _frozen_setfit(request)], cv=2),
              {"metric": ["accuracy", "f1_macro"]}),
+    # without unlabeled texts the teacher labels the training texts themselves
+    "distill": (lambda request: get_strategy("distill")(teacher=_frozen_setfit(request), student=_frozen_setfit(request)),
+                {"labeled_weight": [0.5, 1.0]}),
 }
 
 
@@ -56,6 +59,8 @@ FITS = {
                                  "weights": "cv", "cv": 2},
     "auto": lambda request: {"candidates": [_frozen_setfit(request, head_c=10.0),
                                             {**_frozen_setfit(request, head_c=100.0), "label": "setfit-c100"}], "cv": 2},
+    "distill": lambda request: {"teacher": _frozen_setfit(request, head_c=100.0),
+                                "student": _frozen_setfit(request, head_c=100.0)},
 }
 
 
@@ -290,7 +295,7 @@ def test_device_parameter(case, fitted, small_data, request, tmp_path):
     name, factory, _ = case
     if "device" not in fitted.get_params():
         # the ensemble and auto pass devices through their members' parameters
-        assert name in ("majority", "ensemble", "auto"), f"{name} trains a torch model and must take a device"
+        assert name in ("majority", "ensemble", "auto", "distill"), f"{name} trains a torch model and must take a device"
         return
     assert factory(request).device == "auto"
     (X, y), (Xt, _) = small_data

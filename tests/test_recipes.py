@@ -30,6 +30,8 @@ EXPECTED = {
     "choose_a_strategy.py": [r"use \w[\w-]*", r"fit s", r"<- chosen"],
     "ner_few_shot.py": [r"training on \d+ sentences", r"entity F1 0\.\d{3}", r"micro avg"],
     "label_smarter.py": [r"round 2: \d+ labels", r"random, same \d+ labels -> accuracy 0\.\d{3}", r"pre-labels:"],
+    "distill_and_serve.py": [r"teacher \(prompt LoRA\)\s+accuracy 0\.\d{3}", r"student \(distilled\)\s+accuracy 0\.\d{3}",
+                             r"ONNX int8 agrees with the student on \d+\.\d%"],
 }
 
 

@@ -135,6 +135,7 @@ BAD_PARAM = {
     "head": ("loss", "nope", "loss"),
     "ensemble": ("combine", "median", "combine"),
     "auto": ("metric", "nope", "metric"),
+    "distill": ("labeled_weight", -1.0, "labeled_weight"),
 }
 
 

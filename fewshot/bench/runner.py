@@ -219,7 +219,10 @@ def _run_cell(payload: dict) -> dict:
         return out
 
     cpu0, t0 = _cpu_seconds(), time.perf_counter()
-    clf.fit(X_train, y_train)
+    if payload.get("X_unlabeled") is not None:  # e.g. distillation: the teacher labels these
+        clf.fit(X_train, y_train, unlabeled=list(payload["X_unlabeled"]))
+    else:
+        clf.fit(X_train, y_train)
     out["train_seconds"] = round(time.perf_counter() - t0, 4)
     out["train_cpu_seconds"] = round(_cpu_seconds() - cpu0, 3)
     history = getattr(clf, "loss_history_", None)  # the training loss, for strategies that keep it
@@ -461,6 +464,7 @@ def _sample_record(
         idx = [int(i) for i in k_shot_indices(train.y, k, seed, warn=False)]
     X = [list(train.X[i]) if isinstance(train.X[i], tuple) else train.X[i] for i in idx]
     y = [train.y[i] for i in idx]
+    rows = list(idx)
     if sampling == "mentions":  # NER: mentions per entity type
         from ..ner.data import mention_counts
 
@@ -470,6 +474,7 @@ def _sample_record(
     return {
         "X_train": X,
         "y_train": y,
+        "rows": rows,
         "info": {
             "n_train": len(idx),
             "train_indices": [train_rows[i] for i in idx] if train_rows is not None else idx,
@@ -483,6 +488,29 @@ def _sample_record(
             "sampling": sampling,
         },
     }
+
+
+def unlabeled_indices(n_rows: int, exclude, n: int, seed: int) -> list[int]:
+    """``n`` rows of a training split of ``n_rows`` rows, none of them in ``exclude`` (the k-shot
+    sample), drawn with ``seed`` (all remaining rows when fewer are left), in ascending order."""
+    import numpy as np
+
+    taken = set(int(i) for i in exclude)
+    pool = np.asarray([i for i in range(n_rows) if i not in taken], dtype=np.int64)
+    rng = np.random.RandomState([int(seed), 7919])  # a stream of its own, not the k-shot sample's
+    keep = rng.choice(len(pool), size=min(int(n), len(pool)), replace=False)
+    return sorted(int(i) for i in pool[keep])
+
+
+def _unlabeled_record(train, sample: dict, n: int, seed: int, train_rows: list[int] | None) -> dict:
+    idx = unlabeled_indices(len(train.X), sample["rows"], n, seed)
+    X = [train.X[i] for i in idx]
+    return {"X_unlabeled": X, "info": {
+        "n_unlabeled": len(X),
+        "unlabeled_requested": int(n),
+        "unlabeled_hash": _hash(X),
+        "unlabeled_indices_hash": _hash([train_rows[i] for i in idx] if train_rows is not None else idx),
+    }}
 
 
 def run_suite(
@@ -564,6 +592,13 @@ def _run(
     accepts_seed = {label: "seed" in params for label, params in accepted.items()}
     # a strategy that chooses by a metric (auto) chooses by the dataset's headline metric
     accepts_metric = {label: "metric" in params for label, params in accepted.items()}
+    from ..registry import get_strategy
+    from .suite import accepts_unlabeled
+
+    # strategies that learn from texts without labels (distill) get the suite's `unlabeled` draw
+    takes_unlabeled = {s.label: suite.unlabeled is not None and accepts_unlabeled(get_strategy(s.name))
+                       for s in selected.strategies}
+    unlabeled_draws: dict[tuple[str, int, int], dict] = {}
     test_data = {spec: _dataset_record(spec, ds, selected) for spec, ds in datasets.items()}
     samples: dict[tuple[str, int, int], dict] = {}
 
@@ -594,18 +629,25 @@ def _run(
             params["seed"] = key.seed  # the cell's seed drives the strategy's training too
         if accepts_metric[spec.label] and "metric" not in params and test["info"].get("metric") != "entity_f1":
             params["metric"] = test["info"]["metric"]
-        fingerprint = _hash(
-            {
-                "strategy": spec.name,
-                "params": params,
-                "dataset": key.dataset,
-                "k": key.k,
-                "seed": key.seed,
-                "sample": sample["info"]["sample_hash"],
-                "test": test["info"]["test_hash"],
-                **({"active": active} if active else {}),
-            }
-        )
+        unlabeled = None
+        if takes_unlabeled[spec.label]:
+            unlabeled = unlabeled_draws.get((key.dataset, key.k, key.seed))
+            if unlabeled is None:
+                unlabeled = unlabeled_draws[(key.dataset, key.k, key.seed)] = _unlabeled_record(
+                    test["train"], sample, selected.unlabeled, key.seed, test["train_rows"])
+        identity = {
+            "strategy": spec.name,
+            "params": params,
+            "dataset": key.dataset,
+            "k": key.k,
+            "seed": key.seed,
+            "sample": sample["info"]["sample_hash"],
+            "test": test["info"]["test_hash"],
+            **({"active": active} if active else {}),
+        }
+        if unlabeled is not None:
+            identity["unlabeled"] = unlabeled["info"]["unlabeled_hash"]
+        fingerprint = _hash(identity)
         # the strategy's full parameters, defaults included: a changed default makes a cell stale too
         resolved = _plain(make_classifier(spec.name, **params).get_params(deep=False))
         path = cell_path(out_dir, key)
@@ -630,6 +672,7 @@ def _run(
             "k": key.k,
             "seed": key.seed,
             **sample["info"],
+            **(unlabeled["info"] if unlabeled is not None else {}),
             "fingerprint": fingerprint,
             "run_id": uuid.uuid4().hex,
             **settings,  # jobs, torch_threads, cores (and the executor, when not the local pool)
@@ -647,6 +690,8 @@ def _run(
         if active:
             payload["active"] = active
             record["active_setup"] = active
+        if unlabeled is not None:
+            payload["X_unlabeled"] = unlabeled["X_unlabeled"]
         tasks.append(_Task(key, path, payload))
 
     if result.skipped:

@@ -38,11 +38,13 @@ least one of each class, to study imbalance as it comes; or ``"mentions"``, for 
 the ``token`` strategy: sentences drawn greedily until every entity type has k mentions, the
 Few-NERD protocol, scored by entity F1) and
 ``data_dir`` (where dataset names are looked up when neither ``--data-dir`` nor
-``FEWSHOT_DATA_DIR`` is given; relative to the suite file) and ``shared_data`` (``true``: every
+``FEWSHOT_DATA_DIR`` is given; relative to the suite file), ``shared_data`` (``true``: every
 worker of a Ray cluster reads the dataset folders itself, from the same ``data_dir`` path, e.g. a
 network file system, instead of receiving the test rows from the driver; each worker checks that
-its rows hash to the driver's). Any other key is an error, so a typo never silently changes a
-benchmark.
+its rows hash to the driver's) and ``unlabeled`` (for strategies whose ``fit`` takes
+``unlabeled=``, such as ``distill``: each cell draws this many texts from ``train``, seeded by the
+cell's seed, disjoint from its k-shot sample and from the rows scored, and passes them without
+their labels). Any other key is an error, so a typo never silently changes a benchmark.
 
 A k of 0 means the whole training split: such cells run once, with the suite's first seed (the
 sample is the same for every seed).
@@ -79,6 +81,7 @@ TOP_KEYS = (
     "data_dir",
     "shared_data",
     "active",
+    "unlabeled",
 )
 EVAL_SPLITS = ("test", "validation")
 SAMPLINGS = ("per_class", "proportional", "mentions")
@@ -137,6 +140,7 @@ class Suite:
     path: Path | None = None
     shared_data: bool = False
     active: dict | None = None  # an active-learning simulation (fewshot.bench.active), else None
+    unlabeled: int | None = None
 
     @property
     def all_k(self) -> list[int]:
@@ -200,6 +204,7 @@ class Suite:
             path=self.path,
             shared_data=self.shared_data,
             active=self.active,
+            unlabeled=self.unlabeled,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,6 +223,7 @@ class Suite:
             "path": str(self.path) if self.path else None,
             "shared_data": self.shared_data,
             **({"active": self.active} if self.active else {}),
+            **({"unlabeled": self.unlabeled} if self.unlabeled is not None else {}),
         }
 
     @classmethod
@@ -242,6 +248,7 @@ class Suite:
             path=Path(d["path"]) if d.get("path") else None,
             shared_data=bool(d.get("shared_data", False)),
             active=d.get("active"),
+            unlabeled=d.get("unlabeled"),
         )
 
 
@@ -402,6 +409,11 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
             f"entity type has k mentions); got {sampling!r}"
         )
 
+    unlabeled = raw.get("unlabeled")
+    if unlabeled is not None and (not isinstance(unlabeled, int) or isinstance(unlabeled, bool) or unlabeled < 1):
+        problems.append(
+            f"unlabeled must be a positive integer (texts drawn from train, labels hidden); got {unlabeled!r}"
+        )
     data_dir = raw.get("data_dir")
     if data_dir is not None:
         if not isinstance(data_dir, str):
@@ -504,6 +516,7 @@ def parse_suite(text: str, *, source: str = "<suite>", base_dir: Path | None = N
         data_dir=data_dir,
         shared_data=shared_data,
         active=active,
+        unlabeled=unlabeled,
     )
 
 
@@ -540,6 +553,16 @@ def dataset_key(spec: str) -> str:
     if not (spec == "demo" or spec.startswith(("demo:", "hub:"))) and ("/" in spec or os.sep in spec):
         spec = Path(spec).name or spec
     return re.sub(r"[^A-Za-z0-9._-]+", "-", spec).strip("-") or "dataset"
+
+
+def accepts_unlabeled(cls: type) -> bool:
+    """Whether a strategy's ``fit`` takes ``unlabeled=`` (texts without labels, e.g. for distillation)."""
+    import inspect
+
+    try:
+        return "unlabeled" in inspect.signature(cls.fit).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
@@ -612,6 +635,11 @@ def check_suite(suite: Suite, data_dir=None) -> dict[str, Any]:
         except (FewshotError, ValueError, TypeError) as exc:
             problems.append(f"strategy {spec.label!r}: {exc}")
             continue
+        if suite.unlabeled is None and accepts_unlabeled(cls) and spec.name == "distill":
+            problems.append(
+                f"strategy {spec.label!r} learns from unlabeled texts: set unlabeled = N at the top of the suite "
+                "(e.g. unlabeled = 2000 texts drawn from train, labels hidden)"
+            )
         tokens = bool(getattr(cls, "supports_tokens", False))
         for dspec, ds in datasets.items():
             if tokens != (ds.metric == "entity_f1"):

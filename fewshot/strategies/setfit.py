@@ -184,6 +184,48 @@ class SetFitClassifier(BaseClassifier):
         return "multi_label" if self.multi_label else "single_label"
 
     def _fit(self, X: list, y: np.ndarray) -> None:
+        self._fit_targets(X, y)
+
+    def fit_soft(self, X, proba, classes, *, sample_weight=None) -> SetFitClassifier:
+        """Train on soft targets: each text comes with a probability vector over ``classes``.
+
+        This is how a student learns from a teacher (:func:`fewshot.distill`): the contrastive pair
+        targets are the cosine similarities of the texts' probability vectors (1 for two texts the
+        teacher puts in the same class with certainty, 0 for two certain and different ones, in
+        between when it hesitates; a one-hot row is a hard label), and the logistic head is fitted
+        by soft-label cross-entropy (see :func:`fit_soft_head`). ``sample_weight`` weighs each text
+        in the head's loss (default 1). Returns ``self``; ``classes_`` is ``classes`` in the order given.
+
+        Example::
+
+            clf = SetFitClassifier(seed=0).fit_soft(
+                ["love it", "meh", "awful"], [[0.9, 0.1], [0.5, 0.5], [0.05, 0.95]], ["pos", "neg"])
+        """
+        from .. import data as _data
+
+        self._check_params()
+        if self.multi_label:
+            raise ValueError("fit_soft trains a single-label classifier; multi_label=True is not supported with "
+                             "soft targets.")
+        texts = _data.as_inputs(X, allow_pairs=False)
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or len(classes) < 2 or len({repr(c) for c in classes.tolist()}) != len(classes):
+            raise ValueError(f"classes must list at least two distinct labels; got {classes.tolist()!r}.")
+        P = check_soft_targets(proba, len(texts), len(classes))
+        weight = None
+        if sample_weight is not None:
+            weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if len(weight) != len(texts) or not np.all(np.isfinite(weight)) or np.any(weight < 0):
+                raise ValueError(f"sample_weight must hold {len(texts)} non-negative numbers, one per text.")
+        self.classes_ = classes
+        self.problem_ = "single_label"
+        self.n_features_in_ = 1
+        self._fit_targets(texts, None, soft=P, sample_weight=weight)
+        return self
+
+    def _fit_targets(self, X: list, y: np.ndarray | None, *, soft: np.ndarray | None = None,
+                     sample_weight: np.ndarray | None = None) -> None:
+        """Body tuning and head: from class ids ``y`` (``fit``) or probability rows ``soft`` (``fit_soft``)."""
         from ..models import resolve_model
         from ..training import resolve_device, seeded_torch
 
@@ -197,16 +239,21 @@ class SetFitClassifier(BaseClassifier):
                 body, X, y, multi_label=self.problem_ == "multi_label", sampling=self.sampling,
                 num_iterations=self.num_iterations, epochs=int(self.epochs), batch_size=int(self.batch_size),
                 learning_rate=float(self.body_learning_rate), seed=int(self.seed), device=device,
-                show_progress=self.show_progress,
+                show_progress=self.show_progress, soft=soft,
             )
         body.eval()
         self.body_ = body
         self._infer_body = None  # the prediction-time body is derived from body_ on first use
         features = _encode(body, X)
-        self.head_kind_, self.coef_, self.intercept_ = _fit_head(
-            features, y, problem=self.problem_, C=float(self.head_c), class_weight=self.class_weight,
-            seed=int(self.seed),
-        )
+        if soft is None:
+            self.head_kind_, self.coef_, self.intercept_ = _fit_head(
+                features, y, problem=self.problem_, C=float(self.head_c), class_weight=self.class_weight,
+                seed=int(self.seed),
+            )
+        else:
+            self.head_kind_, self.coef_, self.intercept_ = fit_soft_head(
+                features, soft, C=float(self.head_c), seed=int(self.seed), sample_weight=sample_weight,
+            )
 
     def _predict_scores(self, X: list) -> np.ndarray:
         return _head_proba(self._embed(X), self.head_kind_, self.coef_, self.intercept_)
@@ -362,37 +409,113 @@ def stratified_batches(groups: np.ndarray, batch_size: int, rng: np.random.Rando
     return batches
 
 
-def _train_body(body, X: list, y: np.ndarray, *, multi_label: bool, sampling: str, num_iterations: int | None,
-                epochs: int, batch_size: int, learning_rate: float, seed: int, device, show_progress: bool) -> list[float]:
+def _train_body(body, X: list, y: np.ndarray | None, *, multi_label: bool, sampling: str, num_iterations: int | None,
+                epochs: int, batch_size: int, learning_rate: float, seed: int, device, show_progress: bool,
+                soft: np.ndarray | None = None) -> list[float]:
     """Batch-all contrastive tuning of ``body`` in place (:class:`fewshot.training.Trainer`); returns the
     mean pair loss of each epoch.
 
     Each step encodes one stratified batch of sentences and scores every pair inside it with
     :class:`fewshot.losses.PairSimilarityLoss`; an epoch is the pair budget's worth of steps.
+
+    ``soft`` (probability rows, one per text) replaces ``y``: a pair's target is the cosine similarity
+    of the two rows (setfit's distillation objective), computed per batch, so a large unlabeled set
+    never needs an n x n matrix; batches are stratified by each row's argmax.
     """
     import torch
 
     from ..losses import PairSimilarityLoss
     from ..training import Trainer
 
-    targets = pair_targets(y, multi_label)
     batch = min(batch_size, len(X))
     pairs_per_step = batch * (batch - 1) // 2
-    steps_per_epoch = max(1, math.ceil(pair_budget(targets, sampling, num_iterations) / pairs_per_step))
-    groups = np.asarray(y).argmax(axis=1) if multi_label else np.asarray(y)
+    if soft is None:
+        targets = pair_targets(y, multi_label)
+        budget = pair_budget(targets, sampling, num_iterations)
+        groups = np.asarray(y).argmax(axis=1) if multi_label else np.asarray(y)
+    else:
+        unit = np.asarray(soft, dtype=np.float32)
+        unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+        groups = np.asarray(soft).argmax(axis=1)
+        budget = _group_pair_budget(groups, sampling, num_iterations)
+    steps_per_epoch = max(1, math.ceil(budget / pairs_per_step))
     trainer = Trainer(learning_rate=learning_rate, epochs=epochs, seed=seed, device=device, warmup_ratio=0.1,
                       weight_decay=0.01, show_progress=show_progress, desc="setfit body")
     loss_fn = PairSimilarityLoss(sampling, generator=trainer.generator)
-    T = torch.from_numpy(targets).to(trainer.device)
+    if soft is None:
+        T = torch.from_numpy(targets).to(trainer.device)
+
+        def batch_targets(tid):
+            return T[tid][:, tid]
+    else:
+        U = torch.from_numpy(unit).to(trainer.device)
+
+        def batch_targets(tid):
+            rows = U[tid]
+            return (rows @ rows.T).clamp(0.0, 1.0)
 
     def step(idx: np.ndarray):
         features = body.preprocess([X[i] for i in idx])
         features = {k: v.to(trainer.device) if hasattr(v, "to") else v for k, v in features.items()}
         tid = torch.from_numpy(idx).to(trainer.device)
-        return loss_fn(body(features)["sentence_embedding"], T[tid][:, tid])
+        return loss_fn(body(features)["sentence_embedding"], batch_targets(tid))
 
     return trainer.fit(body, step, lambda: stratified_batches(groups, batch, trainer.rng),
                        steps_per_epoch=steps_per_epoch)
+
+
+def _group_pair_budget(groups: np.ndarray, sampling: str, num_iterations: int | None) -> int:
+    """:func:`pair_budget` from group sizes (same group = positive), without an n x n matrix."""
+    n = len(groups)
+    if num_iterations is not None:
+        return 2 * int(num_iterations) * n
+    counts = np.unique(groups, return_counts=True)[1].astype(np.int64)
+    n_pos = int((counts * (counts - 1) // 2).sum())
+    n_neg = n * (n - 1) // 2 - n_pos
+    if sampling == "unique" or n_pos == 0 or n_neg == 0:
+        return n_pos + n_neg
+    if sampling == "oversampling":
+        return 2 * max(n_pos, n_neg)
+    return 2 * min(n_pos, n_neg)
+
+
+def check_soft_targets(proba, n_rows: int, n_classes: int) -> np.ndarray:
+    """Probability rows as a float64 ``(n_rows, n_classes)`` array, each row renormalised to sum to 1;
+    a clear ``ValueError`` for a wrong shape, negative or non-finite values, or an all-zero row."""
+    P = np.asarray(proba, dtype=np.float64)
+    if P.shape != (n_rows, n_classes):
+        raise ValueError(f"soft targets must have shape ({n_rows}, {n_classes}) (one probability per text and "
+                         f"class); got {P.shape}.")
+    if not np.all(np.isfinite(P)) or np.any(P < 0):
+        raise ValueError("soft targets must be finite, non-negative probabilities.")
+    sums = P.sum(axis=1, keepdims=True)
+    if np.any(sums <= 0):
+        raise ValueError(f"soft target row {int(np.argmin(sums))} is all zeros; each row must give some class a probability.")
+    return P / sums
+
+
+def fit_soft_head(features: np.ndarray, soft: np.ndarray, *, C: float, seed: int, sample_weight=None):
+    """A logistic head fitted by soft-label cross-entropy; returns (kind, coef, intercept) like :func:`_fit_head`.
+
+    Each text is repeated once per class, labelled with that class and weighted by its probability
+    (times the text's ``sample_weight``): scikit-learn's weighted log-loss over those rows is exactly
+    ``-sum_i w_i sum_c p_ic log q_ic``, the cross-entropy against the soft labels. So the head keeps the
+    teacher's uncertainty (a 55/45 text pulls the boundary towards itself rather than counting as a
+    sure 1/0 example) and stays a plain logistic regression, stored and exported like any other.
+    The classes are equally frequent among the repeated rows, so no class weighting applies.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    n, n_classes = soft.shape
+    weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    rows = np.repeat(features.astype(np.float64), n_classes, axis=0)
+    labels = np.tile(np.arange(n_classes), n)
+    w = (np.asarray(soft, dtype=np.float64) * weight[:, None]).reshape(-1)
+    w = w * (n / max(w.sum(), 1e-12))  # total weight n, as n hard labels: C keeps its meaning
+    clf = LogisticRegression(C=C, max_iter=1000, random_state=seed)
+    clf.fit(rows, labels, sample_weight=w)
+    kind = "binary" if clf.coef_.shape[0] == 1 else "softmax"
+    return kind, clf.coef_.astype(np.float64), clf.intercept_.astype(np.float64)
 
 
 def _fit_head(features: np.ndarray, y: np.ndarray, *, problem: str, C: float, class_weight, seed: int):
