@@ -1,6 +1,7 @@
 """The ``fewshot`` command (also ``python -m fewshot``).
 
-Subcommands: ``train``, ``predict``, ``evaluate``, ``models``, ``demo``, ``bench``, ``report``.
+Subcommands: ``train``, ``predict``, ``evaluate``, ``suggest``, ``prelabel``, ``distill``, ``export``,
+``models``, ``demo``, ``bench``, ``report``.
 Run ``fewshot COMMAND --help`` for each one's options and an example.
 
 Errors are one line on stderr, ``fewshot: error: ...``, with exit code 2, found before any model is
@@ -27,6 +28,10 @@ quick start:
   fewshot train --strategy setfit --data train.jsonl --out models/intent
   fewshot predict models/intent --input new.txt  # one text per line, or JSONL with "text"
   fewshot evaluate models/intent --data test.jsonl
+  fewshot suggest models/intent --pool unlabeled.txt --n 50 --out to_label.jsonl   # what to label next
+  fewshot prelabel --labels "billing,shipping,refund" --pool unlabeled.txt --out prelabels.jsonl
+  fewshot distill models/prompt --unlabeled unlabeled.txt --out models/fast       # a fast student
+  fewshot export models/fast --out serve/fast --quantize int8                    # ONNX, no torch to serve
   fewshot models                                 # the offline model aliases and where they live
   fewshot bench benchmarks/smoke.toml            # compare strategies across labeled budgets
 """
@@ -343,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error already printed in one line
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     if not getattr(args, "func", None):
-        print("fewshot: error: no command given; choose one of train, predict, evaluate, models, demo, bench, "
-              "report (see 'fewshot --help')", file=sys.stderr)
+        print("fewshot: error: no command given; choose one of train, predict, evaluate, suggest, prelabel, "
+              "distill, export, models, demo, bench, report (see 'fewshot --help')", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)

@@ -1265,3 +1265,33 @@ def test_an_ensemble_cell_scores_its_members_and_the_report_compares_them(tmp_pa
     # ensemble - a per draw: 10, 4, -6, 6 -> mean 3.5, sample std 6.81, standard error 3.4
     assert "best member on average (**a**): +3.5 ± 3.4 (n = 4, ahead on 3) points" in md
     assert "| x (n = 2) | 78.0 ± 11.3 | 77.0 ± 4.2 | 85.0 ± 7.1 | +7.0 (a) |" in md
+
+
+def test_an_auto_cell_records_its_pick_and_the_report_compares_it_with_the_oracle(tmp_path, data_root, tiny_st_dir):
+    from fewshot.bench.members import auto_markdown
+
+    setfit = f'{{ name = "setfit", params = {{ model = "{tiny_st_dir}", epochs = 0, quantize = false }} }}'
+    suite = parse_suite(
+        'name = "auto"\ndatasets = ["toy"]\nk = [4]\n\n[[strategies]]\nname = "auto"\n'
+        f'params = {{ candidates = [{setfit}, "majority"], cv = 2 }}\n\n[[strategies]]\nname = "majority"\n'
+    )
+    out = tmp_path / "res"
+    assert run_suite(suite, out, data_dir=data_root, log=lambda m: None).errors == []
+    cell = json.loads(cell_path(out, CellKey("toy", "auto", 4, 0)).read_text())
+    table = {row["candidate"]: row for row in cell["cv_table"]}
+    assert cell["chosen"] in table and {"setfit", "majority"} <= set(table)
+    assert all(row["mean_test_score"] is None or 0 <= row["mean_test_score"] <= 1 for row in table.values())
+    md = write_report(out, allow_mixed=True)["members.md"].read_text()
+    assert "## auto, k = 4" in md and "picked the oracle's strategy on" in md
+
+    # the oracle arithmetic, on cells whose values are known: two singles, two draws
+    def c(strategy, seed, h, chosen=None):
+        return {"status": "ok", "strategy": strategy, "strategy_name": strategy, "k": 8, "dataset": "x",
+                "seed": seed, "headline": h, "train_seconds": 10.0, **({"chosen": chosen} if chosen else {})}
+
+    cells = [c("a", 0, 0.70), c("b", 0, 0.80), c("a", 1, 0.90), c("b", 1, 0.60),
+             c("auto", 0, 0.78, chosen="b"), c("auto", 1, 0.88, chosen="a")]
+    md = auto_markdown(cells)
+    assert "against the oracle: -2.0 ± 0.0 (n = 2, ahead on 0) points" in md  # 78-80, 88-90
+    assert "against the average single strategy (a, b): +8.0 ± 5.0 (n = 2, ahead on 2) points" in md  # +3, +13
+    assert "picked the oracle's strategy on 2 of 2 draws" in md

@@ -73,12 +73,18 @@ def ray_head(tmp_path_factory):
                 time.sleep(0.5)
         yield env, f"ray://127.0.0.1:{client}"
     finally:
-        os.killpg(head.pid, signal.SIGTERM)  # `ray start --block` stops the processes it started
+        # `ray start --block` stops the cluster on Ctrl-C (it ignores SIGTERM); then anything of its
+        # session still alive (the head's processes share its process group) is killed
+        head.send_signal(signal.SIGINT)
         try:
             head.wait(60)
         except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+        try:
             os.killpg(head.pid, signal.SIGKILL)
-            head.wait(10)
+        except ProcessLookupError:
+            pass
+        head.wait(10)
 
 
 def _bench(suite: Path, out: Path, address: str, env: dict) -> subprocess.CompletedProcess:

@@ -598,7 +598,11 @@ def test_harness_runs_token_cells_with_entity_f1(ner_bert, tmp_path):
             assert cell["n_train"] == 20
             assert cell["headline"] >= 0.8
     write_report(out, allow_mixed=True)  # allow cells from a working tree with uncommitted changes
-    assert "toyner" in (out / "summary.md").read_text() and (out / "curves.png").is_file()
+    md = (out / "summary.md").read_text()
+    assert "toyner" in md and (out / "curves.png").is_file()
+    # budgets are named in the NER suite's own unit, and k = 0 as the whole split
+    assert "## k = 2 mentions per entity type" in md and "## the whole training split (k = 0)" in md
+    assert "| whole train split | token |" in md and "**whole train split.**" in md and "| k = 0 |" not in md
     for bad, message in [(text.replace('sampling = "mentions"\n', ""), "set sampling = 'mentions'"),
                          (text.replace('name = "token"', 'name = "head"').replace(", max_length = 32", ""),
                           "tags texts but dataset 'toyner' is a NER dataset")]:

@@ -1,10 +1,15 @@
-"""Ensembles against their own members, from the cells of one run.
+"""Strategies made of strategies, judged from the cells of one run: ``members.md``.
 
-An ensemble's cell records each member's headline metric on the same test rows
-(``member_headline``, written by the runner through ``predict_proba_with_members``): the members
-were trained on the same k-shot sample inside the ensemble, so the comparison is paired and comes
-from one run of one commit. :func:`write_members_report` writes ``members.md`` into the results
-folder when there are such cells.
+- **Ensembles against their own members.** An ensemble's cell records each member's headline
+  metric on the same test rows (``member_headline``, written by the runner through
+  ``predict_proba_with_members``): the members were trained on the same k-shot sample inside the
+  ensemble, so the comparison is paired and comes from one run of one commit.
+- **auto against the oracle.** An ``auto`` cell records its pick (``chosen``). Beside the single
+  strategies of the same suite (same samples, same rows), it is compared with the oracle (the best
+  single strategy of each dataset and seed, chosen in hindsight), with the average single strategy,
+  and with how often it picked the oracle's strategy.
+
+:func:`write_members_report` writes ``members.md`` into the results folder when there are such cells.
 """
 
 from __future__ import annotations
@@ -89,9 +94,66 @@ def members_markdown(cells: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _auto_cells(cells: list[dict]) -> list[dict]:
+    return [c for c in cells if c.get("status") == "ok" and c.get("chosen")]
+
+
+def auto_markdown(cells: list[dict]) -> str:
+    """Per auto label and k: auto against the oracle (per dataset and seed, the best of the suite's
+    single strategies that ran on that draw, chosen in hindsight), the average single strategy and
+    each single strategy; how often auto picked the oracle; its train time against theirs."""
+    autos = _auto_cells(cells)
+    ok = [c for c in cells if c.get("status") == "ok"]
+    lines = ["# auto against the strategies it chooses from", "",
+             "The oracle is the best single strategy of each (dataset, seed) draw, chosen in hindsight on the "
+             "test rows; no real pick can beat it. Headline metric in %; differences are paired over draws "
+             "(mean ± standard error)."]
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for c in autos:
+        groups.setdefault((c["strategy"], int(c["k"])), []).append(c)
+    for (label, k), group in sorted(groups.items()):
+        everyone = sorted({c["strategy"] for c in ok if int(c["k"]) == k and not c.get("chosen")
+                           and not c.get("member_headline")})
+        # the oracle chooses among what auto chose from: its candidates that the suite also ran alone
+        candidates = {row["candidate"] for c in group for row in c.get("cv_table") or []}
+        singles = [s for s in everyone if not candidates or s in candidates]
+        by = {(c["strategy"], c["dataset"], c["seed"]): c for c in ok if int(c["k"]) == k}
+        vs_oracle, vs_mean, picked, rows = [], [], 0, []
+        auto_s, single_s = [], []
+        for c in sorted(group, key=lambda c: (c["dataset"], c["seed"])):
+            here = {s: by[(s, c["dataset"], c["seed"])] for s in singles if (s, c["dataset"], c["seed"]) in by}
+            if not here:
+                continue
+            oracle = max(here, key=lambda s: here[s]["headline"])
+            mean_single = float(np.mean([h["headline"] for h in here.values()]))
+            vs_oracle.append(c["headline"] - here[oracle]["headline"])
+            vs_mean.append(c["headline"] - mean_single)
+            picked += int(c["chosen"] == oracle)
+            auto_s.append(c.get("train_seconds") or 0.0)
+            single_s.append(sum(h.get("train_seconds") or 0.0 for h in here.values()))
+            rows.append(f"| {c['dataset']} | {c['seed']} | {c['headline'] * 100:.1f} | {c['chosen']} | "
+                        f"{here[oracle]['headline'] * 100:.1f} ({oracle}) | {mean_single * 100:.1f} |")
+        if not rows:
+            continue
+        lines += ["", f"## {label}, k = {k}", "",
+                  "| dataset | seed | auto | auto's pick | oracle | average single |", "|---|---|---|---|---|---|",
+                  *rows, "",
+                  f"- against the oracle: {_paired(vs_oracle)} points",
+                  f"- against the average single strategy ({', '.join(singles)}): {_paired(vs_mean)} points",
+                  f"- picked the oracle's strategy on {picked} of {len(rows)} draws",
+                  f"- train time: median {np.median(auto_s):.0f} s per auto cell against {np.median(single_s):.0f} s "
+                  "for fitting every single strategy once"]
+    return "\n".join(lines) + "\n"
+
+
 def write_members_report(results_dir, cells: list[dict]) -> dict[str, Path]:
-    """Write ``members.md`` when some cells are ensembles with member scores; ``{}`` otherwise."""
-    if not _member_cells(cells):
+    """Write ``members.md`` when some cells are ensembles with member scores or auto picks; ``{}`` otherwise."""
+    parts = []
+    if _member_cells(cells):
+        parts.append(members_markdown(cells))
+    if _auto_cells(cells):
+        parts.append(auto_markdown(cells))
+    if not parts:
         return {}
     out = Path(results_dir)
-    return {MEMBERS_FILE: write_text_atomic(out / MEMBERS_FILE, members_markdown(cells))}
+    return {MEMBERS_FILE: write_text_atomic(out / MEMBERS_FILE, "\n".join(parts))}

@@ -88,6 +88,18 @@ class Results:
     planned_seeds: int | None
     names: dict[str, str] = field(default_factory=dict)  # strategy label -> registry name
 
+    def budget(self, k: int, *, short: bool = False) -> str:
+        """How the report names a budget: ``k = 8`` (short) / ``k = 8 examples per class``,
+        ``k = 8 mentions per entity type`` for NER suites, and ``whole train split`` for k = 0."""
+        if k == 0:
+            return "whole train split" if short else "the whole training split (k = 0)"
+        if short:
+            return f"k = {k}"
+        unit = "mentions per entity type" if self.suite and self.suite.sampling == "mentions" else "examples per class"
+        if self.suite and self.suite.sampling == "proportional":
+            unit = "x classes rows, in the training split's class proportions"
+        return f"k = {k} {unit}"
+
     def group(self, dataset: str, strategy: str, k: int) -> Group | None:
         return self.groups.get((dataset, strategy, k))
 

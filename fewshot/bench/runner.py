@@ -188,6 +188,13 @@ def _round(x, nd):
     return None if x is None else round(float(x), nd)
 
 
+def _finite(x, nd):
+    """``x`` rounded, or None when it is missing or not finite (a skipped candidate's NaN)."""
+    import math
+
+    return None if x is None or not math.isfinite(float(x)) else round(float(x), nd)
+
+
 def _run_cell(payload: dict) -> dict:
     import tempfile
 
@@ -231,6 +238,13 @@ def _run_cell(payload: dict) -> dict:
             out["loss_history"] = [round(float(v), 5) for v in history]
         except (TypeError, ValueError):
             pass
+    if getattr(clf, "best_candidate_", None) is not None:  # auto: what it chose, and the table it chose from
+        cv = clf.cv_results_
+        out["chosen"] = clf.best_candidate_
+        out["cv_table"] = [
+            {"candidate": str(c), "mean_test_score": _finite(m, 5), "estimated_seconds": _finite(e, 2)}
+            for c, m, e in zip(cv["candidate"], cv["mean_test_score"], cv["estimated_seconds"], strict=True)
+        ]
 
     if rec["metric"] == "entity_f1":  # NER: tag sequences, scored by entities
         out.update(_token_metrics(clf, X_test, y_test))

@@ -222,7 +222,7 @@ def markdown(res: Results) -> str:
             if m in _TABLE_REFERENCES
         }
         ref_cols = [m for m in _TABLE_REFERENCES if m in refs_here]
-        header = [f"k = {k}", *strategies, *[f"published: {METHODS[m]}" for m in ref_cols]]
+        header = [res.budget(k, short=True), *strategies, *[f"published: {METHODS[m]}" for m in ref_cols]]
         rows = []
         for d in res.datasets:
             if not any(res.group(d, s, k) for s in strategies):
@@ -258,7 +258,7 @@ def markdown(res: Results) -> str:
             ("size to serve MB (with base model)", "serve_size_mb", _num),
         ):
             rows.append([label] + [fmt(_pooled(res, k, s, key)) for s in strategies] + ["" for _ in ref_cols])
-        lines += [f"## k = {k} examples per class" if k else "## the whole training split (k = 0)", ""]
+        lines += [f"## {res.budget(k)}", ""]
         lines += _md_table(header, rows)
         lines += ["", verdict(res, k), ""]
         if len(common) < len([d for d in res.datasets if any(res.group(d, s, k) for s in strategies)]):

@@ -95,7 +95,7 @@ def verdict(res: Results, k: int) -> str:
     """One paragraph: which strategy to pick at ``k`` labeled examples per class and what it costs."""
     strategies = _with_data(res, k)
     if not strategies:
-        return f"**k = {k}.** No finished cells yet: nothing to recommend."
+        return f"**{res.budget(k, short=True)}.** No finished cells yet: nothing to recommend."
     common = res.common_datasets(k, strategies)
     note = ""
     if not common:  # compare on the dataset most strategies have finished, leaving the others out
@@ -124,7 +124,7 @@ def verdict(res: Results, k: int) -> str:
     size = {s: _pooled(res, k, s, "serve_size_mb") for s in strategies}
     seeds = [len(res.groups[(d, s, k)].ok) for s in strategies for d in common]
 
-    parts = [f"**k = {k}.**"] + ([note] if note else [])
+    parts = [f"**{res.budget(k, short=True)}.**"] + ([note] if note else [])
     if len(strategies) == 1:
         parts.append(
             f"Only **{best}** has results: average {metric_txt} {_pct(avgs[best])} over "
