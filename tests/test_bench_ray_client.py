@@ -63,14 +63,15 @@ def ray_head(tmp_path_factory):
     )
     try:
         deadline = time.time() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", client), timeout=1).close()
-                break
-            except OSError:
-                if head.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"`ray start --head` did not serve Ray Client on port {client} (exit {head.poll()})")
-                time.sleep(0.5)
+        for port in (gcs, client):  # the cluster's GCS, then the Ray Client server, answer
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if head.poll() is not None or time.time() > deadline:
+                        pytest.fail(f"`ray start --head` did not open port {port} (exit {head.poll()})")
+                    time.sleep(0.5)
         yield env, f"ray://127.0.0.1:{client}"
     finally:
         # `ray start --block` stops the cluster on Ctrl-C (it ignores SIGTERM); then anything of its
