@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from .cli import positive_int
 from .errors import FewshotError
 
 FORMATS = ("jsonl", "csv", "label-studio")
@@ -92,14 +93,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-column", default="text", help="column holding the text (default: text)")
 
 
-def _count(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (texts to suggest); got {value}")
-    return value
+_count = positive_int("texts to suggest")
 
 
 def _fraction(raw: str) -> float:

@@ -44,14 +44,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"fewshot: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (labeled examples per class); got {value}")
-    return value
+def positive_int(what: str):
+    """An argparse ``type`` for a whole number >= 1; ``what`` names it in the error message."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1 ({what}); got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = positive_int("labeled examples per class")
 
 
 def _seed(raw: str) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .cli import positive_int
+
 DISTILL_EPILOG = """\
 examples:
   fewshot distill models/prompt-teacher --unlabeled pool.txt --out models/student
@@ -71,14 +73,7 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=cmd_export)
 
 
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
-    return value
+_positive_int = positive_int("unlabeled texts to use")
 
 
 def cmd_distill(args) -> int:
