@@ -210,14 +210,15 @@ def test_the_serving_speed_benchmark_measures_four_variants_side_by_side(setfit_
 # --------------------------------------------------------------------------- shipped model (integration)
 @pytest.mark.integration
 def test_minilm_on_sst2_exports_with_the_issue_parity(data_dir, tmp_path):
-    """Issue 16's bar on a real test set: float ONNX gives the torch labels on >= 99.5% of 500 SST-2
-    test sentences and probabilities within 1e-4; int8 ONNX stays within 1 accuracy point of float."""
+    """Issue 16's bar on a real test set: float ONNX gives the torch labels on >= 99.5% of 200 SST-2
+    test sentences and probabilities within 1e-4; int8 ONNX stays within 1 accuracy point of float
+    (200 rows: 0.5 points per sentence, so int8 may lose at most 2 of them)."""
     from fewshot.data import sample_k_shot, subsample
     from fewshot.datasets import resolve_dataset
 
     ds = resolve_dataset("sst2", data_dir)
     X, y = sample_k_shot(ds.train.X, ds.train.y, 8, seed=0)
-    X_test, y_test = subsample(ds.test.X, ds.test.y, 500, seed=0)
+    X_test, y_test = subsample(ds.test.X, ds.test.y, 200, seed=0)
     clf = SetFitClassifier(seed=0, quantize=False).fit(X, y)
     reference = clf.predict_proba(X_test)
     float_proba = fewshot.serving.load(clf.export(tmp_path / "float")).predict_proba(X_test)
