@@ -1086,6 +1086,9 @@ def test_reference_figures_match_the_shared_table():
     assert set(parse_reference_markdown(shared.read_text())) == set(all_references())
     mpnet8 = {r.method: r for r in references_for("sst5", 8)}["setfit-mpnet"]
     assert (mpnet8.value, mpnet8.std, mpnet8.metric) == (0.436, 0.03, "accuracy")
+    # the NER anchor: BERT-base on the whole CoNLL-2003 training split, shown beside k = 0 cells
+    (bert,) = references_for("conll2003", 0)
+    assert (bert.method, bert.value, bert.metric) == ("bert-base-ft-full", 0.924, "entity_f1")
 
 
 # --------------------------------------------------------------------------- the command line

@@ -30,6 +30,7 @@ METHODS = {
     "setfit-mpnet": "SetFit mpnet (paper)",
     "setfit-minilm": "SetFit MiniLM-L6 (repo)",
     "linear-probe-mpnet": "linear probe mpnet (repo)",
+    "bert-base-ft-full": "BERT-base fine-tuned, whole train split (Devlin et al. 2019)",
 }
 #: the table's column names -> our dataset names (and their metric)
 DATASETS = {
@@ -39,6 +40,7 @@ DATASETS = {
     "Emotion": ("emotion", "accuracy"),
     "EnronSpam": ("enron_spam", "accuracy"),
     "AG News": ("ag_news", "accuracy"),
+    "CoNLL-2003": ("conll2003", "entity_f1"),
 }
 _ROW_METHODS = {
     "fine-tune RoBERTa-large": "roberta-large-ft",
@@ -139,6 +141,8 @@ _TABLE: dict[tuple[str, int], dict[str, tuple[float, float | None]]] = {
         "ag_news": (88.0, 0.7),
     },
 }
+# NER: CoNLL-2003 English test, entity F1, the whole training split (k = 0 in our suites).
+_TABLE[("bert-base-ft-full", 0)] = {"conll2003": (92.4, None)}
 # Learning curves of SetFit-mpnet from the repository's result files (k = 2, 4, 16, 32; 8 and 64 are above).
 _CURVES = {
     "sst5": {2: 34.0, 4: 38.8, 16: 47.0, 32: 49.5},
@@ -209,4 +213,8 @@ def parse_reference_markdown(text: str) -> list[Reference]:
             for k, v in zip(ks, [float(x) for x in values.split("/")], strict=True):
                 if not any(r.dataset == dataset and r.k == k and r.method == "setfit-mpnet" for r in out):
                     out.append(Reference("setfit-mpnet", dataset, k, round(v / 100, 4), None, metric))
+    ner = re.search(r"CoNLL-2003 English test, entity-level F1.*?BERT-base\s+fine-tuned on the full training set ([\d.]+)",
+                    text, flags=re.S)
+    if ner:
+        out.append(Reference("bert-base-ft-full", "conll2003", 0, round(float(ner.group(1)) / 100, 4), None, "entity_f1"))
     return sorted(out, key=lambda r: (r.dataset, r.k, r.method))

@@ -25,7 +25,7 @@ from .suite import Suite, SuiteError
 _METRIC_NAMES = {"accuracy": "accuracy", "f1_macro": "macro-F1", "f1_weighted": "weighted F1", "mcc": "MCC",
                  "entity_f1": "entity F1"}
 # Published methods shown as columns of the per-k tables and in the plots.
-_TABLE_REFERENCES = ("setfit-minilm", "setfit-mpnet")
+_TABLE_REFERENCES = ("setfit-minilm", "setfit-mpnet", "bert-base-ft-full")
 
 
 def load_cells(results_dir) -> list[dict]:
