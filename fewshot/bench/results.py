@@ -88,6 +88,10 @@ class Results:
     planned_seeds: int | None
     names: dict[str, str] = field(default_factory=dict)  # strategy label -> registry name
 
+    def planned_for(self, k: int) -> int | None:
+        """Seeds planned per dataset at ``k``: one at k = 0 (the whole split runs once), else the suite's."""
+        return 1 if k == 0 and self.planned_seeds else self.planned_seeds
+
     def budget(self, k: int, *, short: bool = False) -> str:
         """How the report names a budget: ``k = 8`` (short) / ``k = 8 examples per class``,
         ``k = 8 mentions per entity type`` for NER suites, and ``whole train split`` for k = 0."""
@@ -150,7 +154,7 @@ def collect(results_dir) -> Results:
     else:
         datasets = list(dict.fromkeys(c["dataset"] for c in cells))
         strategies = list(dict.fromkeys(c["strategy"] for c in cells))
-    ks = sorted({k[2] for k in groups})
+    ks = sorted({k[2] for k in groups}, key=lambda k: (k == 0, k))  # the whole split (k = 0) last
     names = {c["strategy"]: c.get("strategy_name", c["strategy"]) for c in cells}
     return Results(
         results_dir,

@@ -190,7 +190,7 @@ def verdict(res: Results, k: int) -> str:
             if failing:
                 parts.append(f"Below the majority class on a single dataset: {'; '.join(failing)}.")
     lo, hi = min(seeds), max(seeds)
-    planned = f" of {res.planned_seeds} planned" if res.planned_seeds else ""
+    planned = f" of {res.planned_for(k)} planned" if res.planned_for(k) else ""
     parts.append(f"Based on {lo if lo == hi else f'{lo}–{hi}'} seed(s){planned} per dataset.")
     if lo == 1 and len(strategies) > 1:
         parts.append(
