@@ -68,6 +68,16 @@ def plot_curves(res: Results, path) -> Path:
                 linewidth=0,
             )
             handles[s] = line
+        for s in res.strategies:  # the whole training split (k = 0): a level line to plan a budget against
+            g = res.group(d, s, 0)
+            if g and g.ok:
+                metric = g.metric
+                line = ax.axhline(100 * g.mean, color=colors[s], linestyle="-.", linewidth=1.3)
+                handles[f"{s}: whole train split"] = line
+        for r in _refs_for_dataset(res, d):
+            if r.k == 0 and r.method in _TABLE_REFERENCES and 0 in res.ks:
+                line = ax.axhline(100 * r.value, color="0.45", linestyle=":", linewidth=1.3)
+                handles[f"published: {METHODS[r.method]}"] = line
         refs = [
             r
             for r in _refs_for_dataset(res, d)
@@ -93,7 +103,7 @@ def plot_curves(res: Results, path) -> Path:
         ax.set_xlim(min(all_k) / 1.4, max(all_k) * 1.4)
         ax.set_xticks(all_k, [str(k) for k in all_k])
         ax.minorticks_off()
-        ax.set_xlabel("k (labeled examples per class)")
+        ax.set_xlabel(f"k ({res.unit if res.unit != 'examples per class' else 'labeled examples per class'})")
         ax.set_ylabel(f"{_METRIC_NAMES.get(metric, metric)} (%)")
         ax.set_title(_dataset_label(res, d), fontsize=10)
         ax.grid(alpha=0.3)
@@ -101,7 +111,8 @@ def plot_curves(res: Results, path) -> Path:
         axes[j // ncols][j % ncols].set_visible(False)
     suite = res.suite.name if res.suite else res.results_dir.name
     fig.suptitle(
-        f"{suite}: headline metric vs labeled examples per class\n(mean ± std over seeds; grey: published)"
+        f"{suite}: headline metric vs k ({res.unit})\n(mean ± std over seeds; grey: published"
+        + ("; dash-dot: the whole training split)" if 0 in res.ks else ")")
     )
     fig.legend(
         list(handles.values()),

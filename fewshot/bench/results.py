@@ -99,10 +99,17 @@ class Results:
             return "whole train split" if short else "the whole training split (k = 0)"
         if short:
             return f"k = {k}"
-        unit = "mentions per entity type" if self.suite and self.suite.sampling == "mentions" else "examples per class"
-        if self.suite and self.suite.sampling == "proportional":
-            unit = "x classes rows, in the training split's class proportions"
-        return f"k = {k} {unit}"
+        return f"k = {k} {self.unit}"
+
+    @property
+    def unit(self) -> str:
+        """What k counts in this suite: examples per class, mentions per entity type (NER), ..."""
+        sampling = self.suite.sampling if self.suite else "per_class"
+        if sampling == "mentions":
+            return "mentions per entity type"
+        if sampling == "proportional":
+            return "x classes rows, in the training split's class proportions"
+        return "examples per class"
 
     def group(self, dataset: str, strategy: str, k: int) -> Group | None:
         return self.groups.get((dataset, strategy, k))
