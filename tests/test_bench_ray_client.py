@@ -55,6 +55,7 @@ def ray_head(tmp_path_factory):
     token.write_text(secrets.token_hex(16))
     env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
     env.pop("RAY_ADDRESS", None)
+    env.pop("FEWSHOT_DATA_DIR", None)  # the suites name their own data_dir (CI sets this variable)
     gcs, client = _free_port(), _free_port()
     head = subprocess.Popen(
         [RAY, "start", "--head", "--block", f"--port={gcs}", f"--ray-client-server-port={client}",
