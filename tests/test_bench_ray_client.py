@@ -89,12 +89,16 @@ def ray_head(tmp_path_factory):
         head.wait(10)
 
 
-def _bench(suite: Path, out: Path, address: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "fewshot", "bench", str(suite), "--out", str(out), "--executor", "ray",
-         "--address", address, "--no-report"],
-        capture_output=True, text=True, timeout=300, env=env, cwd=suite.parent,
-    )
+def _bench(suite: Path, out: Path, address: str, env: dict, *, retry: bool = False) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "fewshot", "bench", str(suite), "--out", str(out), "--executor", "ray",
+           "--address", address, "--no-report"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env=env, cwd=suite.parent)
+    if retry and proc.returncode != 0 and "cannot connect to Ray" in proc.stderr:
+        # Ray Client starts a server per client on the head; on a loaded 2-core machine that start
+        # can outlast Ray's own connection timeout. One more attempt (what a user would do), noted.
+        print(f"first Ray Client attempt failed, retrying: {proc.stderr.strip().splitlines()[-1]}")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env=env, cwd=suite.parent)
+    return proc
 
 
 @pytest.mark.integration
@@ -108,7 +112,7 @@ def test_ray_client_runs_a_suite_whose_workers_read_the_shared_data(ray_head, tm
         f'data_dir = "{data}"\nshared_data = true\n\n[[strategies]]\nname = "majority"\n'
     )
     out = tmp_path / "out"
-    proc = _bench(suite, out, address, env)
+    proc = _bench(suite, out, address, env, retry=True)
     assert proc.returncode == 0, proc.stderr
     assert f"connected to Ray at {address}" in proc.stderr
     cells = sorted((out / "cells").rglob("*.json"))
