@@ -389,6 +389,31 @@ def test_suite_active_table_is_checked_and_expanded(tmp_path):
         parse_suite(ACTIVE_SUITE.format(model="minilm").replace('"hybrid"', '"bald"'))
     with pytest.raises(SuiteError, match="unknown key 'pool'"):
         parse_suite(ACTIVE_SUITE.format(model="minilm").replace("pool_size", "pool"))
+    per_dataset = parse_suite(ACTIVE_SUITE.format(model="minilm").replace(
+        "pool_size = 60", 'pool_size = { default = 60, "demo:intent" = 80 }'))
+    assert per_dataset.active["pool_size"] == {"default": 60, "demo:intent": 80}
+    with pytest.raises(SuiteError, match="pool_size must be"):
+        parse_suite(ACTIVE_SUITE.format(model="minilm").replace("pool_size = 60", "pool_size = { default = 1 }"))
+
+
+def test_a_pool_too_small_for_the_simulation_is_refused_before_any_cell_trains(tmp_path):
+    from fewshot.bench.active import pool_sample, pool_size_for
+    from fewshot.bench.runner import run_suite
+    from fewshot.bench.suite import parse_suite
+    from fewshot.errors import DataError
+
+    # demo:intent has 6 classes: k = 3 reaches 18 labels, so a pool needs 36 texts
+    suite = parse_suite(ACTIVE_SUITE.format(model="minilm").replace("pool_size = 60", "pool_size = 30"))
+    with pytest.raises(DataError, match=r"holds 30 texts.*at least twice that \(36\)"):
+        run_suite(suite, tmp_path / "r", jobs=1, log=lambda line: None)
+    assert not list((tmp_path / "r").rglob("k3-seed0.json"))
+    # a per-dataset table: the dataset's own entry wins over the default
+    table = {"pool_size": {"default": 30, "demo:intent": 40}}
+    assert pool_size_for(table, "demo:intent") == 40 and pool_size_for(table, "sst2") == 30
+    from fewshot.data import Split
+
+    train = Split(X=[f"text {i}" for i in range(100)], y=[i % 4 for i in range(100)])
+    assert pool_sample(train, 0, table, dataset="demo:intent")["info"]["n_pool"] == 40
 
 
 def test_harness_runs_an_active_cell_and_reports_its_curve(tiny_st_dir, tmp_path):

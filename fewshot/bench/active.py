@@ -15,7 +15,8 @@ per class the simulation reaches (``k = [64]``: up to 64 x classes labels). Exam
     starts = ["random"]          # "cold": the first labels chosen by a zero-shot prompt classifier
     start_per_class = 2          # labels per class before the first round
     round_per_class = 4          # each round labels 4 x classes texts
-    pool_size = 2000             # a seeded subsample of the train split as the pool (None: all of it)
+    pool_size = 2000             # a seeded subsample of the train split as the pool (None: all of it);
+                                 # or per dataset: { default = 2000, banking77 = 10003 }
     cold_params = { model = "smollm2-135m" }   # the zero-shot prompt classifier of the cold start
 
 Every cell records its learning curve (``curve``: labels used -> metric), and a cold-start cell also
@@ -23,6 +24,10 @@ the reliability of the zero-shot labels on its pool (``prelabel``: accuracy abov
 threshold, the share a person could accept in bulk at 95% accuracy). The report adds ``active.md``
 (per dataset: the final metric of each method, and the labels each needs to reach random's final
 metric) and ``active_curves.png`` (metric vs labels per dataset, one line per method, ±std band).
+
+A pool must hold at least twice the labels a simulation reaches (``k`` x classes): otherwise the last
+rounds label whatever is left and every method ends on the same texts. The harness checks this
+before any cell trains and names the dataset and the pool size it needs.
 """
 
 from __future__ import annotations
@@ -68,8 +73,11 @@ def parse_active(raw, problems: list[str]) -> dict | None:
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             problems.append(f"[active] {key} must be a positive integer; got {v!r}")
     v = out["pool_size"]
-    if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 2):
-        problems.append(f"[active] pool_size must be an integer >= 2 (texts in the pool); got {v!r}")
+    sizes = v.values() if isinstance(v, dict) else [v]
+    if any(n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 2) for n in sizes):
+        problems.append(f"[active] pool_size must be an integer >= 2 (texts in the pool), or a table of them per "
+                        f"dataset with an optional 'default' (pool_size = {{ default = 2000, banking77 = 10003 }}); "
+                        f"got {v!r}")
     if not isinstance(out["cold_params"], dict):
         problems.append(f"[active] cold_params must be a table of PromptClassifier parameters; got {out['cold_params']!r}")
     if out["features"] not in ("auto", "embeddings", "tfidf"):
@@ -99,15 +107,38 @@ def is_active(spec) -> bool:
 
 
 # --------------------------------------------------------------------------- runner side
-def pool_sample(train, seed: int, active: dict, train_rows: list[int] | None = None) -> dict:
+def pool_size_for(active: dict, dataset: str) -> int | None:
+    """The pool size ``[active]`` asks for on ``dataset`` (None: the whole train split)."""
+    size = active.get("pool_size")
+    if isinstance(size, dict):
+        return size.get(dataset, size.get("default"))
+    return size
+
+
+def check_pool(sample: dict, dataset: str, k: int) -> None:
+    """Raise a clear error when a pool cannot hold a simulation up to ``k`` labels per class."""
+    from ..errors import DataError
+
+    n_pool = sample["info"]["n_pool"]
+    needed = 2 * k * len(set(map(str, sample["y_train"])))
+    if n_pool < needed:
+        raise DataError(
+            f"[active] the pool for {dataset} holds {n_pool} texts, but a simulation up to k = {k} labels per "
+            f"class uses {needed // 2} labels and needs a pool of at least twice that ({needed}), or every method "
+            f"ends labeling the same leftover texts. Raise pool_size for it (pool_size = {{ default = ..., "
+            f"{dataset} = {needed} }}) or lower k.")
+
+
+def pool_sample(train, seed: int, active: dict, train_rows: list[int] | None = None, dataset: str = "") -> dict:
     """The cell's pool: the train split, or a seeded subsample of ``pool_size`` of it, with labels
     (hidden from the query methods, revealed as texts get "labeled")."""
     from ..data import subsample
     from .runner import _hash
 
     idx = list(range(len(train.y)))
-    if active.get("pool_size") and active["pool_size"] < len(idx):
-        idx, _ = subsample(idx, idx, active["pool_size"], seed=seed)
+    size = pool_size_for(active, dataset)
+    if size and size < len(idx):
+        idx, _ = subsample(idx, idx, size, seed=seed)
     X = [train.X[i] for i in idx]
     y = [train.y[i] for i in idx]
     return {"X_train": X, "y_train": y,

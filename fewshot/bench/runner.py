@@ -634,10 +634,14 @@ def _run(
             if active:
                 from .active import pool_sample
 
-                sample = pool_sample(test["train"], key.seed, active, test["train_rows"])
+                sample = pool_sample(test["train"], key.seed, active, test["train_rows"], key.dataset)
             else:
                 sample = _sample_record(test["train"], key.k, key.seed, test["train_rows"], selected.sampling)
             samples[sample_key] = sample
+        if active:
+            from .active import check_pool
+
+            check_pool(sample, key.dataset, key.k)  # before any cell trains
         params = dict(spec.params)
         if accepts_seed[spec.label] and "seed" not in params:
             params["seed"] = key.seed  # the cell's seed drives the strategy's training too
