@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/fewshot demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not integration"
