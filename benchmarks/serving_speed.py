@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
 import time
 from importlib import metadata
@@ -121,13 +122,26 @@ def measure(clf, folders: dict[str, Path], X: list[str], y: list, threads: int, 
     return rows
 
 
+def _commit() -> str:
+    """The commit of the code that measured (with "+changes" when the work tree differs from it)."""
+    import subprocess
+
+    def git(*cmd):
+        return subprocess.run(["git", "-C", str(HERE), *cmd], capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def run(args) -> dict:
     import fewshot
     from fewshot.data import sample_k_shot, subsample
     from fewshot.datasets import resolve_dataset
 
     results = {"context": {"python": platform.python_version(), "machine": platform.machine(),
-                           "processor": platform.processor(), "k": args.k, "seed": 0, "n_test": args.n},
+                           "processor": platform.processor(), "k": args.k, "seed": 0, "n_test": args.n,
+                           "commit": _commit(), "command": "python benchmarks/serving_speed.py "
+                           + " ".join(a for a in sys.argv[1:] if not a.startswith("--out"))},
                "datasets": {}, "environment": environment_sizes()}
     for name in args.datasets:
         ds = resolve_dataset(name, args.data_dir)
@@ -153,6 +167,9 @@ def render(results: dict) -> str:
              "The same fitted SetFit classifier (MiniLM, k = 8, seed 0) per dataset, predicted four ways. "
              "texts/s: best of the passes after a warm-up; x int8: speed relative to today's torch int8 on the "
              "same threads; agreement and max |Δp|: against torch float32.", ""]
+    ctx = results["context"]
+    if ctx.get("commit"):
+        lines += [f"Measured by commit {ctx['commit']} in one run: `{ctx.get('command', '')}`.", ""]
     for name, entry in results["datasets"].items():
         lines += [f"## {name} ({entry['mean_words']} words per text on average; ONNX folder "
                   f"{entry['export_mb']['onnx float32']} MB float, {entry['export_mb']['onnx int8']} MB int8)", "",
