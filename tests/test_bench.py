@@ -1235,6 +1235,12 @@ def test_size_to_serve_counts_the_base_model_a_saved_folder_needs(tmp_path, tiny
     prompt = PromptClassifier(model=str(tiny_llama_dir), mode="zero").fit(X, y).save(tmp_path / "p")
     assert _base_model_mb(prompt) == pytest.approx(_folder_mb(Path(tiny_llama_dir))) and _base_model_mb(prompt) > 0
     assert _base_model_mb(MajorityClassifier().fit(X, y).save(tmp_path / "m")) == 0.0
+    # an ensemble saves its members in subfolders: the prompt member's base LM counts, and once only
+    from fewshot import EnsembleClassifier
+
+    zero = {"name": "prompt", "params": {"model": str(tiny_llama_dir), "mode": "zero"}}
+    ens = EnsembleClassifier(members=["majority", zero, zero]).fit(X, y).save(tmp_path / "e")
+    assert _base_model_mb(ens) == pytest.approx(_folder_mb(Path(tiny_llama_dir)))
 
 
 def test_an_ensemble_cell_scores_its_members_and_the_report_compares_them(tmp_path, data_root, tiny_st_dir):

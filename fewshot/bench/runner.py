@@ -316,15 +316,18 @@ def _token_metrics(clf, X_test, y_test) -> dict:
 
 
 def _base_model_mb(saved: Path) -> float:
-    """Size of the base model a saved classifier needs beside its folder (the prompt strategy's LM), else 0."""
+    """Size of the base models a saved classifier needs beside its folder (the prompt strategy's LM),
+    else 0. An ensemble's or auto's members are saved in subfolders: each distinct base model any of
+    them names counts once."""
     from ..models import resolve_model
 
-    meta = json.loads((saved / "fewshot.json").read_text(encoding="utf-8"))
-    base = meta.get("base_model")
-    if not isinstance(base, dict) or not base.get("name"):
-        return 0.0
-    path = Path(resolve_model(base["name"]))
-    return _folder_mb(path) if path.is_dir() else 0.0
+    names = set()
+    for meta_file in sorted(saved.rglob("fewshot.json")):
+        base = json.loads(meta_file.read_text(encoding="utf-8")).get("base_model")
+        if isinstance(base, dict) and base.get("name"):
+            names.add(base["name"])
+    paths = {Path(resolve_model(name)) for name in names}
+    return sum(_folder_mb(path) for path in paths if path.is_dir())
 
 
 # --------------------------------------------------------------------------- the parent
