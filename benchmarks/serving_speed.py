@@ -122,6 +122,19 @@ def measure(clf, folders: dict[str, Path], X: list[str], y: list, threads: int, 
     return rows
 
 
+def _command() -> str:
+    """This run's command line, with ``--out`` shown as the default so the line reads the same anywhere."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif not arg.startswith("--out="):
+            args.append(arg)
+    return " ".join(["python benchmarks/serving_speed.py", *args])
+
+
 def _commit() -> str:
     """The commit of the code that measured (with "+changes" when the work tree differs from it)."""
     import subprocess
@@ -140,8 +153,7 @@ def run(args) -> dict:
 
     results = {"context": {"python": platform.python_version(), "machine": platform.machine(),
                            "processor": platform.processor(), "k": args.k, "seed": 0, "n_test": args.n,
-                           "commit": _commit(), "command": "python benchmarks/serving_speed.py "
-                           + " ".join(a for a in sys.argv[1:] if not a.startswith("--out"))},
+                           "commit": _commit(), "command": _command()},
                "datasets": {}, "environment": environment_sizes()}
     for name in args.datasets:
         ds = resolve_dataset(name, args.data_dir)
