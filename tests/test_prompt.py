@@ -363,26 +363,6 @@ def test_save_load_round_trip(tiny, intent, lora_clf, tmp_path, mode):
     np.testing.assert_array_equal(loaded.predict(Xt), clf.predict(Xt))
 
 
-def test_int8_prediction_stays_near_float_never_depends_on_the_batch_and_is_saved(lora_clf, intent, tmp_path):
-    (X, y), (Xt, _) = intent
-    float_proba = lora_clf.predict_proba(Xt)
-    try:
-        lora_clf.set_params(quantize="int8")
-        int8_proba = lora_clf.predict_proba(Xt)
-        # a text scored alone gets exactly what it gets among the others: one text per pass
-        for i in (0, len(Xt) - 1):
-            np.testing.assert_array_equal(lora_clf.predict_proba([Xt[i]])[0], int8_proba[i])
-        assert not np.array_equal(int8_proba, float_proba)  # the int8 copy did the scoring
-        assert np.mean(int8_proba.argmax(1) == float_proba.argmax(1)) >= 0.8
-        loaded = fewshot.load(lora_clf.save(tmp_path / "int8"))
-        assert loaded.quantize == "int8"
-        np.testing.assert_allclose(loaded.predict_proba(Xt), int8_proba, atol=1e-6)
-    finally:
-        lora_clf.set_params(quantize=False)
-    # the float model, its LoRA layers included, is untouched by the int8 copy
-    np.testing.assert_array_equal(lora_clf.predict_proba(Xt), float_proba)
-
-
 # ----------------------------------------------------------------------------- bad input
 BAD = [
     (dict(template="Classify this:"), ValueError, "has no {text} placeholder"),
@@ -409,7 +389,6 @@ BAD = [
     (dict(class_weight="inverse"), ValueError, "class_weight must be None, 'balanced' or a dict"),
     (dict(class_weight={"refund": 2.0}), ValueError, r"class_weight names label\(s\) \['refund'\]"),
     (dict(max_length=10), ValueError, "max_length=10 is too small"),
-    (dict(quantize="int4"), ValueError, r"quantize must be False, True \('int8'\) or 'int8'"),
     (dict(model="no-such-model"), UnknownModelError, "unknown model 'no-such-model'"),
 ]
 

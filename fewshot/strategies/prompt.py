@@ -128,14 +128,6 @@ class PromptClassifier(BaseClassifier):
     max_length : int or None
         Tokens of prompt plus label words; longer texts are truncated (their end is cut, the
         template kept). None: 256 (1024 for ``"icl"``, demonstrations included).
-    quantize : False (default), True or "int8"
-        Prediction only (training is always float32): ``"int8"`` (or ``True``) scores with a copy of
-        the decoder whose linear layers, adapters merged in, hold int8 weights per output channel
-        with activations quantized on the fly (the vocabulary projection that reads the label
-        words stays float32). It runs on the CPU and encodes one text per pass, so a text's
-        probabilities never depend on the other texts of the call. The copy is made on the first
-        prediction and takes the decoder's memory once more. Switch with
-        ``clf.set_params(quantize=...)``; it is saved with the classifier.
     seed : int
         Seeds LoRA initialisation, batch order, dropout and the choice of demonstrations; the caller's
         global random state is left as it was.
@@ -180,7 +172,6 @@ class PromptClassifier(BaseClassifier):
             isinstance(v, dict) and all(is_number(w) and w >= 0 for w in v.values())),
             "None, 'balanced' or a dict label -> weight (non-negative numbers)"),
         "max_length": Integer(8) | NONE,
-        "quantize": (BOOL | Options("int8")).described("False, True ('int8') or 'int8'"),
         "seed": SEED,
         "device": DEVICE,
         "show_progress": BOOL,
@@ -207,7 +198,6 @@ class PromptClassifier(BaseClassifier):
         batch_size: int = 8,
         class_weight: str | dict | None = None,
         max_length: int | None = None,
-        quantize: bool | str = False,
         seed: int = 0,
         device: str = "auto",
         show_progress: bool = False,
@@ -230,7 +220,6 @@ class PromptClassifier(BaseClassifier):
         self.batch_size = batch_size
         self.class_weight = class_weight
         self.max_length = max_length
-        self.quantize = quantize
         self.seed = seed
         self.device = device
         self.show_progress = show_progress
@@ -286,7 +275,6 @@ class PromptClassifier(BaseClassifier):
         self.tokenizer_ = tokenizer
         self.peft_model_ = lora.load_adapters(lm, adapter) if adapter is not None else None
         self.lm_ = lm  # LoRA layers, when any, are injected into this model in place
-        self._int8_lm = None  # the int8 copy for prediction (quantize="int8"), made on first use
         self._prepare_tokens()
 
     def _prepare_tokens(self) -> None:
@@ -364,25 +352,16 @@ class PromptClassifier(BaseClassifier):
         budget = self.max_length_ - self._label_budget - (len(prefix) if prefix else 0)
         prompts = self._prompt_ids(texts, budget=max(budget, 1), with_bos=prefix is None)
         bar = tqdm(total=len(prompts), desc="scoring", disable=not self.show_progress)
-        model, batch_size = self._scoring_model()
         try:
-            seq = score_continuations(model, prompts, self._tree, prefix=prefix, batch_size=batch_size,
-                                      max_tokens=_SCORING_TOKENS, pad_id=self._pad, progress=bar.update)
+            seq = score_continuations(self.lm_, prompts, self._tree, prefix=prefix,
+                                      batch_size=4 * int(self.batch_size), max_tokens=_SCORING_TOKENS,
+                                      pad_id=self._pad, progress=bar.update)
         finally:
             bar.close()
         seq = torch.from_numpy(seq)
         if self.label_score == "mean":
             seq = seq / self._tree.lengths[None, :]
         return class_scores(seq, self._owner).numpy()
-
-    def _scoring_model(self):
-        """The model that scores and the prompts per pass: the float decoder in batches, or its int8
-        copy (``quantize``) one prompt per pass, so activation scales never mix texts."""
-        if not self.quantize:
-            return self.lm_, 4 * int(self.batch_size)
-        if getattr(self, "_int8_lm", None) is None:
-            self._int8_lm = _int8_decoder(self.peft_model_ if self.peft_model_ is not None else self.lm_)
-        return self._int8_lm, 1
 
     @staticmethod
     def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -448,20 +427,3 @@ class PromptClassifier(BaseClassifier):
             self._prepare_prefix()
 
 
-def _int8_decoder(model):
-    """A CPU copy of a causal LM (LoRA adapters merged in) with its linear layers int8, the output
-    projection kept float32; the model itself is left as it is."""
-    import copy
-
-    import torch
-
-    from ..compat import quantize_linear_int8
-
-    copied = copy.deepcopy(model)
-    if hasattr(copied, "merge_and_unload"):  # a peft model: fold the adapters into the weights
-        copied = copied.merge_and_unload()
-    copied = copied.to("cpu").eval()
-    head = copied.get_output_embeddings()
-    names = [name for name, module in copied.named_modules()
-             if isinstance(module, torch.nn.Linear) and module is not head]
-    return quantize_linear_int8(copied, only=names)
