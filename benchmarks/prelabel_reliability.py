@@ -18,33 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from _provenance import run_command, run_commit
+
 HERE = Path(__file__).resolve().parent
 DATASETS = {"sst2": 500, "emotion": 500, "ag_news": 500, "banking77": 300}
-
-
-def _commit() -> str:
-    def git(*cmd):
-        return subprocess.run(["git", "-C", str(HERE), *cmd], capture_output=True, text=True).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
-def _command() -> str:
-    args, skip = [], False
-    for arg in sys.argv[1:]:
-        if skip:
-            skip = False
-        elif arg == "--out":
-            skip = True
-        elif not arg.startswith("--out="):
-            args.append(arg)
-    return " ".join(["python benchmarks/prelabel_reliability.py", *args])
 
 
 def run(args) -> dict:
@@ -56,7 +36,7 @@ def run(args) -> dict:
     sizes = dict(DATASETS)
     if args.n:
         sizes = {name: args.n for name in sizes}
-    results = {"context": {"commit": _commit(), "command": _command(), "model": args.model, "seed": 0,
+    results = {"context": {"commit": run_commit(), "command": run_command("prelabel_reliability.py"), "model": args.model, "seed": 0,
                            "split": "train (seeded sample, labels hidden)"}, "datasets": {}}
     for name in args.datasets:
         ds = resolve_dataset(name, args.data_dir)

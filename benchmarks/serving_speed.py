@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from _provenance import run_command, run_commit
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("torch float32", "torch int8", "onnx float32", "onnx int8")
@@ -122,30 +122,6 @@ def measure(clf, folders: dict[str, Path], X: list[str], y: list, threads: int, 
     return rows
 
 
-def _command() -> str:
-    """This run's command line, with ``--out`` shown as the default so the line reads the same anywhere."""
-    args, skip = [], False
-    for arg in sys.argv[1:]:
-        if skip:
-            skip = False
-        elif arg == "--out":
-            skip = True
-        elif not arg.startswith("--out="):
-            args.append(arg)
-    return " ".join(["python benchmarks/serving_speed.py", *args])
-
-
-def _commit() -> str:
-    """The commit of the code that measured (with "+changes" when the work tree differs from it)."""
-    import subprocess
-
-    def git(*cmd):
-        return subprocess.run(["git", "-C", str(HERE), *cmd], capture_output=True, text=True).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
 def run(args) -> dict:
     import fewshot
     from fewshot.data import sample_k_shot, subsample
@@ -153,7 +129,7 @@ def run(args) -> dict:
 
     results = {"context": {"python": platform.python_version(), "machine": platform.machine(),
                            "processor": platform.processor(), "k": args.k, "seed": 0, "n_test": args.n,
-                           "commit": _commit(), "command": _command()},
+                           "commit": run_commit(), "command": run_command("serving_speed.py")},
                "datasets": {}, "environment": environment_sizes()}
     for name in args.datasets:
         ds = resolve_dataset(name, args.data_dir)
