@@ -155,7 +155,7 @@ def render(results: dict) -> str:
              "The same fitted SetFit classifier (MiniLM, k = 8, seed 0) per dataset, predicted four ways. "
              "texts/s: best of the passes after a warm-up; x int8: speed relative to today's torch int8 on the "
              "same threads; agreement and max |Δp|: against torch float32.", ""]
-    ctx = results["context"]
+    ctx = results.get("context", {})  # older JSON files have none
     if ctx.get("commit"):
         lines += [f"Measured by commit {ctx['commit']} in one run: `{ctx.get('command', '')}`.", ""]
     for name, entry in results["datasets"].items():

@@ -204,7 +204,10 @@ def test_the_serving_speed_benchmark_measures_four_variants_side_by_side(setfit_
     text = serving_speed.render({"datasets": {"demo": {"rows": rows, "export_mb": {"onnx float32": 1, "onnx int8": 1},
                                                        "train_seconds": 1, "mean_words": 10}},
                                  "environment": env})
-    assert "| 1 | onnx int8 |" in text
+    assert "| 1 | onnx int8 |" in text and "Measured by commit" not in text  # a JSON without provenance
+    text = serving_speed.render({"context": {"commit": "abc1234", "command": "python benchmarks/serving_speed.py"},
+                                 "datasets": {}, "environment": env})
+    assert "Measured by commit abc1234 in one run: `python benchmarks/serving_speed.py`" in text
 
 
 # --------------------------------------------------------------------------- shipped model (integration)
