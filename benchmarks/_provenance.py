@@ -1,10 +1,12 @@
-"""What a benchmark script records about its own run: the commit of the code and the command line.
+"""What a benchmark script records about its own run (the commit of the code, the command line) and
+how it writes its results (JSON and a Markdown table beside it, ``--render-only`` to redraw).
 
 Imported by the scripts in this folder (``python benchmarks/<script>.py`` puts the folder on the
 path). Example::
 
-    from _provenance import run_commit, run_command
+    from _provenance import run_command, run_commit, write_results
     context = {"commit": run_commit(), "command": run_command("serving_speed.py")}
+    write_results(parser.parse_args(), run, render)
 """
 
 from __future__ import annotations
@@ -37,3 +39,20 @@ def run_command(script: str) -> str:
         elif not arg.startswith("--out="):
             args.append(arg)
     return " ".join([f"python benchmarks/{script}", *args])
+
+
+def write_results(args, run, render) -> None:
+    """Run (or, with ``--render-only``, reread the JSON beside ``--out``), then write the JSON and the
+    Markdown table atomically and print the table. ``run(args)`` measures; ``render(results)`` formats."""
+    import json
+
+    from fewshot._atomic import write_json_atomic, write_text_atomic
+
+    out = Path(args.out)
+    data = out.with_suffix(".json")
+    results = json.loads(data.read_text()) if args.render_only else run(args)
+    if not args.render_only:
+        write_json_atomic(data, results)
+    text = render(results)
+    write_text_atomic(out, text)
+    print(text)

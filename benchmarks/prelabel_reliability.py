@@ -17,11 +17,10 @@ Run (zero-shot prediction only; banking77's 77 labels make it the slow one)::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from _provenance import run_command, run_commit
+from _provenance import run_command, run_commit, write_results
 
 HERE = Path(__file__).resolve().parent
 DATASETS = {"sst2": 500, "emotion": 500, "ag_news": 500, "banking77": 300}
@@ -94,16 +93,7 @@ def main(argv=None) -> None:
     parser.add_argument("--model", default="smollm2-135m", help="the zero-shot LM (default smollm2-135m)")
     parser.add_argument("--out", default=str(HERE / "results" / "prelabel_reliability.md"))
     parser.add_argument("--render-only", action="store_true", help="rewrite the table from the JSON")
-    args = parser.parse_args(argv)
-    from fewshot._atomic import write_json_atomic, write_text_atomic
-
-    out = Path(args.out)
-    data = out.with_suffix(".json")
-    results = json.loads(data.read_text()) if args.render_only else run(args)
-    if not args.render_only:
-        write_json_atomic(data, results)
-    write_text_atomic(out, render(results))
-    print(render(results))
+    write_results(parser.parse_args(argv), run, render)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ Run (trains one SetFit classifier per dataset at k = 8, seed 0; minutes on 2 cor
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import tempfile
 import time
@@ -27,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from _provenance import run_command, run_commit
+from _provenance import run_command, run_commit, write_results
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("torch float32", "torch int8", "onnx float32", "onnx int8")
@@ -188,16 +187,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="timed passes per variant; the best counts")
     parser.add_argument("--out", default=str(HERE / "results" / "serving_speed.md"))
     parser.add_argument("--render-only", action="store_true", help="rewrite the table from the JSON")
-    args = parser.parse_args(argv)
-    from fewshot._atomic import write_json_atomic, write_text_atomic
-
-    out = Path(args.out)
-    data = out.with_suffix(".json")
-    results = json.loads(data.read_text()) if args.render_only else run(args)
-    if not args.render_only:
-        write_json_atomic(data, results)
-    write_text_atomic(out, render(results))
-    print(render(results))
+    write_results(parser.parse_args(argv), run, render)
 
 
 if __name__ == "__main__":
