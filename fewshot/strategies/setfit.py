@@ -44,6 +44,8 @@ BODY_FOLDER = "body"
 HEAD_FILE = "head.safetensors"
 # Sentences per forward pass at prediction time (length-sorted, so padding stays small).
 PREDICT_BATCH_SIZE = 64
+#: Bodies ``quantize="auto"`` predicts in int8: those where int8 was measured to keep accuracy.
+INT8_BODIES = frozenset({"minilm"})
 
 
 class SetFitClassifier(BaseClassifier):
@@ -102,11 +104,17 @@ class SetFitClassifier(BaseClassifier):
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. A saved classifier loads on the CPU when no GPU is there.
     show_progress : bool
         Show a tqdm progress bar over the training steps.
-    quantize : "int8" (default), True, False or "bf16"
+    quantize : "auto" (default), "int8", True, False or "bf16"
         Predict with the tuned body in reduced precision (training always runs in float32):
         ``"int8"`` (or ``True``) quantizes the linear layers' weights to int8 per channel with
         dynamic int8 activations; ``False`` predicts in float32 (use it on a GPU); ``"bf16"`` casts
         the body to bfloat16 (fast only on CPUs with native bfloat16, e.g. AVX512-BF16 or AMX).
+        ``"auto"`` is int8 for the ``minilm`` body (the alias or the folder it installs) and float32
+        for any other: int8 is used where it was measured to keep accuracy. On MiniLM it stayed
+        within a point of float32 (sst5, cr, emotion, ag_news; ``benchmarks/setfit_studies.py``); on
+        ``mpnet`` it lost 5 to 14 points (validation rows of trec, cr and sst5, k = 8, seed 0;
+        ``benchmarks/results/setfit_quantize_mpnet.md``), so another body predicts in float32
+        unless you ask for ``"int8"``.
         Dynamic int8 scales the activations of each forward pass as a whole, so in reduced
         precision every text is encoded in a forward pass of its own: a text's prediction never
         depends on the other texts of the call (batched, one at a time or reordered, the
@@ -114,7 +122,7 @@ class SetFitClassifier(BaseClassifier):
         thread: int8 one text at a time encodes 1.2x as many texts per second as float32 in
         batches of 64 (batched int8, which is batch-dependent, was 1.4x). The body is saved in full
         precision; the setting can be switched on a fitted classifier with
-        ``clf.set_params(quantize=False)``.
+        ``clf.set_params(quantize=False)``; :meth:`prediction_precision` tells what runs.
 
     Pairs input (``(text, text_pair)``) is not supported: SetFit embeds single sentences.
 
@@ -142,7 +150,8 @@ class SetFitClassifier(BaseClassifier):
         "seed": SEED.described("a non-negative integer"),
         "device": DEVICE,
         "show_progress": BOOL,
-        "quantize": (BOOL | Options("int8", "bf16")).described("False, True ('int8'), 'int8' or 'bf16'"),
+        "quantize": (BOOL | Options("auto", "int8", "bf16")).described(
+            "'auto', False, True ('int8'), 'int8' or 'bf16'"),
     }
     _renamed_state = {"train_loss": "loss_history"}
 
@@ -162,7 +171,7 @@ class SetFitClassifier(BaseClassifier):
         seed: int = 0,
         device: str = "auto",
         show_progress: bool = False,
-        quantize: bool | str = "int8",
+        quantize: bool | str = "auto",
     ):
         self.model = model
         self.sampling = sampling
@@ -302,10 +311,24 @@ class SetFitClassifier(BaseClassifier):
         check_is_fitted(self, "classes_")
         return self._embed(self._predict_inputs(X))
 
+    def prediction_precision(self) -> str:
+        """What ``predict`` runs the body in: ``"int8"``, ``"bf16"`` or ``"float32"``.
+
+        ``quantize="auto"`` resolves here: int8 for the ``minilm`` body, float32 for any other.
+
+        Example::
+
+            SetFitClassifier(model="mpnet").prediction_precision()  # 'float32'
+        """
+        if self.quantize == "auto":
+            return "int8" if _is_int8_body(self.model) else "float32"
+        return "int8" if self.quantize is True else (self.quantize or "float32")
+
     # ------------------------------------------------------------------ helpers
     def _embed(self, texts: list) -> np.ndarray:
         """Embeddings for prediction, from the body in the precision ``quantize`` asks for."""
-        mode = "int8" if self.quantize is True else (self.quantize or None)
+        mode = self.prediction_precision()
+        mode = None if mode == "float32" else mode
         if getattr(self, "_infer_mode", None) != mode or getattr(self, "_infer_body", None) is None:
             # derived from body_ on first use and whenever ``quantize`` changes
             self._infer_body = _reduced_precision(self.body_, mode) if mode else self.body_
@@ -320,6 +343,27 @@ class SetFitClassifier(BaseClassifier):
 
 
 # ---------------------------------------------------------------------- building blocks
+def _is_int8_body(model) -> bool:
+    """Whether ``model`` is one of :data:`INT8_BODIES`: the alias itself or the folder it installs."""
+    from pathlib import Path
+
+    from ..errors import UnknownModelError
+    from ..models import resolve_model
+
+    if str(model) in INT8_BODIES:
+        return True
+    path = Path(str(model)).expanduser()
+    if not path.is_dir():
+        return False
+    for alias in INT8_BODIES:
+        try:
+            if path.resolve() == Path(resolve_model(alias)).resolve():
+                return True
+        except UnknownModelError:  # the alias is not installed here
+            continue
+    return False
+
+
 def _load_body(path: str, max_length: int | None, show_progress: bool = False):
     """A sentence-transformer on CPU, its token limit capped at ``max_length``."""
     from ..compat import load_sentence_transformer
