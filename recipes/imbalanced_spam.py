@@ -29,7 +29,7 @@ else:  # demo: is the message urgent? About one in six is.
     X_test, y_test, minority = ds.test.X, [urgent(t) for t in ds.test.y], "urgent"
 
 # A random sample keeps the natural imbalance: that is the situation to fix.
-X, y = subsample(X_pool, y_pool, args.n, seed=0)
+X, y = subsample(X_pool, y_pool, min(args.n, 60) if args.fast else args.n, seed=0)
 print(f"{len(X)} training examples, {y.count(minority)} of them {minority!r}")
 
 settings = {

@@ -25,6 +25,8 @@ args = parser.parse_args()
 
 ds = fewshot.load_demo("intent")
 pool, X_test, y_test = ds.train.X, ds.test.X, ds.test.y
+if args.fast:  # a smoke run: half the pool and the test messages
+    pool, X_test, y_test = pool[:90], X_test[:90], y_test[:90]
 truth = dict(zip(ds.train.X, ds.train.y))  # stands in for a person: in your project, ask one
 
 

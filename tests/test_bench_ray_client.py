@@ -54,13 +54,16 @@ def ray_head(tmp_path_factory):
     token = tmp / "auth_token"
     token.write_text(secrets.token_hex(16))
     env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
+    # the head gives a client's server process 30 s to answer by default; its first start after other
+    # Ray tests outlasted that (the client then failed and retried, 30 s lost): wait longer instead
+    head_env = dict(env, RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="120")
     env.pop("RAY_ADDRESS", None)
     env.pop("FEWSHOT_DATA_DIR", None)  # the suites name their own data_dir (CI sets this variable)
     gcs, client = _free_port(), _free_port()
     head = subprocess.Popen(
         [RAY, "start", "--head", "--block", f"--port={gcs}", f"--ray-client-server-port={client}",
          "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=head_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
         deadline = time.time() + 120
@@ -76,16 +79,20 @@ def ray_head(tmp_path_factory):
         yield env, f"ray://127.0.0.1:{client}"
     finally:
         # `ray start --block` stops the cluster on Ctrl-C (it ignores SIGTERM); then anything of its
-        # session still alive (the head's processes share its process group) is killed
+        # session still alive (the head's processes share its process group) is killed. Alone the
+        # head stops in about 2 s; in a full suite run it once outlasted a 60 s wait, so the wait is
+        # short and the process group is stopped either way.
         head.send_signal(signal.SIGINT)
         try:
-            head.wait(60)
+            head.wait(15)
         except subprocess.TimeoutExpired:  # pragma: no cover
             pass
-        try:
-            os.killpg(head.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(head.pid, sig)
+            except ProcessLookupError:
+                break
+            time.sleep(2)
         head.wait(10)
 
 
