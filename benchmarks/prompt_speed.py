@@ -16,6 +16,13 @@ other jobs on the machine slow both sides alike:
 Both scorers' log-likelihoods are compared (max absolute difference) so that speed is never bought
 with wrong numbers.
 
+5. ``--parts bound``: how close scoring runs to this CPU's compute limit. The floating-point work one
+   text needs (every linear layer over the prompt's tokens, attention, the vocabulary projection
+   where a label token is read, the label tree's extra positions; the prefix all prompts share is
+   counted once) divided into the matrix-multiply throughput measured here on the model's own layer
+   shapes gives a compute-bound rate; ``label_log_likelihood``'s measured rate is set beside it, for
+   sst2 and ag_news at 1 and 2 threads.
+
 Parts 3 and 4 are now suites the harness runs (``benchmarks/prompt_modes.toml`` and
 ``prompt_modes_sst2.toml``: each mode's accuracy, and the LoRA cells' training time and peak memory,
 each cell in its own process); this script's default runs parts 1 and 2 only, which compares our scoring
@@ -40,6 +47,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _provenance import run_command, run_commit
 
 from fewshot._atomic import write_json_atomic, write_text_atomic
 
@@ -163,6 +171,105 @@ def run_scoring(args) -> list[dict]:
     return rows
 
 
+BOUND_TEMPLATES = {"sst2": "Review: {text}\nSentiment:", "ag_news": "News: {text}\nTopic:"}
+
+
+def _linear_shapes(lm) -> tuple[int, list[tuple[int, int]]]:
+    """Parameters of the linear layers the decoder runs per token, and their distinct (in, out) shapes."""
+    import torch
+
+    head = lm.get_output_embeddings()
+    layers = [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m is not head]
+    return sum(m.in_features * m.out_features for m in layers), sorted({(m.in_features, m.out_features) for m in layers})
+
+
+def flops_per_text(lm, prompts: list[list[int]], tree) -> dict:
+    """Floating-point operations scoring needs per prompt, on average (a multiply-add counts 2).
+
+    Linear layers: 2 x their parameters per token (prompt tokens beyond the prefix all prompts share,
+    plus the label tree's nodes). Attention: 4 x heads x head size per (query, key) pair, causal. The
+    vocabulary projection: 2 x hidden x vocabulary at each position a label token is read (the last
+    prompt token and each tree node). The shared prefix is counted once over all prompts.
+    """
+    import os.path
+
+    cfg = lm.config
+    linear, _ = _linear_shapes(lm)
+    head = lm.get_output_embeddings()
+    vocab_proj = 2 * head.in_features * head.out_features
+    attn_dim = cfg.num_attention_heads * (getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads)
+    shared = len(os.path.commonprefix(prompts)) if len(prompts) > 1 else 0
+    nodes = len(tree.node_token)
+
+    def attention(first: int, last: int) -> float:  # query positions first..last (1-based), keys 1..i each
+        return 4 * attn_dim * cfg.num_hidden_layers * (last * (last + 1) - (first - 1) * first) / 2
+
+    total = 2 * linear * shared + attention(1, shared)
+    tokens = 0
+    for p in prompts:
+        n = len(p)
+        tokens += n - shared
+        total += 2 * linear * (n - shared + nodes) + attention(shared + 1, n)
+        total += 4 * attn_dim * cfg.num_hidden_layers * nodes * (n + 1) + vocab_proj * (1 + nodes)
+    return {"flops": total / len(prompts), "tokens": tokens / len(prompts), "shared_prefix": shared,
+            "tree_nodes": nodes, "linear_params": linear, "vocab_projection_flops": vocab_proj}
+
+
+def gemm_throughput(shapes: list[tuple[int, int]], rows: int, rounds: int = 5) -> dict:
+    """The best float32 matrix-multiply rate (FLOP/s) on ``rows`` x in @ in x out for the given shapes."""
+    import torch
+
+    best = {"flops_per_s": 0.0}
+    with torch.inference_mode():
+        for k, n in shapes:
+            a, b = torch.randn(rows, k), torch.randn(k, n)
+            torch.mm(a, b)  # warm-up
+            times = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                torch.mm(a, b)
+                times.append(time.perf_counter() - start)
+            rate = 2 * rows * k * n / float(np.median(times))
+            if rate > best["flops_per_s"]:
+                best = {"flops_per_s": rate, "shape": [rows, k, n]}
+    return best
+
+
+def run_bound(args) -> list[dict]:
+    from fewshot.compat import torch_threads
+    from fewshot.data import subsample
+    from fewshot.datasets import resolve_dataset
+    from fewshot.strategies.prompt import PromptClassifier
+
+    rows = []
+    for name, template in BOUND_TEMPLATES.items():
+        ds = resolve_dataset(name)
+        X, _ = subsample(ds.test.X, ds.test.y, args.bound_n, seed=0)
+        clf = PromptClassifier(mode="zero", template=template).fit(ds.train.X[:200], ds.train.y[:200])
+        budget = clf.max_length_ - clf._label_budget
+        work = flops_per_text(clf.lm_, clf._prompt_ids(X, budget=max(budget, 1)), clf._tree)
+        _, shapes = _linear_shapes(clf.lm_)
+        head = clf.lm_.get_output_embeddings()
+        for threads in [int(t) for t in args.bound_threads.split(",")]:
+            with torch_threads(threads):
+                # rows of a typical scoring batch: its prompts' tokens (body) and one read per prompt (head)
+                body = gemm_throughput(shapes, rows=int(4 * clf.batch_size * work["tokens"]))
+                clf.label_log_likelihood(X[:8])  # warm-up
+                times = []
+                for _ in range(args.rounds):
+                    start = time.perf_counter()
+                    clf.label_log_likelihood(X)
+                    times.append(time.perf_counter() - start)
+            rate = len(X) / float(np.median(times))
+            bound = body["flops_per_s"] / work["flops"]
+            rows.append({"dataset": name, "n": len(X), "threads": threads, "labels": len(clf.classes_),
+                         **work, "gemm": body, "head_shape": [head.in_features, head.out_features],
+                         "ours_per_s": rate, "bound_per_s": bound, "fraction": rate / bound,
+                         "achieved_flops_per_s": rate * work["flops"]})
+            print(rows[-1], flush=True)
+    return rows
+
+
 PLAIN_TEMPLATES = {"sst2": "Review: {text}\nSentiment:", "emotion": "Text: {text}\nEmotion:"}
 ACCURACY_RUNS = [  # (dataset, what, PromptClassifier parameters); the integration tests' settings
     ("sst2", "zero-shot", {"mode": "zero"}),
@@ -282,13 +389,42 @@ def render(results: dict) -> str:
         for r in rows:
             lines.append(f"| {r['dataset']} | {r['what']} | {r['accuracy']:.3f} | {r['fit_s']:.0f} | "
                          f"{r['predict_per_s']:.1f} |")
+    if "bound" in results:
+        ctx = results["bound"]["context"]
+        rows = results["bound"]["rows"]
+        lines += ["", "## Scoring against the compute limit (sst2, ag_news)", "",
+                  f"Run {ctx['when']}{_commit_text(ctx)}, {ctx['cpu']}, {ctx['cores']} cores, torch {ctx['torch']}, "
+                  f"load average {ctx['load']:.1f} at the start. Command: `{ctx.get('command', cmd + ' --parts bound')}`.",
+                  "", "| dataset | threads | texts | tokens / text | GFLOP / text | matmul GFLOP/s | "
+                  "compute bound texts / s | ours texts / s | ours / bound |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            lines.append(f"| {r['dataset']} | {r['threads']} | {r['n']} | {r['tokens']:.1f} | {r['flops'] / 1e9:.3f} | "
+                         f"{r['gemm']['flops_per_s'] / 1e9:.1f} | {r['bound_per_s']:.1f} | {r['ours_per_s']:.1f} | "
+                         f"**{r['fraction']:.0%}** |")
+        if rows:
+            r = rows[0]
+            lines += ["", f"Work per text: 2 FLOP per linear-layer parameter ({r['linear_params'] / 1e6:.1f}M) per token, "
+                      "causal attention, and the vocabulary projection "
+                      f"({r['head_shape'][0]} x {r['head_shape'][1]}, {r['vocab_projection_flops'] / 1e6:.0f} MFLOP) "
+                      "at each position a label token is read; the prefix all prompts share is counted once. "
+                      "Matmul GFLOP/s: the best float32 `torch.mm` rate over the model's linear-layer shapes, with "
+                      "as many rows as a scoring batch has tokens, measured in the same run at the same thread "
+                      "count. The bound assumes every operation runs at that rate; tokenization, padding, "
+                      "normalisation layers, softmax and Python are what the gap is made of."]
     return "\n".join(lines) + "\n"
+
+
+def _commit_text(ctx: dict) -> str:
+    return f" at commit {ctx['commit']}" if ctx.get("commit") else ""
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", default="scoring",
-                        help="comma-separated: scoring, training, accuracy")
+                        help="comma-separated: scoring, training, accuracy, bound")
+    parser.add_argument("--bound-n", type=int, default=200, help="test texts per dataset in the bound part")
+    parser.add_argument("--bound-threads", default="1,2", help="torch threads the bound part runs with")
     parser.add_argument("--accuracy-n", type=int, default=300, help="test sentences per dataset in the accuracy part")
     parser.add_argument("--banking-n", type=int, default=8, help="banking77 test sentences scored")
     parser.add_argument("--sst2-n", type=int, default=96, help="sst2 test sentences scored")
@@ -314,9 +450,12 @@ def main(argv=None) -> None:
         return
     for part in args.parts.split(","):
         context = _context()
-        runner = {"scoring": run_scoring, "training": run_training, "accuracy": run_accuracy}.get(part)
+        runner = {"scoring": run_scoring, "training": run_training, "accuracy": run_accuracy,
+                  "bound": run_bound}.get(part)
         if runner is None:
-            parser.error(f"unknown part {part!r}; choose from scoring, training, accuracy")
+            parser.error(f"unknown part {part!r}; choose from scoring, training, accuracy, bound")
+        if part == "bound":
+            context |= {"commit": run_commit(), "command": run_command("prompt_speed.py")}
         rows = runner(args)
         results = json.loads(store.read_text()) if store.is_file() else {}  # re-read: parts may run at once
         if part == "training" and "training" in results:  # merge by k: each k may be measured separately
