@@ -146,6 +146,8 @@ def test_ray_client_runs_a_suite_whose_workers_read_the_shared_data(ray_head, tm
 def test_without_the_token_ray_client_fails_with_how_to_authenticate(ray_head, tmp_path):
     env, address = ray_head
     env = {k: v for k, v in env.items() if not k.startswith("RAY_AUTH")}
+    # Ray Client retries a refused connection 3 times, waiting 5, 10 and 15 s by default: 1 s each here
+    env |= {"RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S": "1", "RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S": "1"}
     suite = tmp_path / "suite.toml"
     suite.write_text('name = "c"\ndatasets = ["demo:intent"]\nk = [2]\n\n[[strategies]]\nname = "majority"\n')
     proc = _bench(suite, tmp_path / "out", address, env)
