@@ -227,6 +227,32 @@ def is_alias(name: str) -> bool:
     return name in ALIASES
 
 
+def alias_of(model) -> str | None:
+    """The alias ``model`` names: the alias itself, or the folder an installed alias resolves to.
+
+    Nothing is built or downloaded: a built alias (``mpnet``, the decoders) is recognised by its
+    cached copy's path. ``None`` for any other model.
+
+    Example::
+
+        alias_of(resolve_model("minilm"))   # 'minilm'
+    """
+    name = str(model)
+    if name in ALIASES:
+        return name
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return None
+    path = path.resolve()
+    for alias in ALIASES.values():
+        if _missing_packages(alias):
+            continue
+        folder = _package_file(alias.path) if alias.source == "folder" else converted_path(alias.name)
+        if folder is not None and folder.resolve() == path:
+            return alias.name
+    return None
+
+
 def resolve_model(name: str, *, show_progress: bool = False) -> str:
     """A local folder (or hub id) for ``name``: an alias, a folder path, ``org/name`` or ``hub:name``.
 

@@ -225,6 +225,16 @@ def test_mpnet_is_built_from_its_five_packages():
     assert models.file_sha256(path / "model.safetensors") == ALIASES["mpnet"].weights["model.safetensors"]
     config = json.loads((path / "config.json").read_text())
     assert config["model_type"] == "mpnet" and config["hidden_size"] == 768
+    assert models.alias_of(path) == "mpnet"  # its built copy is recognised (SetFit's quantize="auto")
+
+
+def test_alias_of_names_aliases_and_their_folders_only(tmp_path, minilm_path):
+    """What SetFit's quantize="auto" asks: is this model one of the shipped aliases?"""
+    assert models.alias_of("minilm") == "minilm" and models.alias_of("gemma3-270m") == "gemma3-270m"
+    assert models.alias_of(minilm_path) == "minilm"  # the installed package's folder
+    assert models.alias_of(str(Path(minilm_path)) + "/") == "minilm"
+    assert models.alias_of(tmp_path) is None  # any other folder
+    assert models.alias_of("org/some-model") is None and models.alias_of(tmp_path / "missing") is None
 
 
 @pytest.mark.integration

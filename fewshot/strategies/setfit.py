@@ -321,7 +321,9 @@ class SetFitClassifier(BaseClassifier):
             SetFitClassifier(model="mpnet").prediction_precision()  # 'float32'
         """
         if self.quantize == "auto":
-            return "int8" if _is_int8_body(self.model) else "float32"
+            from ..models import alias_of
+
+            return "int8" if alias_of(self.model) in INT8_BODIES else "float32"
         return "int8" if self.quantize is True else (self.quantize or "float32")
 
     # ------------------------------------------------------------------ helpers
@@ -343,27 +345,6 @@ class SetFitClassifier(BaseClassifier):
 
 
 # ---------------------------------------------------------------------- building blocks
-def _is_int8_body(model) -> bool:
-    """Whether ``model`` is one of :data:`INT8_BODIES`: the alias itself or the folder it installs."""
-    from pathlib import Path
-
-    from ..errors import UnknownModelError
-    from ..models import resolve_model
-
-    if str(model) in INT8_BODIES:
-        return True
-    path = Path(str(model)).expanduser()
-    if not path.is_dir():
-        return False
-    for alias in INT8_BODIES:
-        try:
-            if path.resolve() == Path(resolve_model(alias)).resolve():
-                return True
-        except UnknownModelError:  # the alias is not installed here
-            continue
-    return False
-
-
 def _load_body(path: str, max_length: int | None, show_progress: bool = False):
     """A sentence-transformer on CPU, its token limit capped at ``max_length``."""
     from ..compat import load_sentence_transformer
