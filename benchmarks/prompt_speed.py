@@ -191,8 +191,6 @@ def flops_per_text(lm, prompts: list[list[int]], tree) -> dict:
     vocabulary projection: 2 x hidden x vocabulary at each position a label token is read (the last
     prompt token and each tree node). The shared prefix is counted once over all prompts.
     """
-    import os.path
-
     cfg = lm.config
     linear, _ = _linear_shapes(lm)
     head = lm.get_output_embeddings()
