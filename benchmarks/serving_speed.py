@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from _provenance import run_command, run_commit, write_results
+from serve_install import full_install_mb
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("torch float32", "torch int8", "onnx float32", "onnx int8")
@@ -75,10 +76,12 @@ def installed_mb(names: set[str]) -> float:
 
 
 def environment_sizes() -> dict:
+    """What serving imports (onnxruntime, tokenizers, numpy and their dependencies) against the full
+    install, fewshot[train,serve,export]. ``serve_install.py`` measures what pip really installs."""
     serve = dependency_closure(["onnxruntime", "tokenizers", "numpy"])
-    full = dependency_closure(["fewshot", "onnxruntime", "onnx"]) | serve
+    full = full_install_mb()
     return {"serve_packages": sorted(serve), "serve_mb": round(installed_mb(serve), 1),
-            "full_packages": len(full), "full_mb": round(installed_mb(full), 1)}
+            "full_packages": full["distributions"], "full_mb": full["mb"]}
 
 
 # --------------------------------------------------------------------------- measuring

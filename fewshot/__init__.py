@@ -16,7 +16,9 @@ Example::
     clf.save("models/intent")
     fewshot.load("models/intent").predict(["where is my parcel?"])
 
-Importing ``fewshot`` is cheap: torch and the strategies load on first use.
+Importing ``fewshot`` is cheap: torch and the strategies load on first use. Install with
+``pip install 'fewshot[train]'`` to train; ``pip install 'fewshot[serve]'`` installs only the
+torch-free predictor of exported ONNX folders (:mod:`fewshot.serving`).
 """
 
 from __future__ import annotations
@@ -59,7 +61,16 @@ def __getattr__(name: str):
         module_name, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'fewshot' has no attribute {name!r}") from None
-    value = getattr(import_module(module_name), attr)
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as exc:  # e.g. torch in an environment installed with fewshot[serve] only
+        from .errors import missing_dependency
+
+        error = missing_dependency(exc, f"fewshot.{name}")
+        if error is None:
+            raise
+        raise error from exc
+    value = getattr(module, attr)
     globals()[name] = value
     return value
 

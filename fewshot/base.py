@@ -271,7 +271,8 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         replaces an earlier export at ``path``. The prompt strategy cannot be exported: distil it
         first (:func:`fewshot.distill`) and export the student. Load the folder
         with :func:`fewshot.serving.load`, which needs only ``onnxruntime`` and ``tokenizers``
-        (``pip install fewshot[serve]``). See :mod:`fewshot.serving`.
+        (``pip install 'fewshot[serve]'``, no torch). Exporting needs ``pip install 'fewshot[export]'``.
+        See :mod:`fewshot.serving`.
 
         Example::
 
@@ -483,6 +484,10 @@ def read_meta(path) -> dict[str, Any]:
         raise NotASavedClassifierError(f"{meta_file} is not valid JSON ({exc}).") from exc
     if not isinstance(meta, dict):
         raise NotASavedClassifierError(f"{meta_file} is not a JSON object; it was not written by fewshot.")
+    if meta.get("format") == "fewshot-onnx":
+        raise NotASavedClassifierError(
+            f"{folder} is an exported ONNX classifier (clf.export), not a saved one: predict with "
+            "fewshot.serving.load(path) or `fewshot predict`; fewshot.load() reads folders written by clf.save().")
     version = meta.get("format_version")
     if not isinstance(version, int) or not isinstance(meta.get("strategy"), str):
         raise NotASavedClassifierError(f"{meta_file} lacks 'format_version'/'strategy'; it was not written by fewshot.")

@@ -166,19 +166,32 @@ def cmd_train(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .base import load, read_meta
     from .datasets import read_texts
+    from .serving.predictor import is_export, read_export_meta
 
-    read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
+    exported = is_export(args.model_dir)  # an ONNX folder from `fewshot export`: needs fewshot[serve] only
+    if exported:
+        read_export_meta(Path(args.model_dir))
+    else:
+        from .base import read_meta
+
+        read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
     output = Path(args.output) if args.output else None
     if output is not None:
         _check_output_file(output, overwrite=args.overwrite, inputs=(Path(args.input),))
-    if read_meta(args.model_dir).get("problem") == "token":  # NER: entities per sentence
+    if not exported and read_meta(args.model_dir).get("problem") == "token":  # NER: entities per sentence
         from .ner import cli as ner_cli
 
         return ner_cli.predict(args)
     X = read_texts(args.input, text_column=args.text_column, text_pair_column=args.text_pair_column)
-    clf = load(args.model_dir)
+    if exported:
+        from .serving import load as load_export
+
+        clf = load_export(args.model_dir)
+    else:
+        from .base import load
+
+        clf = load(args.model_dir)
     labels = clf.predict(X)
     proba = clf.predict_proba(X)
     lines = []
@@ -291,11 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("predict", "Predict labels (and probabilities) for new texts with a saved classifier.",
             "example:\n  fewshot predict models/intent --input new.txt > predictions.jsonl\n"
+            "  fewshot predict serve/intent --input new.txt   # a folder from `fewshot export`: "
+            "needs only pip install 'fewshot[serve]'\n"
             "input: one text per line, or .jsonl/.csv/.tsv with a text column; output: JSON lines "
             '{"text", "label", "proba"}\n'
             'a token (NER) classifier: one sentence per line, a CoNLL file or JSONL with "tokens"; output: '
             '{"text" or "tokens", "entities": [{"text", "type", "start", "end", "score"}]}')
-    p.add_argument("model_dir", help="folder written by `fewshot train` or clf.save()")
+    p.add_argument("model_dir", help="folder written by `fewshot train` or clf.save(), or by `fewshot export` (ONNX)")
     p.add_argument("--input", required=True, help="texts to classify")
     p.add_argument("--output", help="write JSON lines to this file instead of stdout (written whole or not at all)")
     p.add_argument("--overwrite", action="store_true", help="replace --output if the file exists")
@@ -366,6 +381,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("fewshot: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:  # an optional dependency this installation lacks (fewshot[serve] only)
+        if args.traceback:
+            raise
+        from .errors import missing_dependency
+
+        error = missing_dependency(exc, f"'fewshot {args.command}'")
+        if error is None:
+            return _unexpected(exc)
+        print(f"fewshot: error: {error}", file=sys.stderr)
+        return 2
     except (FewshotError, ValueError, OSError) as exc:
         if args.traceback:
             raise
@@ -374,9 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.traceback:
             raise
-        print(f"fewshot: error: unexpected {type(exc).__name__}: {_one_line(exc)} (rerun with "
-              "'fewshot --traceback ...' to see where, and report it)", file=sys.stderr)
-        return 1
+        return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> int:
+    print(f"fewshot: error: unexpected {type(exc).__name__}: {_one_line(exc)} (rerun with "
+          "'fewshot --traceback ...' to see where, and report it)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

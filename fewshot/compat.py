@@ -259,7 +259,7 @@ def export_onnx(module, args: tuple, path, *, input_names: list[str], output_nam
     both give the same graphs to 1e-6. Its deprecation notice and tracer warnings (data-dependent
     branches of transformers' masking code, which are constant for the inputs we feed) are silenced
     for this call only. When a torch release drops it, the torch.export-based exporter is used,
-    with the same dynamic axes. Needs the ``onnx`` package (``pip install fewshot[serve]``).
+    with the same dynamic axes. Needs the ``onnx`` package (``pip install 'fewshot[export]'``).
     """
     import warnings
 
@@ -268,7 +268,7 @@ def export_onnx(module, args: tuple, path, *, input_names: list[str], output_nam
     try:
         import onnx  # noqa: F401
     except ImportError:
-        raise ImportError("exporting to ONNX needs the 'onnx' package: pip install 'fewshot[serve]' "
+        raise ImportError("exporting to ONNX needs the 'onnx' package: pip install 'fewshot[export]' "
                           "(or pip install onnx)") from None
     module.eval()
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():

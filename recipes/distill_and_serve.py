@@ -71,7 +71,7 @@ out = args.out or tempfile.mkdtemp(prefix="student-")
 student.save(out, overwrite=True)  # fewshot.json records the teacher and the distillation settings
 
 # Serve without torch: one ONNX graph (int8 encoder) + tokenizer.json; fewshot.serving needs only
-# onnxruntime and tokenizers (pip install fewshot[serve]).
+# onnxruntime and tokenizers: pip install 'fewshot[serve]' on the serving machine, no torch.
 serve = args.serve_out or tempfile.mkdtemp(prefix="student-onnx-")
 student.export(serve, quantize="int8", overwrite=True)
 served = fewshot.serving.load(serve)

@@ -232,3 +232,82 @@ def test_minilm_on_sst2_exports_with_the_issue_parity(data_dir, tmp_path):
     accuracy = {name: np.mean(clf.classes_[p.argmax(1)] == truth) for name, p in
                 [("float", reference), ("int8", int8_proba)]}
     assert accuracy["int8"] >= accuracy["float"] - 0.01, accuracy
+
+
+# --------------------------------------------------------------------------- what fewshot[serve] installs
+def test_an_export_folder_predicts_from_the_command_line_and_is_refused_by_fewshot_load(exported, demo, tmp_path,
+                                                                                        capsys):
+    from fewshot.cli import main
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(demo.test.X[:6]) + "\n", encoding="utf-8")
+    assert main(["predict", str(exported[0]), "--input", str(texts)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    model = fewshot.serving.load(exported[0])
+    assert [r["label"] for r in records] == [str(v) for v in model.predict(demo.test.X[:6])]
+    assert list(records[0]["proba"]) == [str(c) for c in model.classes_]
+    with pytest.raises(NotASavedClassifierError, match=r"exported ONNX classifier .*fewshot\.serving\.load"):
+        fewshot.load(exported[0])
+
+
+def test_a_missing_training_dependency_names_the_extra_to_install(tmp_path):
+    """As in an environment installed with fewshot[serve] only: torch and scikit-learn cannot be imported."""
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["torch"] = sys.modules["sklearn"] = None   # import torch -> ModuleNotFoundError
+        import fewshot
+        from fewshot.errors import MissingDependencyError
+        try:
+            fewshot.SetFitClassifier
+        except MissingDependencyError as exc:
+            print("api:", exc)
+        from fewshot.cli import main
+        print("exit:", main(["train", "--strategy", "setfit", "--data", "train.jsonl", "--out", "out"]))
+    """)
+    rows = [{"text": f"message {i}", "label": "ab"[i % 2]} for i in range(8)]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "api: fewshot.SetFitClassifier needs scikit-learn, which is not installed: pip install 'fewshot[train]'" \
+        in out.stdout or "api: fewshot.SetFitClassifier needs torch, which is not installed: pip install " \
+        "'fewshot[train]'" in out.stdout, out.stdout
+    assert "exit: 2" in out.stdout
+    assert "fewshot: error: 'fewshot train' needs" in out.stderr and "pip install 'fewshot[train]'" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.integration
+def test_pip_install_fewshot_serve_installs_the_predictor_without_the_training_stack(exported, demo, tmp_path):
+    """A wheel of this checkout installed with [serve] into a new virtual environment (pip fetches
+    onnxruntime, tokenizers and numpy): no torch, transformers or scikit-learn in it; the exported
+    folder predicts the probabilities it predicts here, from Python and from `fewshot predict`; asking
+    for training says which extra to install. Its size is reported by benchmarks/serve_install.py."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import serve_install
+    finally:
+        sys.path.pop(0)
+    python = serve_install.build_serve_environment(tmp_path / "env")
+    installed = serve_install.environment_report(python)["distributions"]
+    assert {"fewshot", "onnxruntime", "tokenizers", "numpy"} <= set(installed), installed
+    assert not set(serve_install.TRAINING_STACK) & set(installed), installed
+
+    texts = demo.test.X[:12] + [""]
+    check = serve_install.check_serving(python, exported[1], texts)
+    np.testing.assert_allclose(check["proba"], fewshot.serving.load(exported[1]).predict_proba(texts), atol=1e-6)
+    assert check["heavy"] == []
+    assert "pip install 'fewshot[train]'" in check["train_error"] and "MissingDependencyError" in check["train_error"]
+
+    (tmp_path / "texts.txt").write_text("\n".join(demo.test.X[:5]) + "\n", encoding="utf-8")
+    cli = python.parent / "fewshot"
+    out = subprocess.run([str(cli), "predict", str(exported[0]), "--input", str(tmp_path / "texts.txt")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    labels = [json.loads(line)["label"] for line in out.stdout.splitlines()]
+    assert labels == [str(v) for v in fewshot.serving.load(exported[0]).predict(demo.test.X[:5])]
+    rows = [{"text": text, "label": label} for text, label in zip(demo.train.X[:12], demo.train.y[:12])]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = subprocess.run([str(cli), "train", "--strategy", "setfit", "--data", "train.jsonl", "--out", "m"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2 and "pip install 'fewshot[train]'" in out.stderr, out.stderr

@@ -14,7 +14,8 @@ The folder holds:
 
 :class:`OnnxClassifier` (``fewshot.serving.load(path)``) predicts with onnxruntime and the
 ``tokenizers`` package; importing this package imports neither torch, transformers nor
-sentence-transformers. ``pip install fewshot[serve]`` installs what it needs.
+sentence-transformers. ``pip install 'fewshot[serve]'`` installs only what it needs (no torch);
+exporting needs ``pip install 'fewshot[export]'`` in the training environment.
 
 Example::
 

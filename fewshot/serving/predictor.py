@@ -141,6 +141,16 @@ class OnnxClassifier:
                 f"quantize={self.quantize!r})")
 
 
+def is_export(path) -> bool:
+    """Whether ``path`` is a folder written by ``clf.export()`` (its ``fewshot.json`` names the ONNX format);
+    a quick look only: :func:`read_export_meta` and :meth:`OnnxClassifier.load` do the checking."""
+    try:
+        meta = json.loads((Path(path) / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
+
+
 def read_export_meta(folder: Path) -> dict[str, Any]:
     """``fewshot.json`` of an exported folder, checked (format, classes, inputs, file manifest)."""
     meta_file = Path(folder) / META_FILE
