@@ -211,10 +211,17 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .base import load, read_meta
     from .metrics import align_labels, evaluate, format_report
+    from .serving.predictor import is_export, read_export_meta
 
-    meta = read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
+    if is_export(args.model_dir):  # an ONNX folder from `fewshot export`: scored as it will serve
+        from .serving import load
+
+        meta = read_export_meta(Path(args.model_dir))
+    else:
+        from .base import load, read_meta
+
+        meta = read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
     if meta.get("problem") == "token":  # NER: the seqeval table
         from .ner import cli as ner_cli
 
@@ -319,8 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("evaluate", "Score a saved classifier on labeled data: accuracy, F1, MCC, per-class report.",
             "example:\n  fewshot evaluate models/intent --data test.jsonl\n"
-            "  fewshot evaluate models/sst2 --data sst2 --data-dir ../shared/datasets   # its test split")
-    p.add_argument("model_dir", help="folder written by `fewshot train` or clf.save()")
+            "  fewshot evaluate models/sst2 --data sst2 --data-dir ../shared/datasets   # its test split\n"
+            "  fewshot evaluate serve/sst2 --data sst2   # a folder from `fewshot export`, scored as it serves")
+    p.add_argument("model_dir", help="folder written by `fewshot train` or clf.save(), or by `fewshot export` (ONNX)")
     p.add_argument("--data", required=True, help="a labeled JSONL/CSV/TSV file, or a dataset name/folder (test split)")
     p.add_argument("--data-dir", help="folder of datasets in the benchmark layout (default: $FEWSHOT_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print the full metrics as JSON")

@@ -235,8 +235,8 @@ def test_minilm_on_sst2_exports_with_the_issue_parity(data_dir, tmp_path):
 
 
 # --------------------------------------------------------------------------- what fewshot[serve] installs
-def test_an_export_folder_predicts_from_the_command_line_and_is_refused_by_fewshot_load(exported, demo, tmp_path,
-                                                                                        capsys):
+def test_an_export_folder_predicts_and_evaluates_from_the_command_line_not_with_fewshot_load(
+        exported, demo, tmp_path, capsys):
     from fewshot.cli import main
 
     texts = tmp_path / "texts.txt"
@@ -248,6 +248,14 @@ def test_an_export_folder_predicts_from_the_command_line_and_is_refused_by_fewsh
     assert list(records[0]["proba"]) == [str(c) for c in model.classes_]
     with pytest.raises(NotASavedClassifierError, match=r"exported ONNX classifier .*fewshot\.serving\.load"):
         fewshot.load(exported[0])
+
+    test = tmp_path / "test.jsonl"
+    test.write_text("".join(json.dumps({"text": t, "label": label}) + "\n"
+                            for t, label in zip(demo.test.X, demo.test.y)), encoding="utf-8")
+    assert main(["evaluate", str(exported[1]), "--data", str(test), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = fewshot.evaluate(fewshot.serving.load(exported[1]), demo.test.X, demo.test.y)
+    assert report["n"] == len(demo.test.X) and report["accuracy"] == pytest.approx(expected["accuracy"])
 
 
 def test_a_missing_training_dependency_names_the_extra_to_install(tmp_path):
