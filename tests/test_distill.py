@@ -279,10 +279,16 @@ def test_a_suite_passes_unlabeled_texts_to_strategies_that_take_them(tmp_path, t
     from fewshot.bench import load_suite, run_suite
     from fewshot.bench.runner import cell_path
 
-    spec = json.dumps({"name": "setfit", "params": {"model": str(tiny_st_dir), "epochs": 0, "quantize": False}})
-    spec = spec.replace('": ', '" = ').replace('{"', '{ "')  # JSON object -> TOML inline table
+    def toml(obj):  # JSON object -> TOML inline table
+        return json.dumps(obj).replace('": ', '" = ').replace('{"', '{ "')
+
+    params = {"model": str(tiny_st_dir), "epochs": 0, "quantize": False}
+    spec = toml({"name": "setfit", "params": params})
     root = _intent_folder(tmp_path / "data", demo)
-    (tmp_path / "suite.toml").write_text(DISTILL_SUITE.format(spec=spec))
+    # the student alone, which is also the teacher here: the report pairs the distill cell with it
+    alone = toml(params)
+    (tmp_path / "suite.toml").write_text(DISTILL_SUITE.format(spec=spec)
+                                         + f'\n[[strategies]]\nname = "setfit"\nparams = {alone}\n')
     suite = load_suite(tmp_path / "suite.toml")
     assert suite.unlabeled == 40
     result = run_suite(suite, tmp_path / "out", data_dir=root, jobs=1, log=lambda m: None)
@@ -297,6 +303,39 @@ def test_a_suite_passes_unlabeled_texts_to_strategies_that_take_them(tmp_path, t
 
     drawn = unlabeled_indices(len(demo.train.X), distilled["train_indices"], 40, seed=0)
     assert not set(drawn) & set(distilled["train_indices"])
+    from fewshot.bench.report import write_report
+
+    md = write_report(tmp_path / "out", allow_mixed=True)["members.md"].read_text()  # the checkout may be uncommitted
+    assert "# Distilled students against their teachers" in md and "## distill, k = 2" in md
+    assert "| intent (n = 1) |" in md, md  # teacher and student alone found on the same draw
+
+
+def test_the_report_pairs_each_student_with_its_teacher_and_the_student_alone():
+    from fewshot.bench.members import distill_markdown
+
+    # the arithmetic, on cells whose values are known: two datasets, two seeds; a zero-shot prompt
+    # cell on the same draws must not be taken for the LoRA teacher
+    def cell(name, ds, seed, h, speed, **params):
+        return {"status": "ok", "strategy": name, "strategy_name": name, "k": 8, "dataset": ds, "seed": seed,
+                "sample_hash": f"{ds}{seed}", "headline": h, "predictions_per_second": speed,
+                "train_seconds": 100.0, "params": params}
+
+    teacher = {"name": "prompt", "params": {"mode": "lora"}}
+    cells = []
+    for ds, seed, t, s, a in [("x", 0, 0.90, 0.86, 0.70), ("x", 1, 0.80, 0.78, 0.60),
+                              ("y", 0, 0.60, 0.50, 0.50), ("y", 1, 0.70, 0.62, 0.50)]:
+        cells += [cell("prompt", ds, seed, t, 5.0, mode="lora"), cell("prompt", ds, seed, 0.1, 9.0, mode="zero"),
+                  cell("setfit", ds, seed, a, 150.0, model="minilm")]
+        distilled = cell("distill", ds, seed, s, 125.0)
+        distilled["requested_params"] = {"teacher": teacher, "student": {"name": "setfit", "params": {"model": "minilm"}}}
+        cells.append(distilled)
+    md = distill_markdown(cells)
+    # x: teacher 85, student 82, alone 65 -> 17 of 20 points kept; y: 65, 56, 50 -> 6 of 15
+    assert "| x (n = 2) | 85.0 ± 7.1 | 82.0 ± 5.7 | 65.0 ± 7.1 | 85% | 25x | 100 / 100 / 100 |" in md, md
+    assert "| y (n = 2) | 65.0 ± 7.1 | 56.0 ± 8.5 | 50.0 ± 0.0 | 40% | 25x |" in md
+    # average: teacher 75, student 69, alone 57.5 -> 11.5 of 17.5 = 66%
+    assert "| **average** | **75.0** | **69.0** | **57.5** | **66%** | **25x** | |" in md
+    assert "**missed**: 66% of a 17.5-point gain kept, at 25x" in md
 
 
 def test_a_distill_strategy_without_unlabeled_in_the_suite_is_refused(tmp_path, tiny_st_dir, demo):

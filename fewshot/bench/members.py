@@ -8,6 +8,9 @@
   strategies of the same suite (same samples, same rows), it is compared with the oracle (the best
   single strategy of each dataset and seed, chosen in hindsight), with the average single strategy,
   and with how often it picked the oracle's strategy.
+- **Distilled students against their teachers.** A ``distill`` cell is paired with the suite's
+  cells of its teacher and of its student strategy trained on the k-shot sample alone, on the same
+  draw: accuracy, the share of the teacher's gain the student keeps, and the speed-up.
 
 :func:`write_members_report` writes ``members.md`` into the results folder when there are such cells.
 """
@@ -146,13 +149,109 @@ def auto_markdown(cells: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _distill_cells(cells: list[dict]) -> list[dict]:
+    return [c for c in cells if c.get("status") == "ok" and c.get("strategy_name") == "distill"]
+
+
+def _spec(value, default: str) -> dict:
+    """A distill cell's teacher or student as ``{"name", "params"}`` (a bare name, a spec dict or absent)."""
+    if value is None:
+        return {"name": default, "params": {}}
+    if isinstance(value, str):
+        return {"name": value, "params": {}}
+    return {"name": value.get("name", default), "params": dict(value.get("params") or {})}
+
+
+def _runs_as(cell: dict, spec: dict) -> bool:
+    """Whether a single-strategy cell ran the strategy ``spec`` names with the parameters it sets."""
+    params = cell.get("params") or {}
+    return cell.get("strategy_name") == spec["name"] and all(params.get(k) == v for k, v in spec["params"].items())
+
+
+def distill_markdown(cells: list[dict]) -> str:
+    """Per distill label and k: the student against its teacher and against the same student strategy
+    trained on the k-shot sample alone, found among the suite's cells on the same draw (dataset, seed,
+    k-shot sample). Per dataset: mean ± std over seeds, the share of the teacher's gain the student
+    keeps (on the means) and the student's predictions per second over the teacher's (median over
+    draws); then the issue-16 target on the average over datasets."""
+    from ..distill import DEFAULT_STUDENT
+
+    distilled = _distill_cells(cells)
+    singles = [c for c in cells if c.get("status") == "ok" and c.get("strategy_name") != "distill"]
+    lines = ["# Distilled students against their teachers",
+             "",
+             "Teacher and student alone are the suite's own cells on the same draw (dataset, seed, k-shot sample, "
+             "test rows). Gain kept = (student − student alone) / (teacher − student alone), on the means over "
+             "seeds; speed = the student's predictions per second over the teacher's, median over draws. The "
+             "student's train seconds include fitting the teacher and its labeling of the unlabeled texts."]
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for c in distilled:
+        groups.setdefault((c["strategy"], int(c["k"])), []).append(c)
+    for (label, k), group in sorted(groups.items()):
+        rows, avg, speed_all = [], {"teacher": [], "student": [], "alone": []}, []
+        for ds in sorted({c["dataset"] for c in group}):
+            got = {"teacher": [], "student": [], "alone": []}
+            speed, seconds = [], {"teacher": [], "student": [], "alone": []}
+            for c in sorted((c for c in group if c["dataset"] == ds), key=lambda c: c["seed"]):
+                params = c.get("requested_params") or {}
+                want = {"teacher": _spec(params.get("teacher"), ""), "alone": _spec(params.get("student"), DEFAULT_STUDENT)}
+                found = {}
+                for role, spec in want.items():
+                    found[role] = next((s for s in singles if s["dataset"] == ds and int(s["k"]) == k
+                                        and s["seed"] == c["seed"] and s.get("sample_hash") == c.get("sample_hash")
+                                        and _runs_as(s, spec)), None)
+                if None in found.values():
+                    continue  # the suite did not run the teacher or the student alone on this draw
+                for role, cell in (("teacher", found["teacher"]), ("student", c), ("alone", found["alone"])):
+                    got[role].append(cell["headline"])
+                    seconds[role].append(cell.get("train_seconds") or 0.0)
+                if c.get("predictions_per_second") and found["teacher"].get("predictions_per_second"):
+                    speed.append(c["predictions_per_second"] / found["teacher"]["predictions_per_second"])
+            if not got["student"]:
+                continue
+            means = {role: float(np.mean(v)) for role, v in got.items()}
+            for role in avg:
+                avg[role].append(means[role])
+            speed_all += speed
+            rows.append(f"| {ds} (n = {len(got['student'])}) | {_pm(got['teacher'])} | {_pm(got['student'])} | "
+                        f"{_pm(got['alone'])} | {_kept(means)} | "
+                        f"{f'{np.median(speed):.0f}x' if speed else '—'} | "
+                        + " / ".join(f"{np.median(seconds[r]):.0f}" for r in ("teacher", "student", "alone")) + " |")
+        if not rows:
+            continue
+        means = {role: float(np.mean(v)) for role, v in avg.items()}
+        lines += ["", f"## {label}, k = {k}", "",
+                  "| dataset | teacher | student | student alone | gain kept | speed | train s (teacher / student / alone) |",
+                  "|---|---|---|---|---|---|---|", *rows,
+                  f"| **average** | **{means['teacher'] * 100:.1f}** | **{means['student'] * 100:.1f}** | "
+                  f"**{means['alone'] * 100:.1f}** | **{_kept(means)}** | "
+                  f"**{np.median(speed_all):.0f}x** | |" if speed_all else "| **average** | | | | | | |"]
+        gain = means["teacher"] - means["alone"]
+        if gain > 0 and speed_all:
+            kept, fast = (means["student"] - means["alone"]) / gain, float(np.median(speed_all))
+            verdict = "met" if kept >= 0.9 and fast >= 20 else "missed"
+            lines += ["", f"- target (keep >= 90% of the teacher's gain at >= 20x its predictions per second): "
+                          f"**{verdict}**: {kept:.0%} of a {gain * 100:.1f}-point gain kept, at {fast:.0f}x"]
+    return "\n".join(lines) + "\n"
+
+
+def _kept(means: dict) -> str:
+    gain = means["teacher"] - means["alone"]
+    if gain <= 0.005:
+        return f"— (teacher gains {gain * 100:+.1f})"
+    return f"{(means['student'] - means['alone']) / gain:.0%}"
+
+
 def write_members_report(results_dir, cells: list[dict]) -> dict[str, Path]:
-    """Write ``members.md`` when some cells are ensembles with member scores or auto picks; ``{}`` otherwise."""
+    """Write ``members.md`` when some cells are ensembles with member scores, auto picks or distilled
+    students; ``{}`` otherwise."""
     parts = []
     if _member_cells(cells):
         parts.append(members_markdown(cells))
     if _auto_cells(cells):
         parts.append(auto_markdown(cells))
+    if _distill_cells(cells):
+        parts.append(distill_markdown(cells))
     if not parts:
         return {}
     out = Path(results_dir)
