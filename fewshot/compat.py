@@ -267,9 +267,10 @@ def export_onnx(module, args: tuple, path, *, input_names: list[str], output_nam
 
     try:
         import onnx  # noqa: F401
-    except ImportError:
-        raise ImportError("exporting to ONNX needs the 'onnx' package: pip install 'fewshot[export]' "
-                          "(or pip install onnx)") from None
+    except ModuleNotFoundError as exc:
+        from .errors import missing_dependency
+
+        raise (missing_dependency(exc, "exporting to ONNX") or exc) from None
     module.eval()
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.filterwarnings("ignore", category=DeprecationWarning)

@@ -285,6 +285,19 @@ def test_a_missing_training_dependency_names_the_extra_to_install(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_missing_onnxruntime_or_onnx_names_the_extra_that_adds_it(setfit_clf, exported, tmp_path, monkeypatch):
+    from fewshot.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ModuleNotFoundError
+    with pytest.raises(MissingDependencyError, match=r"serving an exported classifier needs onnxruntime, which "
+                                                     r"is not installed: pip install 'fewshot\[serve\]'"):
+        fewshot.serving.load(exported[0])
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(MissingDependencyError, match=r"exporting to ONNX needs onnx, .*'fewshot\[export\]'"):
+        setfit_clf.export(tmp_path / "out")
+    assert not (tmp_path / "out").exists(), "nothing is written when export cannot run"
+
+
 @pytest.mark.integration
 def test_pip_install_fewshot_serve_installs_the_predictor_without_the_training_stack(exported, demo, tmp_path):
     """A wheel of this checkout installed with [serve] into a new virtual environment (pip fetches

@@ -73,9 +73,10 @@ class OnnxClassifier:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
-        except ImportError as exc:
-            raise ImportError(f"serving an exported classifier needs onnxruntime and tokenizers ({exc}); "
-                              "pip install 'fewshot[serve]'") from None
+        except ModuleNotFoundError as exc:  # installed without the [serve] extra
+            from ..errors import missing_dependency
+
+            raise (missing_dependency(exc, "serving an exported classifier") or exc) from None
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)
