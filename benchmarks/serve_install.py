@@ -47,7 +47,7 @@ def build_serve_environment(root: Path, *, repo: Path = REPO) -> Path:
         shutil.copy2(repo / name, src / name)
     shutil.copytree(repo / "fewshot", src / "fewshot", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     quiet = ["--quiet", "--disable-pip-version-check", "--no-input"]
-    subprocess.run([sys.executable, "-m", "pip", "wheel", *quiet, "--no-deps", "--no-build-isolation", str(src),
+    subprocess.run([sys.executable, "-m", "pip", "wheel", *quiet, "--no-deps", str(src),
                     "-w", str(root / "wheel")], check=True, cwd=root)
     wheel = next((root / "wheel").glob("fewshot-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, cwd=root)
