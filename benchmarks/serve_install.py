@@ -70,16 +70,20 @@ def environment_report(python: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def full_install_mb() -> dict:
-    """Size of fewshot[train,serve,export] and everything it pulls in, as installed in this environment."""
-    wanted = {"train", "serve", "export"}
-    roots = []
-    for req in metadata.requires("fewshot") or []:
-        name, _, marker = req.partition(";")
-        extra = marker.split("extra ==")[-1].strip().strip("'\"") if "extra ==" in marker else None
-        if (extra is None or extra in wanted) and not name.strip().startswith("fewshot"):
-            roots.append(name)
-    seen, todo = set(), [_name(r) for r in roots]
+def _requirement_name(req: str) -> str | None:
+    """The distribution a requirement string names; None for a requirement of an optional extra."""
+    if "extra ==" in req.partition(";")[2]:
+        return None
+    name = req.split(";")[0].strip()
+    for stop in "<>=!~[ (":
+        name = name.split(stop)[0]
+    return name.strip().lower().replace("_", "-") or None
+
+
+def dependency_closure(roots: list[str]) -> set[str]:
+    """The installed distributions ``roots`` need, themselves included (extras not followed)."""
+    seen: set[str] = set()
+    todo = [r.lower().replace("_", "-") for r in roots]
     while todo:
         name = todo.pop()
         if name in seen:
@@ -89,22 +93,32 @@ def full_install_mb() -> dict:
         except metadata.PackageNotFoundError:
             continue
         seen.add(name)
-        todo += [_name(r) for r in dist.requires or [] if "extra ==" not in r.partition(";")[2]]
+        todo += [dep for dep in map(_requirement_name, dist.requires or []) if dep and dep not in seen]
+    return seen
+
+
+def installed_mb(names: set[str]) -> float:
+    """Size on disk of the files of these installed distributions, in MB."""
     total = 0
-    for name in seen:
+    for name in names:
         dist = metadata.distribution(name)
         for f in dist.files or []:
             path = Path(dist.locate_file(f))
             if path.is_file():
                 total += path.stat().st_size
-    return {"distributions": len(seen), "mb": round(total / 1e6, 1)}
+    return total / 1e6
 
 
-def _name(requirement: str) -> str:
-    name = requirement.split(";")[0].strip()
-    for stop in "<>=!~[ (":
-        name = name.split(stop)[0]
-    return name.strip().lower().replace("_", "-")
+def full_install_mb() -> dict:
+    """Size of fewshot[train,serve,export] and everything it pulls in, as installed in this environment."""
+    roots = ["numpy"]
+    for req in metadata.requires("fewshot") or []:
+        name, _, marker = req.partition(";")
+        extra = marker.split("extra ==")[-1].strip().strip("'\"") if "extra ==" in marker else None
+        if extra in {None, "train", "serve", "export"} and not name.strip().startswith("fewshot"):
+            roots.append(name.split(";")[0])
+    names = dependency_closure([_requirement_name(r) or r for r in roots])
+    return {"distributions": len(names), "mb": round(installed_mb(names), 1)}
 
 
 def check_serving(python: Path, folder: Path, texts: list[str]) -> dict:

@@ -22,59 +22,17 @@ import argparse
 import platform
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from _provenance import run_command, run_commit, write_results
-from serve_install import full_install_mb
+from serve_install import dependency_closure, full_install_mb, installed_mb
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("torch float32", "torch int8", "onnx float32", "onnx int8")
 
 
 # --------------------------------------------------------------------------- environment size
-def _requirement_name(req: str) -> str | None:
-    if ";" in req and "extra ==" in req.split(";", 1)[1]:
-        return None  # an optional extra's dependency
-    name = req.split(";")[0].strip()
-    for stop in "<>=!~[ (":
-        name = name.split(stop)[0]
-    return name.strip().lower().replace("_", "-") or None
-
-
-def dependency_closure(roots: list[str]) -> set[str]:
-    """The installed distributions ``roots`` need, themselves included (extras not followed)."""
-    seen: set[str] = set()
-    todo = [r.lower().replace("_", "-") for r in roots]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        seen.add(name)
-        for req in dist.requires or []:
-            dep = _requirement_name(req)
-            if dep and dep not in seen:
-                todo.append(dep)
-    return seen
-
-
-def installed_mb(names: set[str]) -> float:
-    """Size on disk of the files of these installed distributions, in MB."""
-    total = 0
-    for name in names:
-        dist = metadata.distribution(name)
-        for f in dist.files or []:
-            path = Path(dist.locate_file(f))
-            if path.is_file():
-                total += path.stat().st_size
-    return total / 1e6
-
-
 def environment_sizes() -> dict:
     """What serving imports (onnxruntime, tokenizers, numpy and their dependencies) against the full
     install, fewshot[train,serve,export]. ``serve_install.py`` measures what pip really installs."""
