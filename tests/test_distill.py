@@ -335,7 +335,7 @@ def test_the_report_pairs_each_student_with_its_teacher_and_the_student_alone():
     assert "| y (n = 2) | 65.0 ± 7.1 | 56.0 ± 8.5 | 50.0 ± 0.0 | 40% | 25x |" in md
     # average: teacher 75, student 69, alone 57.5 -> 11.5 of 17.5 = 66%
     assert "| **average** | **75.0** | **69.0** | **57.5** | **66%** | **25x** | |" in md
-    assert "**missed**: 66% of a 17.5-point gain kept, at 25x" in md
+    assert "**missed**: 66% of a 17.5-point gain kept (missed), at 25x (met)" in md
 
 
 def test_a_distill_strategy_without_unlabeled_in_the_suite_is_refused(tmp_path, tiny_st_dir, demo):

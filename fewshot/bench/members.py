@@ -231,7 +231,9 @@ def distill_markdown(cells: list[dict]) -> str:
             kept, fast = (means["student"] - means["alone"]) / gain, float(np.median(speed_all))
             verdict = "met" if kept >= 0.9 and fast >= 20 else "missed"
             lines += ["", f"- target (keep >= 90% of the teacher's gain at >= 20x its predictions per second): "
-                          f"**{verdict}**: {kept:.0%} of a {gain * 100:.1f}-point gain kept, at {fast:.0f}x"]
+                          f"**{verdict}**: {kept:.0%} of a {gain * 100:.1f}-point gain kept "
+                          f"({'met' if kept >= 0.9 else 'missed'}), at {fast:.0f}x "
+                          f"({'met' if fast >= 20 else 'missed'}); speeds as the harness predicts, with torch"]
     return "\n".join(lines) + "\n"
 
 
