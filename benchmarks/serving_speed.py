@@ -14,6 +14,7 @@ Run (trains one SetFit classifier per dataset at k = 8, seed 0; minutes on 2 cor
 
     python benchmarks/serving_speed.py --data-dir ../shared/datasets
     python benchmarks/serving_speed.py --render-only          # rewrite the table from the JSON
+    python benchmarks/serving_speed.py --teacher --out benchmarks/results/distill_speed.md   # + the teacher
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from serve_install import dependency_closure, full_install_mb, installed_mb
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("torch float32", "torch int8", "onnx float32", "onnx int8")
+TEACHER = "teacher (prompt lora)"
 
 
 # --------------------------------------------------------------------------- environment size
@@ -54,8 +56,11 @@ def timed_proba(predict, texts: list[str], rounds: int) -> tuple[np.ndarray, flo
     return np.asarray(proba, dtype=np.float64), best
 
 
-def measure(clf, folders: dict[str, Path], X: list[str], y: list, threads: int, rounds: int) -> list[dict]:
-    """One row per variant: texts/s, accuracy, agreement with torch float32, max |Δp| from it."""
+def measure(clf, folders: dict[str, Path], X: list[str], y: list, threads: int, rounds: int,
+            teacher=None) -> list[dict]:
+    """One row per variant: texts/s, accuracy, agreement with torch float32, max |Δp| from it. With
+    ``teacher`` (a fitted classifier, e.g. the prompt strategy a distilled student learns from), one
+    more row: its texts/s and accuracy on the same texts and threads, timed in one pass."""
     import fewshot.serving
     from fewshot.compat import torch_threads
 
@@ -79,6 +84,13 @@ def measure(clf, folders: dict[str, Path], X: list[str], y: list, threads: int, 
             "max_abs_proba_diff": float(np.abs(proba - reference).max()),
         })
     clf.set_params(quantize=before)
+    if teacher is not None:
+        with torch_threads(threads):
+            proba, speed = timed_proba(teacher.predict_proba, X, 1)
+        labels = np.asarray(teacher.classes_)[proba.argmax(1)]
+        rows.append({"variant": TEACHER, "threads": threads, "texts_per_second": round(speed, 1),
+                     "accuracy": round(float(np.mean(labels == np.asarray(y))), 4),
+                     "agreement_with_torch_float32": None, "max_abs_proba_diff": None})
     return rows
 
 
@@ -98,12 +110,13 @@ def run(args) -> dict:
         started = time.perf_counter()
         clf = fewshot.SetFitClassifier(seed=0).fit(X, y)
         train_seconds = time.perf_counter() - started
+        teacher = fewshot.PromptClassifier(mode="lora", seed=0).fit(X, y) if args.teacher else None
         with tempfile.TemporaryDirectory(prefix="fewshot-serving-speed-") as tmp:
             folders = {"onnx float32": clf.export(Path(tmp) / "float"),
                        "onnx int8": clf.export(Path(tmp) / "int8", quantize="int8")}
             sizes = {k: round(sum(f.stat().st_size for f in v.iterdir()) / 1e6, 1) for k, v in folders.items()}
             rows = [row for threads in args.threads for row in measure(clf, folders, X_test, y_test, threads,
-                                                                       args.rounds)]
+                                                                       args.rounds, teacher)]
         mean_words = float(np.mean([len(t.split()) for t in X_test]))
         results["datasets"][name] = {"rows": rows, "export_mb": sizes, "train_seconds": round(train_seconds, 1),
                                      "mean_words": round(mean_words, 1)}
@@ -127,10 +140,19 @@ def render(results: dict) -> str:
             rows = [r for r in entry["rows"] if r["threads"] == threads]
             base = next(r["texts_per_second"] for r in rows if r["variant"] == "torch int8")
             for r in rows:
+                paired = r["agreement_with_torch_float32"] is not None
                 lines.append(f"| {threads} | {r['variant']} | {r['texts_per_second']:.1f} | "
                              f"{r['texts_per_second'] / base:.2f} | {r['accuracy']:.3f} | "
-                             f"{r['agreement_with_torch_float32']:.3f} | {r['max_abs_proba_diff']:.1e} |")
+                             + (f"{r['agreement_with_torch_float32']:.3f} | {r['max_abs_proba_diff']:.1e} |"
+                                if paired else "— | — |"))
         lines.append("")
+        teacher = {r["threads"]: r["texts_per_second"] for r in entry["rows"] if r["variant"] == TEACHER}
+        if teacher:
+            onnx = {r["threads"]: r["texts_per_second"] for r in entry["rows"] if r["variant"] == "onnx int8"}
+            torch8 = {r["threads"]: r["texts_per_second"] for r in entry["rows"] if r["variant"] == "torch int8"}
+            lines += ["The student's speed over the teacher's (issue 16's distillation target: >= 20x): "
+                      + "; ".join(f"{t} thread(s): ONNX int8 {onnx[t] / teacher[t]:.1f}x, torch int8 "
+                                  f"{torch8[t] / teacher[t]:.1f}x" for t in sorted(teacher)), ""]
     env = results["environment"]
     lines += ["## Environment size", "",
               f"What `fewshot.serving` needs ({', '.join(env['serve_packages'])}): {env['serve_mb']} MB installed; "
@@ -146,6 +168,9 @@ def main(argv=None) -> None:
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=2, help="timed passes per variant; the best counts")
+    parser.add_argument("--teacher", action="store_true",
+                        help="also time the prompt strategy with LoRA fitted on the same examples (the teacher a "
+                             "distilled student replaces): minutes more per dataset")
     parser.add_argument("--out", default=str(HERE / "results" / "serving_speed.md"))
     parser.add_argument("--render-only", action="store_true", help="rewrite the table from the JSON")
     write_results(parser.parse_args(argv), run, render)

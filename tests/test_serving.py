@@ -192,8 +192,11 @@ def test_the_serving_speed_benchmark_measures_four_variants_side_by_side(setfit_
     finally:
         sys.path.pop(0)
     folders = {"onnx float32": exported[0], "onnx int8": exported[1]}
-    rows = serving_speed.measure(setfit_clf, folders, demo.test.X[:30], demo.test.y[:30], threads=1, rounds=1)
-    assert [r["variant"] for r in rows] == list(serving_speed.VARIANTS)
+    teacher = fewshot.MajorityClassifier().fit(demo.train.X, demo.train.y)  # any fitted classifier can teach
+    rows = serving_speed.measure(setfit_clf, folders, demo.test.X[:30], demo.test.y[:30], threads=1, rounds=1,
+                                 teacher=teacher)
+    assert [r["variant"] for r in rows] == [*serving_speed.VARIANTS, serving_speed.TEACHER]
+    assert rows[-1]["accuracy"] == pytest.approx(np.mean(np.asarray(demo.test.y[:30]) == teacher.predict(["x"])[0]), abs=1e-4)
     by = {r["variant"]: r for r in rows}
     assert by["onnx float32"]["agreement_with_torch_float32"] == 1.0
     assert by["onnx float32"]["max_abs_proba_diff"] < 1e-4
@@ -205,6 +208,8 @@ def test_the_serving_speed_benchmark_measures_four_variants_side_by_side(setfit_
                                                        "train_seconds": 1, "mean_words": 10}},
                                  "environment": env})
     assert "| 1 | onnx int8 |" in text and "Measured by commit" not in text  # a JSON without provenance
+    onnx, teacher_speed = rows[3]["texts_per_second"], rows[-1]["texts_per_second"]
+    assert f"1 thread(s): ONNX int8 {onnx / teacher_speed:.1f}x" in text
     text = serving_speed.render({"context": {"commit": "abc1234", "command": "python benchmarks/serving_speed.py"},
                                  "datasets": {}, "environment": env})
     assert "Measured by commit abc1234 in one run: `python benchmarks/serving_speed.py`" in text
