@@ -171,15 +171,15 @@ def cmd_predict(args) -> int:
 
     exported = is_export(args.model_dir)  # an ONNX folder from `fewshot export`: needs fewshot[serve] only
     if exported:
-        read_export_meta(Path(args.model_dir))
+        meta = read_export_meta(Path(args.model_dir))
     else:
         from .base import read_meta
 
-        read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
+        meta = read_meta(args.model_dir)  # a folder that is not a saved classifier fails before any loading
     output = Path(args.output) if args.output else None
     if output is not None:
         _check_output_file(output, overwrite=args.overwrite, inputs=(Path(args.input),))
-    if not exported and read_meta(args.model_dir).get("problem") == "token":  # NER: entities per sentence
+    if meta.get("problem") == "token":  # NER: entities per sentence
         from .ner import cli as ner_cli
 
         return ner_cli.predict(args)
