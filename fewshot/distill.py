@@ -48,6 +48,9 @@ LABEL_BATCH_SIZE = 32
 CACHE_FOLDER = "distill"
 DEFAULT_TEACHER = {"name": "prompt", "params": {"mode": "lora"}}
 DEFAULT_STUDENT = "setfit"
+#: Contrastive pairs per epoch for a SetFit student (its ``max_pairs``) unless it sets its own; see
+#: :func:`distill`'s ``student_pairs``.
+STUDENT_PAIRS = 8000
 _CACHE_FORMAT = 1
 
 
@@ -210,8 +213,8 @@ def _resolve_student(student, seed: int) -> BaseClassifier:
 
 # --------------------------------------------------------------------------- distill
 def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlabeled: int | None = None,
-            labeled_weight: float = 1.0, seed: int = 0, cache: bool | str | Path | None = True,
-            show_progress: bool = True) -> BaseClassifier:
+            labeled_weight: float = 1.0, student_pairs: int | None = STUDENT_PAIRS, seed: int = 0,
+            cache: bool | str | Path | None = True, show_progress: bool = True) -> BaseClassifier:
     """Train a small, fast student on a fitted teacher's probabilities for unlabeled texts.
 
     Parameters
@@ -235,6 +238,12 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
     max_unlabeled : int, optional
         Label at most this many texts (a seeded random sample, kept in input order): labeling is
         the slow part with a prompt teacher (2-14 texts per second on a CPU).
+    student_pairs : int or None
+        Contrastive pairs per epoch for a student with a ``max_pairs`` parameter (SetFit) that does
+        not set its own. SetFit's budget is ``2 * num_iterations * n`` pairs an epoch, right for 16
+        examples, but 80,000 for 2,000 unlabeled texts (about 40 minutes of training on one laptop
+        core for 3 epochs). STUDENT_PAIRS_TUNING
+        ``None`` keeps the student's own budget.
     seed : int
         Seeds the ``max_unlabeled`` sample and a student given by name that sets no ``seed``.
     cache : True, path, None or False
@@ -255,13 +264,14 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
     """
     rules = {"max_unlabeled": (Integer(1) | NONE).described("a positive integer or None"),
              "labeled_weight": Real(0).described("a non-negative number"), "seed": SEED,
+             "student_pairs": (Integer(1) | NONE).described("a positive integer or None"),
              "show_progress": BOOL,
              "cache": (BOOL | NONE | Check(lambda v: isinstance(v, (str, Path)), "a folder")).described(
                  "True, False, None or a folder")}
     from ._validate import check_params
 
     check_params({"max_unlabeled": max_unlabeled, "labeled_weight": labeled_weight, "seed": seed,
-                  "show_progress": show_progress, "cache": cache}, rules)
+                  "student_pairs": student_pairs, "show_progress": show_progress, "cache": cache}, rules)
     texts = _check_unlabeled(unlabeled_texts)  # parameters and texts are checked before a teacher folder loads
     teacher, folder = _load_teacher(teacher)
     if getattr(teacher, "problem_", "single_label") != "single_label":
@@ -277,6 +287,9 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
                         "many texts as classes (hundreds are typical).")
     labeled_X, labeled_y = _check_labeled(X, y, classes)
     student_est = _resolve_student(student, seed)
+    student_params = student_est.get_params(deep=False)
+    if student_pairs is not None and "max_pairs" in student_params and student_params["max_pairs"] is None:
+        student_est.set_params(max_pairs=int(student_pairs))
     identity = teacher_identity(teacher, folder)
     proba, info = teacher_probabilities(teacher, texts, cache=cache, identity=identity, show_progress=show_progress)
 
@@ -308,6 +321,8 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
         "n_labeled": len(labeled_y),
         "targets": "soft" if soft else "teacher_argmax",
         "params": {"max_unlabeled": max_unlabeled, "labeled_weight": float(labeled_weight), "seed": int(seed),
+                   "student_pairs": student_pairs,
+                   "student_max_pairs": student_est.get_params(deep=False).get("max_pairs"),
                    "pair_targets": "cosine of the teacher's probability vectors" if soft else "same teacher label",
                    "head": "soft-label cross-entropy" if soft else "the student's own loss on the teacher's labels"},
         "teacher_label_seconds": info["label_seconds"],
@@ -364,7 +379,7 @@ class DistilledClassifier(BaseClassifier):
         "params": {"mode": "lora"}}``); a name, dict or instance as for ensemble members.
     student : None, str, dict or classifier
         The student: ``None`` is ``SetFitClassifier(model="minilm")``.
-    max_unlabeled, labeled_weight : see :func:`distill`.
+    max_unlabeled, labeled_weight, student_pairs : see :func:`distill`.
     cache : bool or path
         Cache the teacher's probabilities (see :func:`distill`). Off by default here, so that the
         training time always includes the teacher's labeling.
@@ -393,6 +408,7 @@ class DistilledClassifier(BaseClassifier):
         "student": _spec_rule(),
         "max_unlabeled": (Integer(1) | NONE).described("a positive integer or None"),
         "labeled_weight": Real(0).described("a non-negative number"),
+        "student_pairs": (Integer(1) | NONE).described("a positive integer or None"),
         "cache": (BOOL | NONE | Check(lambda v: isinstance(v, (str, Path)), "a folder")).described(
             "True, False, None or a folder"),
         "seed": SEED.described("a non-negative integer"),
@@ -400,12 +416,13 @@ class DistilledClassifier(BaseClassifier):
     }
 
     def __init__(self, *, teacher: Any = None, student: Any = None, max_unlabeled: int | None = None,
-                 labeled_weight: float = 1.0, cache: bool | str | None = False, seed: int = 0,
-                 show_progress: bool = False):
+                 labeled_weight: float = 1.0, student_pairs: int | None = STUDENT_PAIRS,
+                 cache: bool | str | None = False, seed: int = 0, show_progress: bool = False):
         self.teacher = teacher
         self.student = student
         self.max_unlabeled = max_unlabeled
         self.labeled_weight = labeled_weight
+        self.student_pairs = student_pairs
         self.cache = cache
         self.seed = seed
         self.show_progress = show_progress
@@ -451,7 +468,8 @@ class DistilledClassifier(BaseClassifier):
             unlabeled = list(X)
         teacher.fit(X, labels)
         fitted = distill(teacher, unlabeled, student, X=X, y=labels, max_unlabeled=self.max_unlabeled,
-                         labeled_weight=float(self.labeled_weight), seed=int(self.seed), cache=self.cache,
+                         labeled_weight=float(self.labeled_weight), student_pairs=self.student_pairs,
+                         seed=int(self.seed), cache=self.cache,
                          show_progress=bool(self.show_progress))
         if list(fitted.classes_) != list(self.classes_):
             raise ValueError(f"the student learned the classes {fitted.classes_.tolist()} but the training labels are "

@@ -68,6 +68,11 @@ class SetFitClassifier(BaseClassifier):
     num_iterations : int or None
         setfit's pair budget: ``2 * num_iterations * n_examples`` pairs per epoch (default 20, the
         SetFit paper's setting). ``None`` derives the budget from ``sampling``.
+    max_pairs : int or None
+        Caps the pairs of an epoch (``None``, the default: no cap). The budget above grows with the
+        number of texts, which is what a few-shot sample wants but not a student trained on
+        thousands of teacher-labeled texts (:func:`fewshot.distill` sets it): 2,000 texts make
+        80,000 pairs an epoch, about 15 minutes on one laptop core.
     epochs : int
         Passes over the pair budget (default 3: because a step scores every pair of its batch,
         one epoch is only ``n_examples / 3`` steps at the default batch size). ``0`` skips body
@@ -140,6 +145,7 @@ class SetFitClassifier(BaseClassifier):
         "model": MODEL,
         "sampling": Options(*SAMPLING_MODES),
         "num_iterations": (Integer(1) | NONE).described("a positive integer or None (budget from sampling)"),
+        "max_pairs": (Integer(1) | NONE).described("a positive integer or None (no cap)"),
         "epochs": Integer(0).described("an integer >= 0 (0 keeps the body frozen)"),
         "batch_size": Integer(2).described("an integer >= 2 (sentences per step; pairs need two)"),
         "body_learning_rate": Real(0, 1, closed="neither").described("a number between 0 and 1 (e.g. 2e-5)"),
@@ -161,6 +167,7 @@ class SetFitClassifier(BaseClassifier):
         model: str = "minilm",
         sampling: str = "oversampling",
         num_iterations: int | None = 20,
+        max_pairs: int | None = None,
         epochs: int = 3,
         batch_size: int = 16,
         body_learning_rate: float = 6e-5,
@@ -176,6 +183,7 @@ class SetFitClassifier(BaseClassifier):
         self.model = model
         self.sampling = sampling
         self.num_iterations = num_iterations
+        self.max_pairs = max_pairs
         self.epochs = epochs
         self.batch_size = batch_size
         self.body_learning_rate = body_learning_rate
@@ -248,7 +256,7 @@ class SetFitClassifier(BaseClassifier):
                 body, X, y, multi_label=self.problem_ == "multi_label", sampling=self.sampling,
                 num_iterations=self.num_iterations, epochs=int(self.epochs), batch_size=int(self.batch_size),
                 learning_rate=float(self.body_learning_rate), seed=int(self.seed), device=device,
-                show_progress=self.show_progress, soft=soft,
+                show_progress=self.show_progress, soft=soft, max_pairs=self.max_pairs,
             )
         body.eval()
         self.body_ = body
@@ -436,7 +444,7 @@ def stratified_batches(groups: np.ndarray, batch_size: int, rng: np.random.Rando
 
 def _train_body(body, X: list, y: np.ndarray | None, *, multi_label: bool, sampling: str, num_iterations: int | None,
                 epochs: int, batch_size: int, learning_rate: float, seed: int, device, show_progress: bool,
-                soft: np.ndarray | None = None) -> list[float]:
+                soft: np.ndarray | None = None, max_pairs: int | None = None) -> list[float]:
     """Batch-all contrastive tuning of ``body`` in place (:class:`fewshot.training.Trainer`); returns the
     mean pair loss of each epoch.
 
@@ -445,7 +453,8 @@ def _train_body(body, X: list, y: np.ndarray | None, *, multi_label: bool, sampl
 
     ``soft`` (probability rows, one per text) replaces ``y``: a pair's target is the cosine similarity
     of the two rows (setfit's distillation objective), computed per batch, so a large unlabeled set
-    never needs an n x n matrix; batches are stratified by each row's argmax.
+    never needs an n x n matrix; batches are stratified by each row's argmax. ``max_pairs`` caps the
+    pair budget of an epoch.
     """
     import torch
 
@@ -463,6 +472,8 @@ def _train_body(body, X: list, y: np.ndarray | None, *, multi_label: bool, sampl
         unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
         groups = np.asarray(soft).argmax(axis=1)
         budget = _group_pair_budget(groups, sampling, num_iterations)
+    if max_pairs is not None:
+        budget = min(budget, int(max_pairs))
     steps_per_epoch = max(1, math.ceil(budget / pairs_per_step))
     trainer = Trainer(learning_rate=learning_rate, epochs=epochs, seed=seed, device=device, warmup_ratio=0.1,
                       weight_decay=0.01, show_progress=show_progress, desc="setfit body")
