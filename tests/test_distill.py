@@ -189,6 +189,48 @@ def test_bad_parameters_are_refused(teacher, tiny_st_dir, demo):
         distill(object(), demo.test.X[:20])
 
 
+def _forward_count(tiny_st_dir, X, *, y=None, soft=None, max_pairs=None) -> int:
+    """Training steps of one epoch of SetFit body tuning (one forward pass of the body per step)."""
+    from fewshot.strategies.setfit import _load_body, _train_body
+
+    body = _load_body(str(tiny_st_dir), 32)
+    calls = []
+    body.register_forward_hook(lambda *_: calls.append(1))
+    _train_body(body, X, y, multi_label=False, sampling="oversampling", num_iterations=20, epochs=1, batch_size=8,
+                learning_rate=1e-4, seed=0, device="cpu", show_progress=False, soft=soft, max_pairs=max_pairs)
+    return len(calls)
+
+
+def test_max_pairs_caps_the_steps_of_an_epoch(tiny_st_dir, demo):
+    X = demo.train.X[:40]
+    y = np.unique(demo.train.y[:40], return_inverse=True)[1]
+    # 2 x 20 x 40 = 1,600 pairs at 28 pairs a step (batches of 8): 58 steps; capped at 56 pairs: 2 steps
+    assert _forward_count(tiny_st_dir, X, y=y) == 58
+    assert _forward_count(tiny_st_dir, X, y=y, max_pairs=56) == 2
+    assert _forward_count(tiny_st_dir, X, y=y, max_pairs=10**6) == 58  # a cap above the budget changes nothing
+    soft = np.eye(y.max() + 1)[y] * 0.8 + 0.2 / (y.max() + 1)
+    assert _forward_count(tiny_st_dir, X, soft=soft, max_pairs=84) == 3
+
+
+def test_the_student_gets_the_pair_cap_unless_it_sets_its_own(teacher, tiny_st_dir, demo, tmp_path):
+    from fewshot.distill import STUDENT_PAIRS
+
+    texts = demo.test.X[:30]
+    default = distill(teacher, texts, student(tiny_st_dir), cache=False, show_progress=False)
+    assert default.max_pairs == STUDENT_PAIRS
+    assert default.distillation_["params"]["student_max_pairs"] == STUDENT_PAIRS
+    own = distill(teacher, texts, student(tiny_st_dir, max_pairs=500), student_pairs=100, cache=False,
+                  show_progress=False)
+    assert own.max_pairs == 500 and own.distillation_["params"]["student_pairs"] == 100
+    uncapped = distill(teacher, texts, student(tiny_st_dir), student_pairs=None, cache=False, show_progress=False)
+    assert uncapped.max_pairs is None
+    assert fewshot.load(default.save(tmp_path / "student")).max_pairs == STUDENT_PAIRS
+    with pytest.raises(ValueError, match="student_pairs"):
+        distill(teacher, texts, student(tiny_st_dir), student_pairs=0, cache=False)
+    with pytest.raises(ValueError, match="max_pairs"):
+        SetFitClassifier(max_pairs=-1).fit(["a", "b"], ["x", "y"])
+
+
 def test_fit_soft_head_equals_a_soft_cross_entropy_fit():
     """The repeated-rows trick minimises the soft-label cross-entropy: its gradient there is ~0."""
     rng = np.random.RandomState(0)
@@ -381,6 +423,22 @@ def test_cli_distill_then_export_then_serve(teacher, tiny_st_dir, demo, tmp_path
     meta = json.loads((out / "fewshot.json").read_text())
     assert meta["distillation"]["teacher"]["folder"] == str(teacher_dir.resolve())
     assert meta["distillation"]["n_unlabeled"] == 50
+    assert meta["params"]["max_pairs"] == fewshot.distill.STUDENT_PAIRS
+    for flag, expected in (("none", None), ("300", 300)):
+        code = main(["distill", str(teacher_dir), "--unlabeled", str(pool), "--out", str(tmp_path / flag),
+                     "--param", f"model={tiny_st_dir}", "--param", "epochs=0", "--param", "quantize=false",
+                     "--no-cache", "--student-pairs", flag])
+        assert code == 0, capsys.readouterr().err
+        assert json.loads((tmp_path / flag / "fewshot.json").read_text())["params"]["max_pairs"] == expected
+    assert main(["distill", str(teacher_dir), "--unlabeled", str(pool), "--out", str(tmp_path / "bad"),
+                 "--student-pairs", "0"]) == 2
+    assert "pairs" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    from fewshot.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["distill", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {fewshot.distill.STUDENT_PAIRS}, fewshot.distill.STUDENT_PAIRS)" in help_text
 
     assert main(["export", str(out), "--out", str(tmp_path / "serve"), "--quantize", "int8"]) == 0
     served = fewshot.serving.load(tmp_path / "serve")
