@@ -68,6 +68,7 @@ def run(dataset: str, seeds: list[int], pairs: list[int], data_dir: str | None, 
     from fewshot.bench.runner import _dataset_record, _sample_record, _unlabeled_record
     from fewshot.bench.suite import parse_suite
     from fewshot.datasets import resolve_dataset
+    from fewshot.distill import distill, teacher_probabilities
 
     suite = parse_suite(SUITE_TOML.format(dataset=dataset, max_test=max_test, unlabeled=unlabeled),
                         source="tune_distill", base_dir=HERE)
@@ -100,14 +101,14 @@ def run(dataset: str, seeds: list[int], pairs: list[int], data_dir: str | None, 
             fit_seconds = time.perf_counter() - started
             acc, predict_seconds = _accuracy(teacher, X_val, y_val)
             started = time.perf_counter()
-            fewshot.distill.teacher_probabilities(teacher, pool, cache=cache, show_progress=False)
+            teacher_probabilities(teacher, pool, cache=cache, show_progress=False)
             emit({"seed": seed, "config": "teacher", "accuracy": acc, "train_seconds": fit_seconds,
                   "label_seconds": time.perf_counter() - started, "n_unlabeled": len(pool),
                   "predictions_per_second": len(X_val) / predict_seconds})
 
             for n_pairs in pairs:
                 started = time.perf_counter()
-                student = fewshot.distill(teacher, pool, X=X, y=y, student_pairs=n_pairs, seed=seed, cache=cache,
+                student = distill(teacher, pool, X=X, y=y, student_pairs=n_pairs, seed=seed, cache=cache,
                                           show_progress=False)
                 seconds = time.perf_counter() - started
                 assert student.distillation_["cache_hit"], "every student must reuse the teacher's labels"
