@@ -10,7 +10,8 @@ second; SetFit on MiniLM predicts hundreds. Teams that label a few examples usua
 2. the student (by default ``SetFitClassifier(model="minilm")``) is trained on them with
    :meth:`~fewshot.strategies.setfit.SetFitClassifier.fit_soft`: contrastive pairs whose target is
    the cosine similarity of the two texts' teacher probability vectors (setfit's distillation
-   objective), and a logistic head fitted by soft-label cross-entropy, together with the original
+   objective; at most ``student_pairs`` pairs an epoch, so a few thousand texts train in
+   minutes), and a logistic head fitted by soft-label cross-entropy, together with the original
    k-shot examples (one-hot rows) when ``X``/``y`` are given. A student without ``fit_soft`` (a
    ``HeadClassifier``) learns from the teacher's most likely labels instead.
 
@@ -236,13 +237,16 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
         The labeled examples the teacher was trained on; the student learns them too, as one-hot
         targets (weight ``labeled_weight`` each in the head). Labels must be classes of the teacher.
     max_unlabeled : int, optional
-        Label at most this many texts (a seeded random sample, kept in input order): labeling is
-        the slow part with a prompt teacher (2-14 texts per second on a CPU).
+        Label at most this many texts (a seeded random sample, kept in input order): a prompt
+        teacher labels 2-20 texts per second on a CPU.
     student_pairs : int or None
         Contrastive pairs per epoch for a student with a ``max_pairs`` parameter (SetFit) that does
         not set its own. SetFit's budget is ``2 * num_iterations * n`` pairs an epoch, right for 16
         examples, but 80,000 for 2,000 unlabeled texts (about 40 minutes of training on one laptop
-        core for 3 epochs). STUDENT_PAIRS_TUNING
+        core for 3 epochs). The default, 8,000 (about 4 minutes), was chosen on validation rows of
+        cr and sst5 (prompt LoRA teacher at k = 8, 2,000 unlabeled texts, 2 seeds;
+        ``benchmarks/results/tune_distill.md``): 2,000 pairs kept less of the teacher's gain, and
+        32,000 pairs did no better than 8,000 at four times the cost.
         ``None`` keeps the student's own budget.
     seed : int
         Seeds the ``max_unlabeled`` sample and a student given by name that sets no ``seed``.
