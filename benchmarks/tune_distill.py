@@ -54,12 +54,10 @@ name = "setfit"
 
 
 def _accuracy(clf, X, y) -> tuple[float, float]:
-    import numpy as np
-
+    """Accuracy (the classifier's own ``score``) and the seconds its predictions took."""
     started = time.perf_counter()
-    pred = clf.predict(X)
-    seconds = time.perf_counter() - started
-    return float(np.mean([str(a) == str(b) for a, b in zip(pred, y, strict=True)])), seconds
+    accuracy = float(clf.score(X, y))
+    return accuracy, time.perf_counter() - started
 
 
 def run(dataset: str, seeds: list[int], pairs: list[int], data_dir: str | None, out: Path, *, k: int = 8,
@@ -120,6 +118,8 @@ def run(dataset: str, seeds: list[int], pairs: list[int], data_dir: str | None, 
 def report(path: Path) -> str:
     import numpy as np
 
+    from fewshot.bench.verdicts import Paired
+
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     commits = sorted({r["commit"] for r in rows})
     draws = sorted({(r["dataset"], r["seed"]) for r in rows})
@@ -159,8 +159,9 @@ def report(path: Path) -> str:
         diffs = [by[(d, s, f"student_pairs={p}")]["accuracy"] - by[(d, s, f"student_pairs={largest}")]["accuracy"]
                  for d, s in draws if (d, s, f"student_pairs={p}") in by and (d, s, f"student_pairs={largest}") in by]
         if diffs and p != largest:
-            se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else float("nan")
-            paired = f"{100 * np.mean(diffs):+.1f} ± {100 * se:.1f} points over {len(diffs)} draws"
+            pd = Paired(diffs, sum(d > 0 for d in diffs), sum(d < 0 for d in diffs))
+            se = f" ± {100 * pd.se:.1f}" if pd.se is not None else ""
+            paired = f"{100 * pd.mean:+.1f}{se} points, ahead on {pd.wins} of {pd.n} draws"
         else:
             paired = "—"
         gk = f"{100 * np.mean(kept[p]):.0f}% ({len(kept[p])} draws)" if kept[p] else "no draw"
