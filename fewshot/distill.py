@@ -291,8 +291,8 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
                         "many texts as classes (hundreds are typical).")
     labeled_X, labeled_y = _check_labeled(X, y, classes)
     student_est = _resolve_student(student, seed)
-    student_params = student_est.get_params(deep=False)
-    if student_pairs is not None and "max_pairs" in student_params and student_params["max_pairs"] is None:
+    capped = "max_pairs" in student_est.get_params(deep=False)  # a student that takes a pair budget
+    if capped and student_pairs is not None and student_est.max_pairs is None:
         student_est.set_params(max_pairs=int(student_pairs))
     identity = teacher_identity(teacher, folder)
     proba, info = teacher_probabilities(teacher, texts, cache=cache, identity=identity, show_progress=show_progress)
@@ -326,7 +326,7 @@ def distill(teacher, unlabeled_texts, student=None, *, X=None, y=None, max_unlab
         "targets": "soft" if soft else "teacher_argmax",
         "params": {"max_unlabeled": max_unlabeled, "labeled_weight": float(labeled_weight), "seed": int(seed),
                    "student_pairs": student_pairs,
-                   "student_max_pairs": student_est.get_params(deep=False).get("max_pairs"),
+                   "student_max_pairs": student_est.max_pairs if capped else None,
                    "pair_targets": "cosine of the teacher's probability vectors" if soft else "same teacher label",
                    "head": "soft-label cross-entropy" if soft else "the student's own loss on the teacher's labels"},
         "teacher_label_seconds": info["label_seconds"],

@@ -54,7 +54,7 @@ def add_parsers(sub) -> None:
                    help="the student's strategy (default: setfit, on minilm unless --param model=...)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="a student parameter, repeatable; values parse as JSON when they can (epochs=2)")
-    p.add_argument("--student-pairs", type=_pairs, default=None, metavar="N|none",
+    p.add_argument("--student-pairs", type=_pairs, default=argparse.SUPPRESS, metavar="N|none",
                    help="contrastive pairs per epoch for a SetFit student that sets no max_pairs (default: "
                         "8000, fewshot.distill.STUDENT_PAIRS); 'none' keeps SetFit's own budget, 40 pairs per text")
     p.add_argument("--data", help="the labeled examples (JSONL/CSV/TSV with text and label) the student learns too")
@@ -80,8 +80,9 @@ _positive_int = positive_int("unlabeled texts to use")
 _pair_count = positive_int("contrastive pairs per epoch")
 
 
-def _pairs(value: str):
-    return "none" if value.strip().lower() == "none" else _pair_count(value)
+def _pairs(value: str) -> int | None:
+    """``--student-pairs``: a positive integer, or ``none`` (no cap: SetFit's own budget)."""
+    return None if value.strip().lower() == "none" else _pair_count(value)
 
 
 def cmd_distill(args) -> int:
@@ -106,8 +107,8 @@ def cmd_distill(args) -> int:
         X, y = read_labeled(args.data, text_column=args.text_column, label_column=args.label_column)
     started = time.perf_counter()
     # the teacher given as its folder: loaded there, and named in the student's provenance
-    pairs = {} if args.student_pairs is None else {"student_pairs": None if args.student_pairs == "none"
-                                                                   else args.student_pairs}
+    # absent unless given, so distill()'s own default applies
+    pairs = {"student_pairs": args.student_pairs} if "student_pairs" in vars(args) else {}
     fitted = distill(args.teacher_dir, texts, student, X=X, y=y, max_unlabeled=args.max_unlabeled, seed=args.seed,
                      cache=not args.no_cache, show_progress=True, **pairs)
     fitted.save(out, overwrite=args.overwrite)

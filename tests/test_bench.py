@@ -355,6 +355,17 @@ def test_report_refuses_mixed_code_versions_unless_allowed(tmp_path, capsys):
     assert "**Mixed code versions**" in md
 
 
+def test_report_footer_names_every_commit_of_one_code_version(tmp_path):
+    """Cells of one code hash started at several commits (which changed only docs or results) make
+    one version; the footer names each commit, not the first alone."""
+    later = {"fewshot": "0.1.0", "hash": "1" * 64, "git_commit": "c" * 40, "git_dirty": False}
+    cells = [_cell_record("a", "x", 8, 0, 0.5), _cell_record("a", "x", 8, 1, 0.6, code=later)]
+    _write_cells(tmp_path, cells)
+    write_report(tmp_path)
+    footer = (tmp_path / "summary.md").read_text().strip().splitlines()[-1]
+    assert "code: commits aaaaaaaaaa, cccccccccc, code 111111111111 (sha256" in footer
+
+
 def test_bench_still_succeeds_when_the_report_would_mix_code_versions(tmp_path, data_root, capsys):
     """A run limited to one strategy next to cells another code version made: the cells are fine,
     the report is not written, and the message says why and what to do."""

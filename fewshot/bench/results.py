@@ -247,9 +247,9 @@ def code_versions(cells: list[dict]) -> list[dict[str, Any]]:
     out = []
     for entry in sorted(found.values(), key=lambda e: -e["cells"]):
         commits = sorted(entry["commits"])
-        code = dict(entry.pop("code"))
-        code["git_commit"] = ", ".join(x[:10] for x in commits) if commits else None
-        name = describe_code(code).replace("commit ", "commits ", 1) if len(commits) > 1 else describe_code(code)
+        name = describe_code({**entry.pop("code"), "git_commit": None})  # the hash (and dirtiness) alone
+        if commits:  # every commit the cells ran at, not only the first
+            name = f"commit{'s' if len(commits) > 1 else ''} {', '.join(x[:10] for x in commits)}, {name}"
         out.append({**entry, "commits": commits, "name": name})
     return out
 
