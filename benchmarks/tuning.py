@@ -5,7 +5,9 @@ validation rows; for each strategy this prints (and writes to ``RESULTS_DIR/tuni
 per k: each configuration's average headline metric, its mean per dataset, and a paired comparison
 with the baseline configuration (the label ``<strategy>-default``, else ``--baseline``) over the
 (dataset, seed) draws both ran: mean difference ± standard error, how many draws it won, and the
-verdict (a tie when within 2 standard errors of zero, as in ``fewshot report``).
+verdict (a tie when within 2 standard errors of zero, as in ``fewshot report``). With ``--versus
+LABEL`` each table also compares every configuration with that strategy (of any name, e.g. plain
+setfit beside our setfit): the paired accuracy difference and the ratio of median training times.
 
 Run::
 
@@ -40,7 +42,18 @@ def _baseline(labels: list[str], name: str, wanted: str | None) -> str:
     return next((s for s in labels if s == f"{name}-default"), labels[0])
 
 
-def tuning_tables(results_dir, *, baseline: str | None = None, allow_mixed: bool = False) -> str:
+def _train_ratio(res, k: int, label: str, other: str, datasets: list[str]) -> str:
+    """Median training time of ``label`` over that of ``other``, per dataset, then averaged."""
+    ratios = []
+    for d in datasets:
+        a, b = res.group(d, label, k).median("train_seconds"), res.group(d, other, k).median("train_seconds")
+        if a and b:
+            ratios.append(a / b)
+    return f"{sum(ratios) / len(ratios):.2f}x" if ratios else "n/a"
+
+
+def tuning_tables(results_dir, *, baseline: str | None = None, versus: str | None = None,
+                  allow_mixed: bool = False) -> str:
     """The Markdown text: one table per strategy and k."""
     res = collect(results_dir)
     versions = check_code_versions(res, allow_mixed=allow_mixed)
@@ -58,32 +71,44 @@ def tuning_tables(results_dir, *, baseline: str | None = None, allow_mixed: bool
     if "test" in splits:
         lines += ["**Warning: some cells were scored on test rows; defaults must not be chosen on them.**", ""]
     for name, labels in by_name.items():
+        if versus and labels == [versus]:
+            continue  # the reference strategy: its figures appear as a column of the others' tables
         base = _baseline(labels, name, baseline)
         for k in res.ks:
             here = [s for s in labels if any((g := res.group(d, s, k)) and g.ok for d in res.datasets)]
             if base not in here:
                 continue
-            datasets = res.common_datasets(k, here)
+            ref = versus if versus and any((g := res.group(d, versus, k)) and g.ok for d in res.datasets) else None
+            datasets = res.common_datasets(k, here + ([ref] if ref else []))
             if not datasets:
                 continue
             header = ["configuration", "parameters", "average", *datasets, f"vs {base} (paired)"]
+            if ref:
+                header += [f"vs {ref} (paired)", f"train time ÷ {ref}"]
             rows = []
             for s in sorted(here, key=lambda s: -sum(res.group(d, s, k).mean for d in datasets)):
                 avg = sum(res.group(d, s, k).mean for d in datasets) / len(datasets)
                 if s == base:
-                    versus = "baseline"
+                    versus_base = "baseline"
                 else:
                     p = paired_difference(res, k, s, base, datasets)
                     if p.se is None:
-                        versus = f"{100 * p.mean:+.1f} (one draw: no test)"
+                        versus_base = f"{100 * p.mean:+.1f} (one draw: no test)"
                     else:
                         word = "tie" if p.tie else ("better" if p.mean > 0 else "worse")
-                        versus = f"{100 * p.mean:+.1f} ± {100 * p.se:.1f}, ahead {p.wins}/{p.n}: {word}"
-                rows.append(
-                    [s, _params_text(res, s), f"{100 * avg:.1f}"]
-                    + [f"{100 * res.group(d, s, k).mean:.1f}" for d in datasets]
-                    + [versus]
-                )
+                        versus_base = f"{100 * p.mean:+.1f} ± {100 * p.se:.1f}, ahead {p.wins}/{p.n}: {word}"
+                row = ([s, _params_text(res, s), f"{100 * avg:.1f}"]
+                       + [f"{100 * res.group(d, s, k).mean:.1f}" for d in datasets] + [versus_base])
+                if ref:
+                    p = paired_difference(res, k, s, ref, datasets)
+                    row += [f"{100 * p.mean:+.1f} ± {100 * p.se:.1f}, ahead {p.wins}/{p.n}: "
+                            f"{'tie' if p.tie else ('better' if p.mean > 0 else 'worse')}" if p.se is not None
+                            else f"{100 * p.mean:+.1f} (one draw: no test)", _train_ratio(res, k, s, ref, datasets)]
+                rows.append(row)
+            if ref:
+                avg = sum(res.group(d, ref, k).mean for d in datasets) / len(datasets)
+                rows.append([ref, _params_text(res, ref), f"{100 * avg:.1f}"]
+                            + [f"{100 * res.group(d, ref, k).mean:.1f}" for d in datasets] + ["", "reference", "1.00x"])
             lines += [f"## {name}, k = {k}", ""]
             lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -97,9 +122,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("results_dir", help="results folder of a tuning suite (fewshot bench --out)")
     p.add_argument("--baseline", help="configuration label to compare with (default: <strategy>-default)")
+    p.add_argument("--versus", help="a strategy label to compare every configuration with (e.g. setfit-upstream-mpnet)")
     p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
     args = p.parse_args(argv)
-    text = tuning_tables(args.results_dir, baseline=args.baseline, allow_mixed=args.allow_mixed)
+    text = tuning_tables(args.results_dir, baseline=args.baseline, versus=args.versus, allow_mixed=args.allow_mixed)
     write_text_atomic(Path(args.results_dir) / "tuning.md", text)
     print(text)
     return 0

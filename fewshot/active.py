@@ -933,7 +933,8 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", sta
                  "predict_seconds": round(predict_seconds, 4), "query_seconds": round(query_seconds, 3), "classes_seen": len({str(y_pool[i]) for i in chosen})}
         out["curve"].append(point)
         if log:
-            log(f"{method}/{start}: {point['n_labels']} labels -> {metric} {point['metric']:.4f}")
+            log(f"{method}/{start}: {point['n_labels']} labels -> {metric} {point['metric']:.4f} "
+                f"(fit {fit_seconds:.0f} s, query {query_seconds:.0f} s)")
         if len(chosen) >= budget or len(chosen) >= len(X_pool):
             break
         round_no += 1

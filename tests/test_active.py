@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -428,6 +429,9 @@ def test_harness_runs_an_active_cell_and_reports_its_curve(tiny_st_dir, tmp_path
     assert cell["status"] == "ok", cell.get("error")
     assert [p["n_labels"] for p in cell["curve"]] == [6, 12, 18]
     assert cell["headline"] == cell["curve"][-1]["metric"]
+    # the cell's log follows the simulation round by round
+    log = (tmp_path / "r/logs/demo-intent/setfit-hybrid/k3-seed0.log").read_text()
+    assert [int(n) for n in re.findall(r"hybrid/random: (\d+) labels -> accuracy", log)] == [6, 12, 18]
     paths = write_report(tmp_path / "r", allow_mixed=True)
     text = paths["active.md"].read_text()
     assert "| hybrid |" in text and "| random |" in text and paths["active_curves.png"].stat().st_size > 0

@@ -33,6 +33,7 @@ before any cell trains and names the dataset and the pool size it needs.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -158,10 +159,14 @@ def run_active_cell(payload: dict, clf, X_pool, y_pool, X_test, y_test) -> dict[
         names = sorted({v for v in y_pool}, key=str)
         cold = zero_shot_classifier(names, **active.get("cold_params", {}))
     t0 = time.perf_counter()
+
+    def progress(message: str) -> None:  # one line per round into the cell's log (its stderr)
+        print(f"[{time.perf_counter() - t0:7.0f} s] {message}", file=sys.stderr, flush=True)
+
     sim = simulate(clf, X_pool, y_pool, X_test, y_test, method=active["method"], start=active["start"],
                    start_per_class=active["start_per_class"], round_per_class=active["round_per_class"],
                    max_per_class=rec["k"], metric=rec["metric"], seed=rec["seed"], cold_classifier=cold,
-                   features=active.get("features", "auto"))
+                   features=active.get("features", "auto"), log=progress)
     seconds = time.perf_counter() - t0
     last = sim["curve"][-1]
     out = {
