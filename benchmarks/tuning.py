@@ -42,6 +42,14 @@ def _baseline(labels: list[str], name: str, wanted: str | None) -> str:
     return next((s for s in labels if s == f"{name}-default"), labels[0])
 
 
+def _paired_cell(p) -> str:
+    """A paired comparison as a table cell: ``+1.2 ± 0.4, ahead 5/6: better``."""
+    if p.se is None:
+        return f"{100 * p.mean:+.1f} (one draw: no test)"
+    word = "tie" if p.tie else ("better" if p.mean > 0 else "worse")
+    return f"{100 * p.mean:+.1f} ± {100 * p.se:.1f}, ahead {p.wins}/{p.n}: {word}"
+
+
 def _train_ratio(res, k: int, label: str, other: str, datasets: list[str]) -> str:
     """Median training time of ``label`` over that of ``other``, per dataset, then averaged."""
     ratios = []
@@ -88,22 +96,12 @@ def tuning_tables(results_dir, *, baseline: str | None = None, versus: str | Non
             rows = []
             for s in sorted(here, key=lambda s: -sum(res.group(d, s, k).mean for d in datasets)):
                 avg = sum(res.group(d, s, k).mean for d in datasets) / len(datasets)
-                if s == base:
-                    versus_base = "baseline"
-                else:
-                    p = paired_difference(res, k, s, base, datasets)
-                    if p.se is None:
-                        versus_base = f"{100 * p.mean:+.1f} (one draw: no test)"
-                    else:
-                        word = "tie" if p.tie else ("better" if p.mean > 0 else "worse")
-                        versus_base = f"{100 * p.mean:+.1f} ± {100 * p.se:.1f}, ahead {p.wins}/{p.n}: {word}"
+                versus_base = "baseline" if s == base else _paired_cell(paired_difference(res, k, s, base, datasets))
                 row = ([s, _params_text(res, s), f"{100 * avg:.1f}"]
                        + [f"{100 * res.group(d, s, k).mean:.1f}" for d in datasets] + [versus_base])
                 if ref:
-                    p = paired_difference(res, k, s, ref, datasets)
-                    row += [f"{100 * p.mean:+.1f} ± {100 * p.se:.1f}, ahead {p.wins}/{p.n}: "
-                            f"{'tie' if p.tie else ('better' if p.mean > 0 else 'worse')}" if p.se is not None
-                            else f"{100 * p.mean:+.1f} (one draw: no test)", _train_ratio(res, k, s, ref, datasets)]
+                    row += [_paired_cell(paired_difference(res, k, s, ref, datasets)),
+                            _train_ratio(res, k, s, ref, datasets)]
                 rows.append(row)
             if ref:
                 avg = sum(res.group(d, ref, k).mean for d in datasets) / len(datasets)
