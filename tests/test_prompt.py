@@ -193,6 +193,42 @@ def test_long_texts_are_truncated_keeping_the_template(tiny, intent):
     assert clf.predict_proba([long_text]).shape == (1, 3)
 
 
+HEAD, TAIL = "alpha beta gamma", "psi chi omega"
+
+
+@pytest.mark.parametrize("side", ["end", "middle", "start"])
+def test_truncation_decides_which_part_of_a_long_text_survives(tiny, intent, side, tmp_path):
+    (X, y), _ = intent
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="zero", max_length=40, truncation=side).fit(X, y)
+    long_text = f"{HEAD} {' '.join(X) * 3} {TAIL}"
+    budget = 40 - clf._label_budget
+    ids = clf._prompt_ids([long_text])[0]
+    assert budget - 3 <= len(ids) <= budget, "the text fills the room the template leaves, and no more"
+    prompt = clf.tokenizer_.decode(ids, skip_special_tokens=True)
+    assert prompt.startswith("Message: ") and prompt.endswith("\nTopic:"), "the template is never cut"
+    body = prompt[len("Message: "):-len("\nTopic:")]
+    assert body.startswith(HEAD) == (side in ("end", "middle"))
+    assert body.endswith(TAIL) == (side in ("start", "middle"))
+    if side == "middle":
+        assert " ... " in body
+    clf.save(tmp_path / "clf")
+    loaded = fewshot.load(tmp_path / "clf")
+    assert loaded.truncation == side
+    assert loaded._prompt_ids([long_text])[0] == ids
+
+
+def test_truncation_cuts_the_longer_text_of_a_pair(tiny):
+    ds = fewshot.load_demo("pairs")
+    clf = PromptClassifier(model=tiny, mode="zero", template="Q: {text}\nA: {text_pair}\nVerdict:", max_length=64,
+                           truncation="middle").fit(ds.train.X[:12], ds.train.y[:12])
+    question, answer = "is it short", f"{HEAD} {' '.join(a for _, a in ds.train.X) * 2} {TAIL}"
+    ids = clf._prompt_ids([(question, answer)])[0]
+    assert len(ids) <= 64 - clf._label_budget
+    prompt = clf.tokenizer_.decode(ids, skip_special_tokens=True)
+    assert prompt.startswith(f"Q: {question}\nA: {HEAD}")
+    assert prompt.endswith(f"{TAIL}\nVerdict:")
+
+
 # ----------------------------------------------------------------------------- training
 def test_lora_training_learns_the_training_labels(lora_clf, zero_clf, intent):
     (X, y), _ = intent
@@ -389,6 +425,7 @@ BAD = [
     (dict(class_weight="inverse"), ValueError, "class_weight must be None, 'balanced' or a dict"),
     (dict(class_weight={"refund": 2.0}), ValueError, r"class_weight names label\(s\) \['refund'\]"),
     (dict(max_length=10), ValueError, "max_length=10 is too small"),
+    (dict(truncation="left"), ValueError, "truncation must be one of end, middle, start"),
     (dict(model="no-such-model"), UnknownModelError, "unknown model 'no-such-model'"),
 ]
 

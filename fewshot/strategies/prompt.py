@@ -126,8 +126,13 @@ class PromptClassifier(BaseClassifier):
     class_weight : None, "balanced" or dict
         Weights of the per-example loss by class (``"balanced"``: inverse class frequency).
     max_length : int or None
-        Tokens of prompt plus label words; longer texts are truncated (their end is cut, the
-        template kept). None: 256 (1024 for ``"icl"``, demonstrations included).
+        Tokens of prompt plus label words; longer texts are truncated (the template kept, see
+        ``truncation``). None: 256 (1024 for ``"icl"``, demonstrations included).
+    truncation : {"end", "middle", "start"}
+        Which tokens a text too long for ``max_length`` loses: its end (the default), its middle (its
+        first and last tokens kept, half each, with ``"..."`` between them: an email's subject and its
+        closing request both survive) or its start (for texts whose end matters most, such as a thread's
+        latest message). Of a pair, the longer text is cut.
     seed : int
         Seeds LoRA initialisation, batch order, dropout and the choice of demonstrations; the caller's
         global random state is left as it was.
@@ -172,6 +177,7 @@ class PromptClassifier(BaseClassifier):
             isinstance(v, dict) and all(is_number(w) and w >= 0 for w in v.values())),
             "None, 'balanced' or a dict label -> weight (non-negative numbers)"),
         "max_length": Integer(8) | NONE,
+        "truncation": Options(*tokens.TRUNCATION),
         "seed": SEED,
         "device": DEVICE,
         "show_progress": BOOL,
@@ -198,6 +204,7 @@ class PromptClassifier(BaseClassifier):
         batch_size: int = 8,
         class_weight: str | dict | None = None,
         max_length: int | None = None,
+        truncation: str = "end",
         seed: int = 0,
         device: str = "auto",
         show_progress: bool = False,
@@ -220,6 +227,7 @@ class PromptClassifier(BaseClassifier):
         self.batch_size = batch_size
         self.class_weight = class_weight
         self.max_length = max_length
+        self.truncation = truncation
         self.seed = seed
         self.device = device
         self.show_progress = show_progress
@@ -258,7 +266,7 @@ class PromptClassifier(BaseClassifier):
             self.demonstrations_ = icl.choose_demonstrations(
                 X, y, k=int(self.icl_k), seed=int(self.seed), tokenizer=self.tokenizer_, template=self.template_,
                 verbalizations=self.verbalizations_, bos=self._bos, max_length=self.max_length_,
-                label_budget=self._label_budget)
+                label_budget=self._label_budget, side=self.truncation)
             self._prepare_prefix()
         elif self.mode == "lora":
             self._train_lora(X, y, weights)
@@ -288,9 +296,10 @@ class PromptClassifier(BaseClassifier):
                           label_budget=self._label_budget)
 
     def _prompt_ids(self, X: list, *, budget: int | None = None, with_bos: bool = True) -> list[list[int]]:
-        """Token ids of each input's prompt, its text truncated to fit ``budget`` tokens."""
+        """Token ids of each input's prompt, its text truncated (at ``truncation``) to fit ``budget`` tokens."""
         return tokens.prompt_ids(self.tokenizer_, self.template_, X, bos=self._bos,
-                                 budget=budget or (self.max_length_ - self._label_budget), with_bos=with_bos)
+                                 budget=budget or (self.max_length_ - self._label_budget), with_bos=with_bos,
+                                 side=self.truncation)
 
     def _prepare_prefix(self) -> None:
         """The demonstrations' token ids, the prefix every prompt is scored after (``mode="icl"``)."""

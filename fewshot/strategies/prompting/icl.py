@@ -23,7 +23,7 @@ from .tokens import prompt_ids
 
 def choose_demonstrations(X: list, y: np.ndarray, *, k: int, seed: int, tokenizer, template: str,
                           verbalizations: list[list[str]], bos: list[int], max_length: int,
-                          label_budget: int) -> list[list]:
+                          label_budget: int, side: str = "end") -> list[list]:
     """``k`` examples per class (seeded), interleaved by class, fitted to the context length.
 
     Returns ``[input, class index]`` pairs (a pair input as a list), ready to save as JSON.
@@ -35,7 +35,7 @@ def choose_demonstrations(X: list, y: np.ndarray, *, k: int, seed: int, tokenize
         by_class.setdefault(int(y[i]), []).append(int(i))
     class_order = [int(c) for c in rng.permutation(sorted(by_class))]
     order = [by_class[c][r] for r in range(k) for c in class_order if r < len(by_class[c])]
-    query = prompt_ids(tokenizer, template, X, bos=bos, budget=max_length // 2)
+    query = prompt_ids(tokenizer, template, X, bos=bos, budget=max_length // 2, side=side)
     reserve = max(len(q) for q in query) + label_budget
     budget = max_length - reserve
     chosen, used = [], len(bos)

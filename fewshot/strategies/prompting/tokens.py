@@ -92,32 +92,63 @@ def encode(tokenizer, prompts: list[str], bos: list[int]) -> list[list[int]]:
     return [bos + list(p) for p in ids]
 
 
+TRUNCATION = ("end", "middle", "start")
+"""Where a text too long for its prompt loses tokens: its end, its middle (head and tail kept, joined by
+:data:`ELLIPSIS`) or its start."""
+
+ELLIPSIS = "..."
+"""What stands for the tokens a ``"middle"`` truncation removed, so the model reads a gap, not a joined sentence."""
+
+
 def prompt_ids(tokenizer, template: str, X: list, *, bos: list[int], budget: int,
-               with_bos: bool = True) -> list[list[int]]:
-    """Token ids of each input's prompt, its text truncated to fit ``budget`` tokens (``bos`` included)."""
+               with_bos: bool = True, side: str = "end") -> list[list[int]]:
+    """Token ids of each input's prompt, its text truncated at ``side`` to fit ``budget`` tokens (``bos`` included)."""
     ids = encode(tokenizer, [render(template, x) for x in X], bos)
     for i, x in enumerate(X):
         if len(ids[i]) > budget:
-            ids[i] = truncate(tokenizer, template, x, bos=bos, budget=budget)
+            ids[i] = truncate(tokenizer, template, x, bos=bos, budget=budget, side=side)
     if not with_bos and bos:
         ids = [p[len(bos):] for p in ids]
     return ids
 
 
-def truncate(tokenizer, template: str, x, *, bos: list[int], budget: int) -> list[int]:
-    """The prompt of ``x`` in at most ``budget`` tokens: the end of its longest text is cut, the template kept."""
+def truncate(tokenizer, template: str, x, *, bos: list[int], budget: int, side: str = "end") -> list[int]:
+    """The prompt of ``x`` in at most ``budget`` tokens, the template kept whole.
+
+    Tokens are taken from the longest text (of a pair, the longer one) at ``side``: ``"end"`` keeps its
+    beginning, ``"start"`` its end, ``"middle"`` its beginning and end (half the kept tokens each, the
+    beginning getting the odd one) with :data:`ELLIPSIS` between them.
+    """
+    if side not in TRUNCATION:
+        raise ValueError(f"side must be one of {TRUNCATION}, not {side!r}")
     parts = list(x) if isinstance(x, tuple) else [x]
+    part_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in parts]
+    cut = [0] * len(parts)
     for _ in range(8):
         ids = encode(tokenizer, [render(template, tuple(parts) if len(parts) == 2 else parts[0])], bos)[0]
         over = len(ids) - budget
         if over <= 0:
             return ids
-        longest = max(range(len(parts)), key=lambda j: len(parts[j]))
-        part_ids = tokenizer(parts[longest], add_special_tokens=False)["input_ids"]
-        keep = max(0, len(part_ids) - over - 1)
-        parts[longest] = tokenizer.decode(part_ids[:keep])
+        j = max(range(len(parts)), key=lambda i: len(part_ids[i]) - cut[i])
+        cut[j] = min(len(part_ids[j]), cut[j] + over + (1 if cut[j] == 0 else 0))
+        parts[j] = _shortened(tokenizer, part_ids[j], len(part_ids[j]) - cut[j], side)
     keep_end = budget - len(bos)  # pragma: no cover - tokenizers that do not round-trip
     return bos + ids[len(ids) - keep_end:]  # pragma: no cover
+
+
+def _shortened(tokenizer, ids: list[int], keep: int, side: str) -> str:
+    """The text of ``keep`` of a text's token ids ``ids``, taken as :func:`truncate`'s ``side`` says."""
+    if keep <= 0:
+        return ""
+    if side == "end":
+        return tokenizer.decode(ids[:keep])
+    if side == "start":
+        return tokenizer.decode(ids[len(ids) - keep:]).lstrip()
+    head, tail = (keep + 1) // 2, keep // 2
+    kept = [tokenizer.decode(ids[:head]).rstrip(), ELLIPSIS]
+    if tail:
+        kept.append(tokenizer.decode(ids[len(ids) - tail:]).lstrip())
+    return " ".join(kept)
 
 
 def pack(prompts: list[list[int]], labels: list[list[int]], pad: int):
