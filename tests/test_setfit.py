@@ -240,6 +240,20 @@ def test_a_folder_with_the_old_loss_key_still_loads(tiny_st_dir, intent_data, tm
     assert loaded.train_loss_ == loaded.loss_history_  # the former attribute name still reads
 
 
+def test_epochs_none_takes_the_bodys_measured_default_and_fit_records_it(tiny_st_dir, intent_data, tmp_path):
+    from fewshot.strategies.setfit import BODY_EPOCHS, DEFAULT_EPOCHS
+
+    assert SetFitClassifier(model="mpnet").resolved_epochs() == BODY_EPOCHS["mpnet"] == 2
+    assert SetFitClassifier().resolved_epochs() == DEFAULT_EPOCHS == 3
+    assert SetFitClassifier(model="mpnet", epochs=3).resolved_epochs() == 3, "an explicit value wins"
+    (X, y), _ = intent_data
+    clf = tiny(tiny_st_dir, epochs=None).fit(X, y)
+    assert clf.epochs is None and clf.epochs_ == DEFAULT_EPOCHS, "a local folder gets the general default"
+    assert len(clf.loss_history_) == DEFAULT_EPOCHS
+    loaded = fewshot.load(clf.save(tmp_path / "clf"))
+    assert loaded.epochs is None and loaded.epochs_ == DEFAULT_EPOCHS
+
+
 def test_a_tampered_parameter_is_named_by_the_check_load_can_run(tiny_st_dir, intent_data, tmp_path):
     import json
 
