@@ -1250,6 +1250,11 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     gemma = load_suite(REPO / "benchmarks" / "prompt_gemma.toml")
     assert gemma.datasets == quick.datasets and gemma.max_test == quick.max_test
     assert {s.params.get("model", "smollm2-135m") for s in gemma.strategies} == {"smollm2-135m", "gemma3-270m"}
+    larger = load_suite(REPO / "benchmarks" / "quick_larger.toml")  # the quick suite's draws on the larger models
+    assert (larger.datasets, larger.seeds, larger.max_test, larger.all_k) == (quick.datasets, quick.seeds, quick.max_test, [8, 32])
+    assert {s.label: s.params.get("model") for s in larger.strategies if s.name != "majority"} == {
+        "setfit-mpnet": "mpnet", "head-mpnet": "mpnet", "prompt-gemma": "gemma3-270m"}
+    assert larger.strategy("prompt-gemma").params == gemma.strategy("prompt-gemma").params
     smoke = load_suite(REPO / "benchmarks" / "smoke.toml")
     assert smoke.datasets == ["demo:intent"] and {
         "majority",
@@ -1261,7 +1266,7 @@ def test_shipped_suites_parse_and_follow_the_protocol():
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name", ["quick", "paper", "tune_setfit_mpnet", "mpnet_paper", "prompt_gemma"])
+@pytest.mark.parametrize("name", ["quick", "paper", "tune_setfit_mpnet", "mpnet_paper", "prompt_gemma", "quick_larger"])
 def test_shipped_suites_validate_against_the_datasets(name):
     """Every dataset, strategy and parameter of the long suites exists (checked without running)."""
     from fewshot.bench.suite import check_suite, effective_data_dir
