@@ -99,6 +99,7 @@ def test_stratified_batches_cover_every_example_once_and_mix_labels():
         ({"num_iterations": 0}, "num_iterations must be a positive integer or None"),
         ({"epochs": -1}, r"epochs must be an integer >= 0"),
         ({"epochs": 1.5}, r"epochs must be an integer >= 0"),
+        ({"train_layers": 0}, r"train_layers must be a positive integer \(top layers to fine-tune\) or None"),
         ({"batch_size": 1}, r"batch_size must be an integer >= 2"),
         ({"body_learning_rate": 0}, "body_learning_rate must be a number between 0 and 1"),
         ({"body_learning_rate": "fast"}, "body_learning_rate must be a number between 0 and 1"),
@@ -159,6 +160,30 @@ def test_epoch_zero_keeps_the_body_frozen(tiny_st_dir, intent_data):
     original = SentenceTransformer(str(tiny_st_dir), device="cpu").encode(Xt)
     np.testing.assert_allclose(clf._embed(Xt), original, atol=1e-5)
     assert clf.loss_history_ == []
+
+
+def test_train_layers_tunes_only_the_top_layers_and_still_learns(tiny_st_dir, intent_data, tmp_path):
+    """train_layers=1 on the 2-layer tiny body: the embeddings and the bottom layer keep their pretrained
+    weights exactly, the top layer moves and lowers the pair loss (what it does for accuracy on a real
+    body is a benchmark's question: the tiny body's random embeddings carry most of what it can learn);
+    the parameter is saved."""
+    from sentence_transformers import SentenceTransformer
+
+    (X, y), _ = intent_data
+    pretrained = dict(SentenceTransformer(str(tiny_st_dir), device="cpu")[0].auto_model.named_parameters())
+    kw = dict(epochs=10, num_iterations=5, body_learning_rate=3e-3, quantize=False)
+    top = tiny(tiny_st_dir, train_layers=1, **kw).fit(X, y)
+    moved = {name for name, p in top.body_[0].auto_model.named_parameters()
+             if not torch.equal(p.detach(), pretrained[name].detach())}
+    assert moved and all(name.startswith("encoder.layer.1.") for name in moved), sorted(moved)
+    assert top.loss_history_[-1] < 0.8 * top.loss_history_[0], top.loss_history_
+    assert fewshot.load(top.save(tmp_path / "top-layer")).train_layers == 1
+
+
+def test_train_layers_beyond_the_bodys_depth_is_a_clear_error(tiny_st_dir, intent_data):
+    (X, y), _ = intent_data
+    with pytest.raises(ValueError, match=r"train_layers=3, but this body has 2 transformer layers; use at most 2"):
+        tiny(tiny_st_dir, train_layers=3).fit(X, y)
 
 
 def test_same_seed_same_probabilities_other_seed_differs(tiny_st_dir, intent_data):

@@ -86,6 +86,11 @@ class SetFitClassifier(BaseClassifier):
         body (as accurate on validation rows, a third less training; see :data:`BODY_EPOCHS`); the
         number used is ``epochs_`` after fitting. ``0`` skips body tuning (a frozen body with a
         logistic head).
+    train_layers : int or None
+        Fine-tune only the body's top ``train_layers`` transformer layers; the embeddings and the
+        layers below keep their pretrained weights, and back-propagation stops at the lowest trained
+        layer, so a step costs less (about a third less with half the layers trained). None
+        (default): every layer. The prediction-time body is the whole fine-tuned model either way.
     batch_size : int
         Sentences encoded per training step; every pair among them is scored
         (``batch_size * (batch_size - 1) / 2`` pairs per step).
@@ -156,6 +161,7 @@ class SetFitClassifier(BaseClassifier):
         "num_iterations": (Integer(1) | NONE).described("a positive integer or None (budget from sampling)"),
         "max_pairs": (Integer(1) | NONE).described("a positive integer or None (no cap)"),
         "epochs": (Integer(0) | NONE).described("an integer >= 0 (0 keeps the body frozen) or None"),
+        "train_layers": (Integer(1) | NONE).described("a positive integer (top layers to fine-tune) or None (all)"),
         "batch_size": Integer(2).described("an integer >= 2 (sentences per step; pairs need two)"),
         "body_learning_rate": Real(0, 1, closed="neither").described("a number between 0 and 1 (e.g. 2e-5)"),
         "max_length": (Integer(4) | NONE).described("an integer >= 4 tokens, or None"),
@@ -178,6 +184,7 @@ class SetFitClassifier(BaseClassifier):
         num_iterations: int | None = 20,
         max_pairs: int | None = None,
         epochs: int | None = None,
+        train_layers: int | None = None,
         batch_size: int = 16,
         body_learning_rate: float = 6e-5,
         max_length: int | None = 128,
@@ -194,6 +201,7 @@ class SetFitClassifier(BaseClassifier):
         self.num_iterations = num_iterations
         self.max_pairs = max_pairs
         self.epochs = epochs
+        self.train_layers = train_layers
         self.batch_size = batch_size
         self.body_learning_rate = body_learning_rate
         self.max_length = max_length
@@ -262,6 +270,8 @@ class SetFitClassifier(BaseClassifier):
         self.loss_history_ = []
         self.epochs_ = self.resolved_epochs()
         if self.epochs_ > 0:
+            if self.train_layers is not None:
+                train_top_layers_only(body, int(self.train_layers))
             self.loss_history_ = _train_body(
                 body, X, y, multi_label=self.problem_ == "multi_label", sampling=self.sampling,
                 num_iterations=self.num_iterations, epochs=self.epochs_, batch_size=int(self.batch_size),
@@ -434,6 +444,26 @@ def pair_targets(y: np.ndarray, multi_label: bool) -> np.ndarray:
         return ((Y @ Y.T) > 0).astype(np.float32)
     y = np.asarray(y)
     return (y[:, None] == y[None, :]).astype(np.float32)
+
+
+def train_top_layers_only(body, n: int) -> None:
+    """Freeze every weight of ``body``'s transformer except its top ``n`` layers (the embeddings and
+    any weights shared across layers included, so no gradient flows below them). Modules after the
+    transformer (pooling, dense, normalize) are left as they are. A clear ``ValueError`` when the body
+    has fewer layers, or when its layers cannot be found."""
+    import torch
+
+    model = getattr(body[0], "auto_model", None)
+    depth = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    stacks = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList) and len(m) == depth] if depth else []
+    if not stacks:
+        raise ValueError(f"train_layers={n}: cannot find this body's transformer layers; use train_layers=None.")
+    if n > depth:
+        raise ValueError(f"train_layers={n}, but this body has {depth} transformer layers; use at most {depth}, "
+                         "or None to fine-tune them all.")
+    model.requires_grad_(False)
+    for layer in stacks[0][depth - n:]:
+        layer.requires_grad_(True)
 
 
 def pair_budget(targets: np.ndarray, sampling: str, num_iterations: int | None) -> int:
