@@ -56,3 +56,26 @@ def write_results(args, run, render) -> None:
     text = render(results)
     write_text_atomic(out, text)
     print(text)
+
+
+def code_footer(versions: list[dict]) -> str:
+    """The last line of a table read from a results folder: the code versions its cells came from."""
+    return "_Code: " + "; ".join(f"{v['name']} ({v['cells']} cells)" for v in versions) + "._"
+
+
+def results_folder_main(argv, doc: str, render, out_name: str, folder_help: str) -> int:
+    """The command line of a script that reads a ``fewshot bench --out`` folder: ``RESULTS_DIR`` and
+    ``--allow-mixed``; ``render(results_dir, allow_mixed=...)`` makes the Markdown, written to
+    ``RESULTS_DIR/out_name`` and printed."""
+    import argparse
+
+    from fewshot._atomic import write_text_atomic
+
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("results_dir", help=folder_help)
+    p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
+    args = p.parse_args(argv)
+    text = render(args.results_dir, allow_mixed=args.allow_mixed)
+    write_text_atomic(Path(args.results_dir) / out_name, text)
+    print(text)
+    return 0

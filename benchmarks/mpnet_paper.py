@@ -20,12 +20,11 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-from pathlib import Path
 
-from fewshot._atomic import write_text_atomic
+from _provenance import code_footer, results_folder_main
+
 from fewshot.bench.references import references_for
 from fewshot.bench.results import check_code_versions, collect
 from fewshot.bench.verdicts import paired_difference
@@ -132,21 +131,14 @@ def targets_markdown(results_dir, *, allow_mixed: bool = False) -> str:
         "(`--jobs 2 --threads 1`): which cell shares the machine with which changes from run to run, "
         "so read a per-dataset ratio as ±10-15 %.",
         "",
-        "_Code: " + "; ".join(f"{v['name']} ({v['cells']} cells)" for v in versions) + "._",
+        code_footer(versions),
         "",
     ]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("results_dir", help="the folder `fewshot bench benchmarks/mpnet_paper.toml --out` wrote")
-    p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
-    args = p.parse_args(argv)
-    text = targets_markdown(args.results_dir, allow_mixed=args.allow_mixed)
-    write_text_atomic(Path(args.results_dir) / "targets.md", text)
-    print(text)
-    return 0
+    return results_folder_main(argv, __doc__, targets_markdown, "targets.md", "the folder `fewshot bench benchmarks/mpnet_paper.toml --out` wrote")
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
-from pathlib import Path
 
-from fewshot._atomic import write_text_atomic
+from _provenance import code_footer, results_folder_main
+
 from fewshot.bench.results import check_code_versions, collect
 from fewshot.bench.verdicts import paired_difference
 
@@ -81,21 +80,14 @@ def speed_tables(results_dir, *, allow_mixed: bool = False) -> str:
         "Train time: total seconds over the shared draws, ours / plain. Predictions per second: median "
         "over the shared draws, ours / plain (`predict_proba` on the test rows, in the cell's process).",
         "",
-        "_Code: " + "; ".join(f"{v['name']} ({v['cells']} cells)" for v in versions) + "._",
+        code_footer(versions),
         "",
     ]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("results_dir", help="results folder of benchmarks/setfit_speed.toml (fewshot bench --out)")
-    p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
-    args = p.parse_args(argv)
-    text = speed_tables(args.results_dir, allow_mixed=args.allow_mixed)
-    write_text_atomic(Path(args.results_dir) / "speed.md", text)
-    print(text)
-    return 0
+    return results_folder_main(argv, __doc__, speed_tables, "speed.md", "results folder of benchmarks/setfit_speed.toml (fewshot bench --out)")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from _provenance import code_footer
+
 from fewshot._atomic import write_text_atomic
 from fewshot.bench.results import check_code_versions, collect
 from fewshot.bench.verdicts import TIE_Z, paired_difference
@@ -111,8 +113,7 @@ def tuning_tables(results_dir, *, baseline: str | None = None, versus: str | Non
             lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
             lines += ["| " + " | ".join(r) + " |" for r in rows]
             lines += [""]
-    code = "; ".join(f"{v['name']} ({v['cells']} cells)" for v in versions)
-    lines += [f"_Code: {code}._", ""]
+    lines += [code_footer(versions), ""]
     return "\n".join(lines)
 
 
