@@ -315,6 +315,29 @@ def test_minilm_sst2_k32(minilm_path, data_dir):
 
 
 @pytest.mark.integration
+def test_mpnet_trains_a_head_well_above_the_majority_class(mpnet_path, data_dir, tmp_path):
+    """Issue 14: the head strategy accepts the larger encoder by alias (`mpnet`, 110M, fine-tuned whole).
+    sst2, k = 16, 5 epochs (half the default, to keep the suite short), scored on 200 test sentences
+    against the majority class on the same sentences; the saved folder reloads onto the alias exactly."""
+    from fewshot.data import sample_k_shot, subsample
+    from fewshot.datasets import load_dataset_folder
+
+    ds = load_dataset_folder(data_dir / "sst2")
+    X, y = sample_k_shot(ds.train.X, ds.train.y, k=16, seed=0)
+    Xt, yt = subsample(ds.test.X, ds.test.y, 200, seed=0)
+    clf = HeadClassifier(model="mpnet", epochs=5, seed=0).fit(X, y)
+    proba = clf.predict_proba(Xt)
+    acc = float(np.mean(clf.classes_[proba.argmax(1)] == np.asarray(yt)))
+    majority = max(set(ds.train.y), key=list(ds.train.y).count)
+    floor = float(np.mean(np.asarray(yt) == majority))
+    print(f"\nsst2 k=16 head on mpnet: {acc:.3f}, majority {floor:.3f} (200 sentences)")
+    assert acc >= floor + 0.10, (acc, floor)
+    loaded = fewshot.load(clf.save(tmp_path / "mpnet"))
+    assert loaded.model == "mpnet"
+    np.testing.assert_allclose(loaded.predict_proba(Xt[:8]), proba[:8], atol=1e-5)
+
+
+@pytest.mark.integration
 def test_minilm_regression_beats_the_mean_on_csat(minilm_path):
     ds = fewshot.load_demo("csat")
     # the first 90 of the 180 training messages, 5 epochs: a short test (MAE 0.58 against the mean's
