@@ -1255,6 +1255,10 @@ def test_shipped_suites_parse_and_follow_the_protocol():
     assert {s.label: s.params.get("model") for s in larger.strategies if s.name != "majority"} == {
         "setfit-mpnet": "mpnet", "head-mpnet": "mpnet", "prompt-gemma": "gemma3-270m"}
     assert larger.strategy("prompt-gemma").params == gemma.strategy("prompt-gemma").params
+    head_gemma = load_suite(REPO / "benchmarks" / "tune_head_gemma.toml")  # chooses advice: validation only
+    assert head_gemma.eval_split == "validation" and set(head_gemma.datasets) <= {"trec", "cr", "sst5", "banking77"}
+    assert {s.params.get("model", "minilm") for s in head_gemma.strategies} == {"gemma3-270m", "minilm"}
+    assert head_gemma.strategy("head-gemma-lora-learning_rate-5e-05").params["lora"] is True
     smoke = load_suite(REPO / "benchmarks" / "smoke.toml")
     assert smoke.datasets == ["demo:intent"] and {
         "majority",
@@ -1266,7 +1270,7 @@ def test_shipped_suites_parse_and_follow_the_protocol():
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name", ["quick", "paper", "tune_setfit_mpnet", "mpnet_paper", "prompt_gemma", "quick_larger"])
+@pytest.mark.parametrize("name", ["quick", "paper", "tune_setfit_mpnet", "mpnet_paper", "prompt_gemma", "quick_larger", "tune_head_gemma"])
 def test_shipped_suites_validate_against_the_datasets(name):
     """Every dataset, strategy and parameter of the long suites exists (checked without running)."""
     from fewshot.bench.suite import check_suite, effective_data_dir
