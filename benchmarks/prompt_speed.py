@@ -22,6 +22,10 @@ with wrong numbers.
    counted once) divided into the matrix-multiply throughput measured here on the model's own layer
    shapes gives a compute-bound rate; ``label_log_likelihood``'s measured rate is set beside it, for
    sst2 and ag_news at 1 and 2 threads.
+6. ``--parts precision``: ``precision="bf16"`` against float32 scoring of the same LoRA classifier
+   (default settings, k = 8), alternated on the same rows: speed, accuracy and the share of labels
+   that change. The tuning datasets' validation rows (trec, cr, sst5) decide whether bf16 keeps
+   accuracy; sst2 and ag_news test rows measure the speed target.
 
 Parts 3 and 4 are now suites the harness runs (``benchmarks/prompt_modes.toml`` and
 ``prompt_modes_sst2.toml``: each mode's accuracy, and the LoRA cells' training time and peak memory,
@@ -268,6 +272,75 @@ def run_bound(args) -> list[dict]:
     return rows
 
 
+#: ``--parts precision``: the tuning datasets' validation rows (a seeded 20 % hold-out of train where a
+#: dataset has no validation split, as the harness makes it) decide whether bf16 keeps accuracy; sst2
+#: and ag_news test rows measure the issue's speed target, after the decision is made.
+PRECISION_ROWS = [("trec", "validation"), ("cr", "validation"), ("sst5", "validation"),
+                  ("sst2", "test"), ("ag_news", "test")]
+
+
+def _precision_data(name: str, source: str, n: int, k: int, seed: int):
+    """The k-shot training sample and ``n`` evaluation rows of ``name`` (``source``: validation or test)."""
+    from fewshot.bench.runner import holdout_split
+    from fewshot.bench.suite import HOLDOUT_FRACTION
+    from fewshot.data import sample_k_shot, subsample
+    from fewshot.datasets import resolve_dataset
+
+    ds = resolve_dataset(name)
+    train_X, train_y = ds.train.X, ds.train.y
+    if source == "test":
+        rows, where = (ds.test.X, ds.test.y), "test"
+    elif ds.validation is not None and ds.validation.X:
+        rows, where = (ds.validation.X, ds.validation.y), "validation"
+    else:
+        kept, held = holdout_split(train_y, HOLDOUT_FRACTION, 0)
+        rows, where = ([train_X[i] for i in held], [train_y[i] for i in held]), "train-holdout"
+        train_X, train_y = [train_X[i] for i in kept], [train_y[i] for i in kept]
+    return sample_k_shot(train_X, train_y, k=k, seed=seed), subsample(*rows, n, seed=0), where
+
+
+def run_precision(args) -> list[dict]:
+    """float32 against bf16 scoring of one LoRA classifier (default settings, k = 8), side by side.
+
+    Each dataset's classifier is fitted once in float32; its evaluation rows are then scored in both
+    precisions, alternated over ``--rounds`` at each thread count: accuracy (first round), the share of
+    rows whose label changes, the largest log-likelihood difference and the texts per second of each.
+    """
+    from fewshot.compat import torch_threads
+    from fewshot.strategies.prompt import PromptClassifier
+
+    rows = []
+    for name, source in PRECISION_ROWS:
+        for seed in [int(s) for s in args.precision_seeds.split(",")]:
+            (X, y), (Xe, ye), where = _precision_data(name, source, args.precision_n, 8, seed)
+            start = time.perf_counter()
+            clf = PromptClassifier(seed=seed).fit(X, y)
+            fit_s = time.perf_counter() - start
+            truth = np.asarray(ye)
+            for threads in [int(t) for t in args.bound_threads.split(",")]:
+                scores, times = {}, {"float32": [], "bf16": []}
+                with torch_threads(threads):
+                    for precision in times:  # warm-up; builds the bf16 copy outside the timings
+                        clf.set_params(precision=precision).label_log_likelihood(Xe[:8])
+                    for _ in range(args.rounds):
+                        for precision in times:
+                            start = time.perf_counter()
+                            out = clf.set_params(precision=precision).label_log_likelihood(Xe)
+                            times[precision].append(time.perf_counter() - start)
+                            scores.setdefault(precision, out)
+                clf.set_params(precision="float32")
+                pred = {p: clf.classes_[v.argmax(1)] for p, v in scores.items()}
+                rate = {p: len(Xe) / float(np.median(t)) for p, t in times.items()}
+                rows.append({"dataset": name, "rows": where, "n": len(Xe), "seed": seed, "threads": threads,
+                             "fit_s": fit_s, "labels": len(clf.classes_),
+                             "accuracy": {p: float(np.mean(v == truth)) for p, v in pred.items()},
+                             "changed": float(np.mean(pred["float32"] != pred["bf16"])),
+                             "max_abs_diff": float(np.abs(scores["bf16"] - scores["float32"]).max()),
+                             "per_s": rate, "speedup": rate["bf16"] / rate["float32"]})
+                print(rows[-1], flush=True)
+    return rows
+
+
 PLAIN_TEMPLATES = {"sst2": "Review: {text}\nSentiment:", "emotion": "Text: {text}\nEmotion:"}
 ACCURACY_RUNS = [  # (dataset, what, PromptClassifier parameters); the integration tests' settings
     ("sst2", "zero-shot", {"mode": "zero"}),
@@ -390,9 +463,7 @@ def render(results: dict) -> str:
     if "bound" in results:
         ctx = results["bound"]["context"]
         rows = results["bound"]["rows"]
-        lines += ["", "## Scoring against the compute limit (sst2, ag_news)", "",
-                  f"Run {ctx['when']}{_commit_text(ctx)}, {ctx['cpu']}, {ctx['cores']} cores, torch {ctx['torch']}, "
-                  f"load average {ctx['load']:.1f} at the start. Command: `{ctx.get('command', cmd + ' --parts bound')}`.",
+        lines += ["", "## Scoring against the compute limit (sst2, ag_news)", "", _run_line(ctx, cmd + " --parts bound"),
                   "", "| dataset | threads | texts | tokens / text | GFLOP / text | matmul GFLOP/s | "
                   "compute bound texts / s | ours texts / s | ours / bound |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -410,7 +481,30 @@ def render(results: dict) -> str:
                       "as many rows as a scoring batch has tokens, measured in the same run at the same thread "
                       "count. The bound assumes every operation runs at that rate; tokenization, padding, "
                       "normalisation layers, softmax and Python are what the gap is made of."]
+    if "precision" in results:
+        ctx = results["precision"]["context"]
+        rows = results["precision"]["rows"]
+        lines += ["", "## Scoring in bfloat16 against float32 (LoRA, k = 8)", "",
+                  _run_line(ctx, cmd + " --parts precision"), "", "One LoRA classifier per dataset and seed (default settings, fitted in float32), its rows "
+                  "scored with `precision=\"float32\"` and `\"bf16\"` alternately; speed is the median over the "
+                  "rounds, accuracy and changed labels are from the first. Validation rows (a seeded 20 % "
+                  "hold-out of train where there is no validation split) decide; sst2 and ag_news test rows "
+                  "measure the speed target.", "",
+                  "| dataset | rows | seed | threads | accuracy float32 | accuracy bf16 | labels changed | "
+                  "max abs diff of log-lik | float32 texts / s | bf16 texts / s | bf16 / float32 |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            lines.append(f"| {r['dataset']} | {r['rows']} ({r['n']}) | {r['seed']} | {r['threads']} | "
+                         f"{r['accuracy']['float32']:.3f} | {r['accuracy']['bf16']:.3f} | {r['changed']:.1%} | "
+                         f"{r['max_abs_diff']:.3f} | {r['per_s']['float32']:.1f} | {r['per_s']['bf16']:.1f} | "
+                         f"**{r['speedup']:.2f}x** |")
     return "\n".join(lines) + "\n"
+
+
+def _run_line(ctx: dict, command: str) -> str:
+    """When, where (commit, CPU, torch, load) and how a part ran."""
+    return (f"Run {ctx['when']}{_commit_text(ctx)}, {ctx['cpu']}, {ctx['cores']} cores, torch {ctx['torch']}, "
+            f"load average {ctx['load']:.1f} at the start. Command: `{ctx.get('command', command)}`.")
 
 
 def _commit_text(ctx: dict) -> str:
@@ -420,9 +514,11 @@ def _commit_text(ctx: dict) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", default="scoring",
-                        help="comma-separated: scoring, training, accuracy, bound")
+                        help="comma-separated: scoring, training, accuracy, bound, precision")
     parser.add_argument("--bound-n", type=int, default=200, help="test texts per dataset in the bound part")
-    parser.add_argument("--bound-threads", default="1,2", help="torch threads the bound part runs with")
+    parser.add_argument("--bound-threads", default="1,2", help="torch threads the bound and precision parts run with")
+    parser.add_argument("--precision-n", type=int, default=300, help="rows per dataset in the precision part")
+    parser.add_argument("--precision-seeds", default="0", help="k-shot seeds of the precision part")
     parser.add_argument("--accuracy-n", type=int, default=300, help="test sentences per dataset in the accuracy part")
     parser.add_argument("--banking-n", type=int, default=8, help="banking77 test sentences scored")
     parser.add_argument("--sst2-n", type=int, default=96, help="sst2 test sentences scored")
@@ -449,10 +545,10 @@ def main(argv=None) -> None:
     for part in args.parts.split(","):
         context = _context()
         runner = {"scoring": run_scoring, "training": run_training, "accuracy": run_accuracy,
-                  "bound": run_bound}.get(part)
+                  "bound": run_bound, "precision": run_precision}.get(part)
         if runner is None:
-            parser.error(f"unknown part {part!r}; choose from scoring, training, accuracy, bound")
-        if part == "bound":
+            parser.error(f"unknown part {part!r}; choose from scoring, training, accuracy, bound, precision")
+        if part in ("bound", "precision"):
             context |= {"commit": run_commit(), "command": run_command("prompt_speed.py")}
         rows = runner(args)
         results = json.loads(store.read_text()) if store.is_file() else {}  # re-read: parts may run at once

@@ -377,6 +377,62 @@ def test_default_words_read_underscores_as_spaces(tiny, intent):
     assert sorted(clashing.verbalizations_) == [[" a b"], [" a_b"]]
 
 
+# ----------------------------------------------------------------------------- precision
+def test_bf16_scoring_merges_the_adapters_and_leaves_the_model_alone(lora_clf, zero_clf, intent):
+    """``precision="bf16"`` scores with a bfloat16 copy holding the merged LoRA weights: its
+    log-likelihoods follow the LoRA model's (not the base model's, which the adapters moved far
+    from), and the float32 model, adapters and scores are untouched."""
+    import torch
+
+    _, (Xt, _) = intent
+    full = lora_clf.label_log_likelihood(Xt)
+    base = zero_clf.label_log_likelihood(Xt)
+    try:
+        reduced = lora_clf.set_params(precision="bf16").label_log_likelihood(Xt)
+        scoring = lora_clf._scoring_lm()
+    finally:
+        lora_clf.set_params(precision="float32")
+    assert not np.array_equal(reduced, full)  # the bfloat16 copy really ran ...
+    # ... and rounds within bfloat16's relative precision (2**-8) of float32, while the adapters
+    # moved the base model's scores by far more
+    assert np.abs(reduced - full).max() < 0.05 * (1 + np.abs(full).max()) < np.abs(base - full).max()
+    assert scoring.get_decoder().dtype == torch.bfloat16
+    assert scoring.get_output_embeddings().weight.dtype == torch.float32  # the vocabulary projection
+    assert lora_clf.lm_.dtype == torch.float32 and lora_clf.peft_model_ is not None
+    assert any("lora" in name for name, _ in lora_clf.lm_.named_parameters())
+    np.testing.assert_array_equal(lora_clf.label_log_likelihood(Xt), full)
+
+
+def test_bf16_scores_multi_token_labels_after_a_shared_prefix(tiny, intent):
+    """The prefix-tree pass (a 4-D attention mask) and the in-context prefix cache run in bfloat16 too."""
+    (X, y), (Xt, _) = intent
+    verbalizer = {"billing": " the bill is wrong", "delivery": " the parcel", "account": " my account login"}
+    clf = PromptClassifier(model=tiny, template=TEMPLATE, mode="icl", icl_k=1, verbalizer=verbalizer).fit(X, y)
+    full = clf.label_log_likelihood(Xt)
+    reduced = clf.set_params(precision="bf16").label_log_likelihood(Xt)
+    assert not np.array_equal(reduced, full)
+    assert np.abs(reduced - full).max() < 0.05 * (1 + np.abs(full).max())
+
+
+def test_precision_is_saved_and_the_copy_is_not(lora_clf, intent, tmp_path):
+    import copy
+
+    _, (Xt, _) = intent
+    try:
+        lora_clf.set_params(precision="bf16")
+        proba = lora_clf.predict_proba(Xt)
+        path = lora_clf.save(tmp_path / "clf")
+        twin = copy.deepcopy(lora_clf)
+    finally:
+        lora_clf.set_params(precision="float32")
+    assert json.loads((path / "fewshot.json").read_text())["params"]["precision"] == "bf16"
+    assert getattr(twin, "_scoring", None) is None  # rebuilt on demand, not carried along
+    loaded = fewshot.load(path)
+    assert loaded.precision == "bf16"
+    np.testing.assert_allclose(loaded.predict_proba(Xt), proba, atol=1e-6)
+    np.testing.assert_allclose(twin.predict_proba(Xt), proba, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- saving
 @pytest.mark.parametrize("mode", ["lora", "icl"])
 def test_save_load_round_trip(tiny, intent, lora_clf, tmp_path, mode):
@@ -426,6 +482,7 @@ BAD = [
     (dict(class_weight={"refund": 2.0}), ValueError, r"class_weight names label\(s\) \['refund'\]"),
     (dict(max_length=10), ValueError, "max_length=10 is too small"),
     (dict(truncation="left"), ValueError, "truncation must be one of end, middle, start"),
+    (dict(precision="int8"), ValueError, "precision must be 'float32' or 'bf16'"),
     (dict(model="no-such-model"), UnknownModelError, "unknown model 'no-such-model'"),
 ]
 

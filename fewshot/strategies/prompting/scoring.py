@@ -111,8 +111,8 @@ def _softcap(model) -> float | None:
 
 
 def project(model, head, hidden: torch.Tensor) -> torch.Tensor:
-    """Vocabulary logits (float32) for ``hidden`` states ``(..., H)``."""
-    logits = head(hidden).float()
+    """Vocabulary logits (float32) for ``hidden`` states ``(..., H)``, in the head's precision."""
+    logits = head(hidden.to(head.weight.dtype)).float()
     cap = _softcap(model)
     if cap:
         logits = torch.tanh(logits / cap) * cap
@@ -135,6 +135,33 @@ def _log_probs_of_edges(model, head, hidden: torch.Tensor, rows: torch.Tensor, t
     # gathered piecewise, put back in edge order (differentiable: no in-place writes)
     out = torch.cat(pieces)
     return out[torch.argsort(torch.cat(order))]
+
+
+def reduced_precision_copy(model, precision: str):
+    """A copy of a causal LM for scoring in ``precision`` (``"bf16"``), ``model`` left as it was.
+
+    LoRA adapters (a peft model) are merged into the copy's weights. The decoder is cast to bfloat16;
+    the output projection stays float32 in its own (untied) copy: it is applied only where a label
+    token is read, so it costs little, and the log-softmax over the vocabulary keeps full precision.
+    """
+    import copy
+
+    if precision != "bf16":
+        raise ValueError(f"precision must be 'float32' or 'bf16', got {precision!r}")
+    reduced = copy.deepcopy(model)
+    if hasattr(reduced, "merge_and_unload"):  # a peft model: fold the adapters into the base weights
+        reduced = reduced.merge_and_unload()
+    reduced.eval()
+    head = reduced.get_output_embeddings()
+    full = torch.nn.Linear(head.in_features, head.out_features, bias=head.bias is not None,
+                           device=head.weight.device, dtype=torch.float32)
+    with torch.no_grad():
+        full.weight.copy_(head.weight)
+        if head.bias is not None:
+            full.bias.copy_(head.bias)
+    reduced.to(torch.bfloat16)
+    reduced.set_output_embeddings(full.requires_grad_(False))
+    return reduced
 
 
 def length_batches(lengths: list[int], batch_size: int, max_tokens: int) -> list[np.ndarray]:
