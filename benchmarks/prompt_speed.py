@@ -397,7 +397,19 @@ def _context() -> dict:
 
     return {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()[0],
             "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "cpu_model": _cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
+def _cpu_model() -> str | None:
+    """The processor's name as Linux reports it (bfloat16 speed depends on it), else None."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def render(results: dict) -> str:
@@ -503,7 +515,8 @@ def render(results: dict) -> str:
 
 def _run_line(ctx: dict, command: str) -> str:
     """When, where (commit, CPU, torch, load) and how a part ran."""
-    return (f"Run {ctx['when']}{_commit_text(ctx)}, {ctx['cpu']}, {ctx['cores']} cores, torch {ctx['torch']}, "
+    cpu = ctx["cpu"] + "".join(f" ({ctx[key]})" for key in ("cpu_model", "cpu_capability") if ctx.get(key))
+    return (f"Run {ctx['when']}{_commit_text(ctx)}, {cpu}, {ctx['cores']} cores, torch {ctx['torch']}, "
             f"load average {ctx['load']:.1f} at the start. Command: `{ctx.get('command', command)}`.")
 
 

@@ -864,6 +864,26 @@ def test_a_worker_reads_the_shared_test_rows_and_refuses_a_copy_that_differs(tmp
         read_shared_test_rows(dict(shared, data_dir=str(tmp_path / "nowhere")), driver["info"]["test_hash"])
 
 
+def test_only_k_runs_one_budget_of_the_grid_and_a_later_run_fills_in_the_rest(tmp_path, data_root, capsys):
+    """``--only-k`` finishes the small budget of a long grid first; strategies whose own k list
+    lacks the chosen budget drop out; the full suite still plans (and later runs) every cell."""
+    from fewshot.cli import main
+
+    text = BASE.replace("k = [2]", "k = [2, 4]") + '\n[[strategies]]\nname = "majority"\nlabel = "big"\nk = [4]\n'
+    suite = parse_suite(text)
+    assert [(c.strategy, c.k) for c in suite.select(k=[2]).cells()] == [("majority", 2)]
+    assert [(c.strategy, c.k) for c in suite.select(k=[4]).cells()] == [("majority", 4), ("big", 4)]
+    assert suite.select(k=[2]).k == [2] and suite.k == [2, 4], "select copies, the suite is unchanged"
+
+    path, out = _suite_file(tmp_path, text), tmp_path / "res"
+    argv = ["bench", str(path), "--out", str(out), "--data-dir", str(data_root), "--no-report"]
+    assert main(argv + ["--only-k", "2"]) == 0
+    assert sorted(p.name for p in (out / "cells").rglob("*.json")) == ["k2-seed0.json"]
+    assert "1 cell(s) run, 0 already finished, 0 failed" in capsys.readouterr().err
+    assert main(argv) == 0
+    assert "2 cell(s) run, 1 already finished, 0 failed" in capsys.readouterr().err
+
+
 def test_bad_run_options(tmp_path, data_root):
     suite = parse_suite(BASE)
     with pytest.raises(SuiteError, match="jobs must be a positive integer"):
@@ -874,6 +894,8 @@ def test_bad_run_options(tmp_path, data_root):
         run_suite(suite, tmp_path / "r", data_dir=data_root, only_strategies=["setfit"])
     with pytest.raises(SuiteError, match=r"--only-dataset toy9: not in suite"):
         run_suite(suite, tmp_path / "r", data_dir=data_root, only_datasets=["toy9"])
+    with pytest.raises(SuiteError, match=r"--only-k 3: not in suite .*; its budgets are 2 "):
+        run_suite(suite, tmp_path / "r", data_dir=data_root, only_k=[3])
     with pytest.raises(SuiteError, match="suite file .*missing.toml does not exist"):
         load_suite(tmp_path / "missing.toml")
     assert not (tmp_path / "r").exists()

@@ -14,6 +14,7 @@ examples:
   fewshot bench benchmarks/smoke.toml --out benchmarks/results/smoke
   fewshot bench benchmarks/quick.toml --out benchmarks/results/quick --data-dir ../shared/datasets --jobs 2
   fewshot bench benchmarks/quick.toml --out results/q --only-strategy setfit --only-dataset sst2
+  fewshot bench benchmarks/auto.toml --out results/auto --only-k 8 --jobs 2 --threads 1
   fewshot bench benchmarks/paper.toml --out results/paper --executor ray --address auto --cpus-per-cell 2
 
 With --executor ray each pending cell is a Ray task (pip install 'fewshot[ray]'; start a cluster with
@@ -113,6 +114,13 @@ def add_parsers(sub) -> None:
         metavar="NAME",
         help="run only this dataset of the suite (repeatable)",
     )
+    p.add_argument(
+        "--only-k",
+        action="append",
+        type=int,
+        metavar="K",
+        help="run only this budget (labeled examples per class) of the suite (repeatable)",
+    )
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     p.add_argument(
         "--allow-mixed",
@@ -167,6 +175,7 @@ def cmd_bench(args) -> int:
         force=args.force,
         only_strategies=args.only_strategy,
         only_datasets=args.only_dataset,
+        only_k=args.only_k,
         executor=executor,
     )
     print(

@@ -540,6 +540,7 @@ def run_suite(
     force: bool = False,
     only_strategies: list[str] | None = None,
     only_datasets: list[str] | None = None,
+    only_k: list[int] | None = None,
     log=_log_stderr,
     executor=None,
 ) -> RunResult:
@@ -562,6 +563,9 @@ def run_suite(
         Redo cells that are already finished.
     only_strategies, only_datasets : list of str, optional
         Run only these strategy labels (or registry names) / dataset specs of the suite.
+    only_k : list of int, optional
+        Run only these budgets (labeled examples per class) of the suite, e.g. ``[8]`` to finish
+        the smallest budget of a long grid first.
     log : callable
         Receives one line per event (default: print to stderr).
     executor : CellExecutor, optional
@@ -578,7 +582,7 @@ def run_suite(
     elif not isinstance(executor, CellExecutor):
         raise SuiteError(f"executor must be a CellExecutor (LocalExecutor, RayExecutor); got {executor!r}.")
     started = time.time()
-    selected = suite.select(strategies=only_strategies, datasets=only_datasets)
+    selected = suite.select(strategies=only_strategies, datasets=only_datasets, k=only_k)
     datasets = check_suite(selected, data_dir)
     executor.start(log)  # connects and checks (Ray: the cluster, its resources) before anything is written
     try:

@@ -61,7 +61,7 @@ import difflib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -168,8 +168,14 @@ class Suite:
                             out.append(CellKey(dataset, spec.label, k, seed))
         return out
 
-    def select(self, *, strategies: list[str] | None = None, datasets: list[str] | None = None) -> Suite:
-        """A copy restricted to some strategy labels (or registry names) and datasets."""
+    def select(
+        self,
+        *,
+        strategies: list[str] | None = None,
+        datasets: list[str] | None = None,
+        k: list[int] | None = None,
+    ) -> Suite:
+        """A copy restricted to some strategy labels (or registry names), datasets and budgets k."""
         if strategies:
             known = {s.label for s in self.strategies} | {s.name for s in self.strategies}
             bad = [s for s in strategies if s not in known]
@@ -185,15 +191,25 @@ class Suite:
                     f"--only-dataset {', '.join(bad)}: not in suite {self.name!r}; its datasets are "
                     f"{', '.join(self.datasets)}."
                 )
+        if k:
+            bad_k = [str(v) for v in k if v not in self.all_k]
+            if bad_k:
+                raise SuiteError(
+                    f"--only-k {', '.join(bad_k)}: not in suite {self.name!r}; its budgets are "
+                    f"{', '.join(str(v) for v in self.all_k)} (0 is the whole training split)."
+                )
         keep_s = [
             s for s in self.strategies if not strategies or s.label in strategies or s.name in strategies
         ]
+        if k:  # a strategy keeps the chosen budgets it runs at; one that runs at none of them drops out
+            keep_s = [replace(s, k=tuple(v for v in s.k if v in k)) for s in keep_s]
+            keep_s = [s for s in keep_s if s.k]
         keep_d = [d for d in self.datasets if not datasets or d in datasets]
         return Suite(
             name=self.name,
             datasets=keep_d,
             strategies=keep_s,
-            k=list(self.k),
+            k=[v for v in self.k if not k or v in k],
             seeds=list(self.seeds),
             max_test=self.max_test,
             test_seed=self.test_seed,
