@@ -72,6 +72,45 @@ def resolve_device(device: str | None = "auto", *, fallback_to_cpu: bool = False
     return chosen
 
 
+def native_bfloat16(device=None, *, cpuinfo: str | None = None) -> bool:
+    """Whether ``device`` multiplies bfloat16 matrices in hardware rather than emulating them.
+
+    A CUDA GPU: ``torch.cuda.is_bf16_supported()``. The CPU (``device`` None or ``"cpu"``): the
+    instruction sets Linux lists in ``/proc/cpuinfo`` (or the ``cpuinfo`` text given): AVX512-BF16 or
+    AMX-BF16 on x86, the BF16 extension on Arm. Anything else (another OS, Apple GPUs) counts as
+    emulated. Where it is emulated, bfloat16 is slow: scoring a decoder in bfloat16 ran at a fifth of
+    float32's speed on an AVX2 CPU (``benchmarks/results/prompt_speed_avx2.md``).
+
+    Example::
+
+        from fewshot.training import native_bfloat16
+        native_bfloat16()  # True on e.g. Intel Sapphire Rapids or AMD Zen 4; False on an AVX2 CPU
+    """
+    import torch
+
+    kind = torch.device(device).type if device is not None else "cpu"
+    if kind == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if kind != "cpu":
+        return False
+    if cpuinfo is None:
+        cpuinfo = _proc_cpuinfo()
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):  # x86, Arm
+            flags.update(value.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def _proc_cpuinfo() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:  # not Linux
+        return ""
+
+
 @contextlib.contextmanager
 def seeded_torch(seed: int, device=None) -> Iterator[None]:
     """Run the block with torch's global generator seeded with ``seed``, then restore the caller's.

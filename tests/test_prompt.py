@@ -433,6 +433,41 @@ def test_precision_is_saved_and_the_copy_is_not(lora_clf, intent, tmp_path):
     np.testing.assert_allclose(twin.predict_proba(Xt), proba, atol=1e-6)
 
 
+def test_auto_precision_scores_in_bf16_only_where_the_hardware_has_it(lora_clf, intent, monkeypatch):
+    """``precision="auto"`` gives exactly the bf16 scores on hardware with native bfloat16 and exactly
+    the float32 scores elsewhere, asking again when the answer changes (a classifier moved)."""
+    import fewshot.training
+
+    _, (Xt, _) = intent
+    full = lora_clf.label_log_likelihood(Xt)
+    try:
+        reduced = lora_clf.set_params(precision="bf16").label_log_likelihood(Xt)
+        lora_clf.set_params(precision="auto")
+        for native, expected in [(True, reduced), (False, full), (True, reduced)]:
+            monkeypatch.setattr(fewshot.training, "native_bfloat16", lambda device, native=native: native)
+            np.testing.assert_array_equal(lora_clf.label_log_likelihood(Xt), expected)
+    finally:
+        lora_clf.set_params(precision="float32")
+    assert not np.array_equal(reduced, full)
+
+
+@pytest.mark.parametrize("cpuinfo, native", [
+    ("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n", True),  # Zen 4, Cooper Lake
+    ("flags\t\t: fpu sse2 avx2 amx_bf16 amx_tile amx_int8\n", True),  # Sapphire Rapids
+    ("flags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw\n", False),  # AVX-512 without BF16
+    ("flags\t\t: fpu sse2 avx avx2 fma\n", False),  # this project's EPYC (AVX2): bf16 emulated, 5x slower
+    ("Features\t: fp asimd evtstrm sve i8mm bf16 svebf16\n", True),  # Arm Neoverse V1
+    ("Features\t: fp asimd evtstrm aes crc32\n", False),  # Arm Neoverse N1
+    ("", False),  # no /proc/cpuinfo (not Linux): assume emulated
+])
+def test_native_bfloat16_reads_the_cpu_flags(cpuinfo, native):
+    from fewshot.training import native_bfloat16
+
+    assert native_bfloat16("cpu", cpuinfo=cpuinfo) is native
+    assert native_bfloat16(None, cpuinfo=cpuinfo) is native
+    assert native_bfloat16("meta", cpuinfo=cpuinfo) is False  # neither CPU nor CUDA: not assumed
+
+
 # ----------------------------------------------------------------------------- saving
 @pytest.mark.parametrize("mode", ["lora", "icl"])
 def test_save_load_round_trip(tiny, intent, lora_clf, tmp_path, mode):
@@ -482,7 +517,7 @@ BAD = [
     (dict(class_weight={"refund": 2.0}), ValueError, r"class_weight names label\(s\) \['refund'\]"),
     (dict(max_length=10), ValueError, "max_length=10 is too small"),
     (dict(truncation="left"), ValueError, "truncation must be one of end, middle, start"),
-    (dict(precision="int8"), ValueError, "precision must be 'float32' or 'bf16'"),
+    (dict(precision="int8"), ValueError, "precision must be one of float32, bf16, auto"),
     (dict(model="no-such-model"), UnknownModelError, "unknown model 'no-such-model'"),
 ]
 

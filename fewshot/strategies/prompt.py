@@ -61,7 +61,7 @@ DEFAULT_LEARNING_RATE = {"classify": 3e-3, "generate": 1e-3}
 #: Content-free inputs of contextual calibration (Zhao et al. 2021); their label probabilities are averaged.
 CONTENT_FREE = ("N/A", "", "[MASK]")
 DEFAULT_MAX_LENGTH = {"lora": 256, "zero": 256, "icl": 1024}
-PRECISIONS = ("float32", "bf16")
+PRECISIONS = ("float32", "bf16", "auto")
 _ADAPTER_DIR = "adapter"
 _SCORING_TOKENS = 4096  # cells (rows x longest prompt) per scoring pass
 
@@ -134,15 +134,19 @@ class PromptClassifier(BaseClassifier):
         first and last tokens kept, half each, with ``"..."`` between them: an email's subject and its
         closing request both survive) or its start (for texts whose end matters most, such as a thread's
         latest message). Of a pair, the longer text is cut.
-    precision : {"float32", "bf16"}
+    precision : {"float32", "bf16", "auto"}
         What prediction runs the decoder in; training always runs in float32. ``"bf16"`` scores with a
         bfloat16 copy of the decoder (the LoRA adapters merged into it; the vocabulary projection kept
-        in float32). It pays off where the hardware multiplies bfloat16 natively (CPUs with
+        in float32). It pays off only where the hardware multiplies bfloat16 natively (CPUs with
         AVX512-BF16 or AMX, recent GPUs): on such a CPU it scored 1.8-2.1x as many texts per second as
         float32, at the same accuracy on validation rows of trec, cr and sst5 (LoRA, k = 8, one seed;
-        ``benchmarks/results/prompt_speed.md``). Elsewhere bfloat16 is emulated and may be slower than
-        float32. Its log-likelihoods differ from float32's by rounding, so a text near a tie can
-        change label (0-2.5 % of them there).
+        ``benchmarks/results/prompt_speed.md``). Elsewhere bfloat16 is emulated and slow: on an AVX2
+        CPU it scored at about a fifth of float32's speed (``benchmarks/results/prompt_speed_avx2.md``).
+        ``"auto"`` takes bf16 where :func:`fewshot.training.native_bfloat16` finds it native, float32
+        elsewhere, decided on the machine that predicts (a saved classifier moved to another machine
+        decides again). bfloat16 log-likelihoods differ from float32's by rounding, so a text near a tie
+        can change label (0-2.5 % of them there): with ``"auto"``, the same classifier may label such a
+        text differently on two machines. The default, float32, labels alike everywhere.
     seed : int
         Seeds LoRA initialisation, batch order, dropout and the choice of demonstrations; the caller's
         global random state is left as it was.
@@ -392,14 +396,19 @@ class PromptClassifier(BaseClassifier):
         The copy is made on first use after ``fit`` or ``load`` (and when ``precision`` changes); LoRA
         adapters are merged into it, so it costs one more model in memory, at half the size in bf16.
         """
-        if self.precision == "float32":
+        precision = self.precision
+        if precision == "auto":
+            from ..training import native_bfloat16
+
+            precision = "bf16" if native_bfloat16(self.device_) else "float32"
+        if precision == "float32":
             return self.lm_
         cached = getattr(self, "_scoring", None)
-        if cached is None or cached[0] != self.precision:
+        if cached is None or cached[0] != precision:
             from .prompting.scoring import reduced_precision_copy
 
             source = self.peft_model_ if self.peft_model_ is not None else self.lm_
-            cached = self._scoring = (self.precision, reduced_precision_copy(source, self.precision))
+            cached = self._scoring = (precision, reduced_precision_copy(source, precision))
         return cached[1]
 
     def __getstate__(self):
