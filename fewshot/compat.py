@@ -57,6 +57,21 @@ def load_causal_lm_from_gguf(folder: Path, gguf_file: str, *, show_progress: boo
     return model, tokenizer
 
 
+def cuda_native_bf16() -> bool:
+    """Whether the current CUDA GPU computes in bfloat16 natively (Ampere or later), emulation not
+    counted. Newer torch releases give ``is_bf16_supported`` an ``including_emulation`` flag that
+    defaults to True; older ones answer for native support only."""
+    import inspect
+
+    import torch
+
+    if not torch.cuda.is_available():
+        return False
+    if "including_emulation" in inspect.signature(torch.cuda.is_bf16_supported).parameters:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    return bool(torch.cuda.is_bf16_supported())
+
+
 def torch_threads(n: int | None):
     """Context manager: run with ``n`` torch intra-op threads, restoring the previous number."""
     import contextlib

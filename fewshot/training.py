@@ -75,7 +75,7 @@ def resolve_device(device: str | None = "auto", *, fallback_to_cpu: bool = False
 def native_bfloat16(device=None, *, cpuinfo: str | None = None) -> bool:
     """Whether ``device`` multiplies bfloat16 matrices in hardware rather than emulating them.
 
-    A CUDA GPU: ``torch.cuda.is_bf16_supported()``. The CPU (``device`` None or ``"cpu"``): the
+    A CUDA GPU: natively from Ampere on (emulation on older GPUs not counted). The CPU (``device`` None or ``"cpu"``): the
     instruction sets Linux lists in ``/proc/cpuinfo`` (or the ``cpuinfo`` text given): AVX512-BF16 or
     AMX-BF16 on x86, the BF16 extension on Arm. Anything else (another OS, Apple GPUs) counts as
     emulated. Where it is emulated, bfloat16 is slow: scoring a decoder in bfloat16 ran at a fifth of
@@ -90,7 +90,9 @@ def native_bfloat16(device=None, *, cpuinfo: str | None = None) -> bool:
 
     kind = torch.device(device).type if device is not None else "cpu"
     if kind == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        from .compat import cuda_native_bf16
+
+        return cuda_native_bf16()
     if kind != "cpu":
         return False
     if cpuinfo is None:

@@ -468,6 +468,17 @@ def test_native_bfloat16_reads_the_cpu_flags(cpuinfo, native):
     assert native_bfloat16("meta", cpuinfo=cpuinfo) is False  # neither CPU nor CUDA: not assumed
 
 
+def test_native_bfloat16_on_a_gpu_counts_no_emulation():
+    import torch
+
+    from fewshot.training import native_bfloat16
+
+    if torch.cuda.is_available():  # on a GPU machine: the answer for native support, emulation not counted
+        assert native_bfloat16("cuda") is torch.cuda.is_bf16_supported(including_emulation=False)
+    else:
+        assert native_bfloat16("cuda") is False
+
+
 # ----------------------------------------------------------------------------- saving
 @pytest.mark.parametrize("mode", ["lora", "icl"])
 def test_save_load_round_trip(tiny, intent, lora_clf, tmp_path, mode):
