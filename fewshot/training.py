@@ -36,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -75,9 +76,9 @@ def resolve_device(device: str | None = "auto", *, fallback_to_cpu: bool = False
 def native_bfloat16(device=None, *, cpuinfo: str | None = None) -> bool:
     """Whether ``device`` multiplies bfloat16 matrices in hardware rather than emulating them.
 
-    A CUDA GPU: natively from Ampere on (emulation on older GPUs not counted). The CPU (``device`` None or ``"cpu"``): the
-    instruction sets Linux lists in ``/proc/cpuinfo`` (or the ``cpuinfo`` text given): AVX512-BF16 or
-    AMX-BF16 on x86, the BF16 extension on Arm. Anything else (another OS, Apple GPUs) counts as
+    A CUDA GPU: natively from Ampere on (emulation on older GPUs not counted). The CPU (``device``
+    None or ``"cpu"``): the instruction sets Linux lists in ``/proc/cpuinfo`` (read once per process,
+    or the ``cpuinfo`` text given): AVX512-BF16 or AMX-BF16 on x86, the BF16 extension on Arm. Anything else (another OS, Apple GPUs) counts as
     emulated. Where it is emulated, bfloat16 is slow: scoring a decoder in bfloat16 ran at a fifth of
     float32's speed on an AVX2 CPU (``benchmarks/results/prompt_speed_avx2.md``).
 
@@ -105,7 +106,9 @@ def native_bfloat16(device=None, *, cpuinfo: str | None = None) -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
+@functools.lru_cache(maxsize=1)
 def _proc_cpuinfo() -> str:
+    """/proc/cpuinfo's text, read once: ``precision="auto"`` asks on every scoring call."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
             return fh.read()
