@@ -23,11 +23,16 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(BIN)/fewshot demo
 
+# two pytest-xdist workers, one per core, each running whole test files (module fixtures are built
+# once); tests/conftest.py gives each worker its share of torch threads
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=20
+	$(PYTEST) --durations=20
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not integration"
+	$(PYTEST) -m "not integration"
 
 bench: $(STAMP)
 	$(BIN)/fewshot bench benchmarks/quick.toml --out benchmarks/results/quick

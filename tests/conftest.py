@@ -13,6 +13,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# `make test` runs the suite on two pytest-xdist workers (`-n 2`). Each worker then gets its share of
+# the cores for torch, and so do the processes its tests start: two workers of two threads each on a
+# two-core machine would fight over the cores. Set before torch is first imported in this process.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+if _WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
 from tiny_models import make_tiny_bert, make_tiny_llama, make_tiny_sentence_transformer  # noqa: E402
 
 
@@ -95,3 +102,20 @@ def clean_cwd(tmp_path, monkeypatch) -> Path:
     yield work
     left = sorted(p.name for p in work.iterdir())
     assert not left, f"files written into the working directory: {left}"
+
+
+@pytest.fixture(scope="module")
+def one_ray_cluster_at_a_time(tmp_path_factory):
+    """Hold a lock while a test module runs its own Ray cluster, so that the two workers of `make test`
+    (``-n 2 --dist loadfile``: two test files at once) never run two clusters, each sized for the
+    whole machine, side by side."""
+    import fcntl
+
+    # the parent of the base temp folder is shared by the xdist workers of one run
+    lock_path = tmp_path_factory.getbasetemp().parent / "fewshot-tests-ray.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

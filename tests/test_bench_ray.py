@@ -49,7 +49,7 @@ label = "doomed"
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
+def ray_cluster(one_ray_cluster_at_a_time):
     """A local Ray instance of 2 CPUs for this module; the executor uses it and leaves it running."""
     if ray.is_initialized():  # pragma: no cover - another module left one
         ray.shutdown()

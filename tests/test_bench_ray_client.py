@@ -46,7 +46,7 @@ def _write_dataset(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ray_head(tmp_path_factory):
+def ray_head(tmp_path_factory, one_ray_cluster_at_a_time):
     """A `ray start --head --block` cluster with token authentication; yields (env, client address)."""
     if not Path(RAY).exists():  # pragma: no cover - Ray installed without its console script
         pytest.skip("the `ray` command is not beside this Python")
