@@ -1035,6 +1035,31 @@ def test_report_on_a_partial_uneven_run(tmp_path):
     assert paths["cost.png"].stat().st_size > 10_000 and paths["curves.png"].stat().st_size > 10_000
 
 
+def test_published_section_names_the_models_each_strategy_used(tmp_path):
+    """The published figures are read against the models our strategies actually used: a suite on the
+    larger models says so, and points at the published row with the same encoder."""
+    from fewshot.bench.suite import StrategySpec, Suite
+
+    suite = Suite(
+        name="larger", datasets=["emotion"], k=[8], seeds=[0],
+        strategies=[StrategySpec("setfit-mpnet", "setfit", {"model": "mpnet"}, (8,)),
+                    StrategySpec("setfit", "setfit", {}, (8,)),
+                    StrategySpec("prompt-gemma", "prompt", {"model": "gemma3-270m"}, (8,))],
+    )
+    write_json_atomic(tmp_path / "suite.json", suite.to_dict())
+    for label, model in (("setfit-mpnet", "mpnet"), ("setfit", "minilm"), ("prompt-gemma", "gemma3-270m")):
+        cell = _cell_record("emotion", label, 8, 0, 0.5)
+        cell["strategy_name"] = label.split("-")[0]
+        cell["params"] = {"model": model, "seed": 0}
+        write_json_atomic(cell_path(tmp_path, CellKey("emotion", label, 8, 0)), cell)
+    md = write_report(tmp_path)["summary.md"].read_text()
+    intro = next(line for line in md.splitlines() if line.startswith("From the SetFit paper"))
+    assert "setfit-mpnet: all-mpnet-base-v2; setfit: all-MiniLM-L6-v2; prompt-gemma: Gemma 3 270M" in intro
+    assert "`SetFit MiniLM-L6 (repo)` used the same encoder as our setfit." in intro
+    assert "`SetFit mpnet (paper)` used paraphrase-mpnet-base-v2" in intro and "setfit-mpnet's" in intro
+    assert "SmolLM2" not in intro  # no strategy of this suite used it
+
+
 def test_verdict_names_a_strategy_below_the_majority_class_on_one_dataset(tmp_path):
     """A strategy can clear the majority floor on average and still fail outright on one dataset
     (as the prompt strategy's generic template does on ham/spam): the verdict names that cell."""

@@ -348,6 +348,48 @@ def _libraries(res: Results) -> str:
     return ", ".join(f"{k} {libs[k]}" for k in keep if libs.get(k)) or "unknown"
 
 
+def _model_name(model) -> str:
+    """A model as the report names it: a shipped alias by its model's name, a folder by its last part."""
+    from ..models import ALIASES
+
+    if not isinstance(model, str) or not model:
+        return "?"
+    if model in ALIASES:
+        return ALIASES[model].description.split(":")[0]
+    return model.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _our_models(res: Results) -> dict[str, str]:
+    """Each strategy of the report that trains a model -> the model(s) its cells used."""
+    models: dict[str, list[str]] = defaultdict(list)
+    for c in res.cells:
+        model = (c.get("params") or {}).get("model")
+        if c.get("strategy") in res.strategies and model is not None:
+            name = _model_name(model)
+            if name not in models[c["strategy"]]:
+                models[c["strategy"]].append(name)
+    return {s: " / ".join(models[s]) for s in res.strategies if models.get(s)}
+
+
+def _like_with_like(res: Results, ours_models: dict[str, str]) -> str:
+    """Which published SetFit rows used the same encoder as one of our SetFit strategies."""
+    setfit = {
+        c["strategy"] for c in res.cells
+        if str(c.get("strategy_name", "")).startswith("setfit") and c.get("strategy") in ours_models
+    }
+    minilm = [s for s in sorted(setfit) if "MiniLM-L6" in ours_models[s]]
+    mpnet = [s for s in sorted(setfit) if "mpnet" in ours_models[s]]
+    text = ""
+    if minilm:
+        text += f" Compare like with like: `SetFit MiniLM-L6 (repo)` used the same encoder as our {', '.join(minilm)}."
+    if mpnet:
+        text += (
+            f" `SetFit mpnet (paper)` used paraphrase-mpnet-base-v2: the architecture of our "
+            f"{', '.join(mpnet)}'s all-mpnet-base-v2, another checkpoint."
+        )
+    return text
+
+
 def _published_section(res: Results) -> list[str]:
     rows = []
     for k in res.ks:
@@ -384,17 +426,21 @@ def _published_section(res: Results) -> list[str]:
     if not rows:
         return []
     few_shot = any(r[1] != "0" for r in rows)
-    intro = (
-        f"From the {SOURCE}: mean over 10 k-shot splits (seeds 0-9) on the whole test split; SetFit with "
-        "20 pair-generation iterations, one epoch, logistic-regression head. "
-        "Our strategies use their own models "
-        "(the offline MiniLM-L6 / SmolLM2-135M), our seeds and the test set shown. Compare like with like: "
-        "`SetFit MiniLM-L6 (repo)` uses the same encoder as our setfit."
-        if few_shot else
-        "Published figures for models trained on the whole training split (k = 0), on the whole test split. "
-        "Our strategies use their own, smaller models (the offline MiniLM-L6 encoder: 22M parameters against "
-        "BERT-base's 110M)."
-    )
+    ours_models = _our_models(res)
+    used = "; ".join(f"{s}: {m}" for s, m in ours_models.items())
+    if few_shot:
+        intro = (
+            f"From the {SOURCE}: mean over 10 k-shot splits (seeds 0-9) on the whole test split; SetFit with "
+            "20 pair-generation iterations, one epoch, logistic-regression head. Our strategies use their "
+            f"own models{f' ({used})' if used else ''}, our seeds and the test set shown."
+            + _like_with_like(res, ours_models)
+        )
+    else:
+        intro = (
+            "Published figures for models trained on the whole training split (k = 0), on the whole test "
+            f"split. Our strategies use their own models{f' ({used})' if used else ''}; BERT-base has 110M "
+            "parameters."
+        )
     return [
         "## Published figures beside ours",
         "",
