@@ -1060,6 +1060,26 @@ def test_published_section_names_the_models_each_strategy_used(tmp_path):
     assert "SmolLM2" not in intro  # no strategy of this suite used it
 
 
+def test_a_metric_the_harness_sets_per_dataset_is_not_reported_as_a_changed_default(tmp_path):
+    """`auto` scores its cross-validation with each dataset's headline metric (accuracy, or macro-F1
+    on spam): different values across datasets are by design. A changed value within one is not."""
+    from fewshot.bench.suite import StrategySpec, Suite
+
+    suite = Suite(name="metrics", datasets=["sst2", "sms_spam"], k=[8], seeds=[0, 1],
+                  strategies=[StrategySpec("auto", "majority", {}, (8,))])
+    write_json_atomic(tmp_path / "suite.json", suite.to_dict())
+    for dataset, metric in (("sst2", "accuracy"), ("sms_spam", "f1_macro")):
+        for seed in (0, 1):
+            cell = _cell_record(dataset, "auto", 8, seed, 0.8)
+            cell["metric"], cell["metrics"] = metric, {metric: 0.8}
+            cell["params"] = {"metric": metric, "seed": seed}
+            write_json_atomic(cell_path(tmp_path, CellKey(dataset, "auto", 8, seed)), cell)
+    assert "ran with different values" not in write_report(tmp_path)["summary.md"].read_text()
+    cell["params"]["metric"] = "mcc"  # sms_spam seed 1 scored with another metric: a real change
+    write_json_atomic(cell_path(tmp_path, CellKey("sms_spam", "auto", 8, 1)), cell)
+    assert "**auto** ran with different values of metric" in write_report(tmp_path)["summary.md"].read_text()
+
+
 def test_verdict_names_a_strategy_below_the_majority_class_on_one_dataset(tmp_path):
     """A strategy can clear the majority floor on average and still fail outright on one dataset
     (as the prompt strategy's generic template does on ham/spam): the verdict names that cell."""

@@ -296,13 +296,16 @@ def markdown(res: Results) -> str:
 
 def _mixed_params_notes(res: Results) -> list[str]:
     """Warn when one strategy label ran with different parameters (besides the seed) in different
-    cells, e.g. because a strategy's default changed between sittings of a long run."""
+    cells, e.g. because a strategy's default changed between sittings of a long run. A ``metric``
+    equal to the cell's dataset metric was set by the harness per dataset, and is not a change."""
     notes = []
     for label in res.strategies:
         seen: dict[str, set[str]] = defaultdict(set)
         for c in res.cells:
             if c["strategy"] == label and c["status"] == "ok":
                 for key, value in (c.get("params") or {}).items():
+                    if key == "metric" and value == c.get("metric"):
+                        value = "<the dataset's metric>"
                     if key != "seed":
                         seen[key].add(json.dumps(value, sort_keys=True))
         mixed = sorted(key for key, values in seen.items() if len(values) > 1)
