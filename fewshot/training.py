@@ -78,9 +78,9 @@ def native_bfloat16(device=None, *, cpuinfo: str | None = None) -> bool:
 
     A CUDA GPU: natively from Ampere on (emulation on older GPUs not counted). The CPU (``device``
     None or ``"cpu"``): the instruction sets Linux lists in ``/proc/cpuinfo`` (read once per process,
-    or the ``cpuinfo`` text given): AVX512-BF16 or AMX-BF16 on x86, the BF16 extension on Arm. Anything else (another OS, Apple GPUs) counts as
-    emulated. Where it is emulated, bfloat16 is slow: scoring a decoder in bfloat16 ran at a fifth of
-    float32's speed on an AVX2 CPU (``benchmarks/results/prompt_speed_avx2.md``).
+    or the ``cpuinfo`` text given): AVX512-BF16 or AMX-BF16 on x86, the BF16 extension on Arm.
+    Anything else (another OS, Apple GPUs) counts as emulated. Where it is emulated, bfloat16 is
+    slow: scoring a decoder in bfloat16 ran at a fifth of float32's speed on an AVX2 CPU (``benchmarks/results/prompt_speed_avx2.md``).
 
     Example::
 

@@ -352,23 +352,28 @@ def _libraries(res: Results) -> str:
 
 
 def _model_name(model) -> str:
-    """A model as the report names it: a shipped alias by its model's name, a folder by its last part."""
-    from ..models import ALIASES
+    """A model as the report names it: a shipped alias (or its built copy's path) by its model's name,
+    another folder by its last part."""
+    from ..models import ALIASES, alias_of
 
     if not isinstance(model, str) or not model:
         return "?"
-    if model in ALIASES:
-        return ALIASES[model].description.split(":")[0]
+    alias = alias_of(model)
+    if alias is not None:
+        return ALIASES[alias].description.split(":")[0]
     return model.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _our_models(res: Results) -> dict[str, str]:
     """Each strategy of the report that trains a model -> the model(s) its cells used."""
     models: dict[str, list[str]] = defaultdict(list)
+    names: dict[str, str] = {}  # each model named once, not once per cell
     for c in res.cells:
         model = (c.get("params") or {}).get("model")
         if c.get("strategy") in res.strategies and model is not None:
-            name = _model_name(model)
+            if str(model) not in names:
+                names[str(model)] = _model_name(model)
+            name = names[str(model)]
             if name not in models[c["strategy"]]:
                 models[c["strategy"]].append(name)
     return {s: " / ".join(models[s]) for s in res.strategies if models.get(s)}
@@ -381,7 +386,7 @@ def _like_with_like(res: Results, ours_models: dict[str, str]) -> str:
         if str(c.get("strategy_name", "")).startswith("setfit") and c.get("strategy") in ours_models
     }
     minilm = [s for s in sorted(setfit) if "MiniLM-L6" in ours_models[s]]
-    mpnet = [s for s in sorted(setfit) if "mpnet" in ours_models[s]]
+    mpnet = [s for s in sorted(setfit) if "all-mpnet-base-v2" in ours_models[s]]
     text = ""
     if minilm:
         text += f" Compare like with like: `SetFit MiniLM-L6 (repo)` used the same encoder as our {', '.join(minilm)}."
