@@ -1414,6 +1414,11 @@ def test_an_auto_cell_records_its_pick_and_the_report_compares_it_with_the_oracl
     table = {row["candidate"]: row for row in cell["cv_table"]}
     assert cell["chosen"] in table and {"setfit", "majority"} <= set(table)
     assert all(row["mean_test_score"] is None or 0 <= row["mean_test_score"] <= 1 for row in table.values())
+    # every fold's score and the paired columns are kept, so another choice rule can be replayed later
+    majority = table["majority"]
+    assert len(majority["fold_scores"]) == 2 and majority["mean_test_score"] == round(sum(majority["fold_scores"]) / 2, 5)
+    assert [row["candidate"] for row in table.values() if row["chosen"]] == [cell["chosen"]]
+    assert table[cell["chosen"]]["reason"] and majority["mean_fit_seconds"] >= 0 and "paired_se" in majority
     md = write_report(out, allow_mixed=True)["members.md"].read_text()
     assert "## auto, k = 4" in md and "picked the oracle's strategy on" in md
 

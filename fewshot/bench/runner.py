@@ -195,6 +195,28 @@ def _finite(x, nd):
     return None if x is None or not math.isfinite(float(x)) else round(float(x), nd)
 
 
+def _cv_rows(cv: dict) -> list[dict]:
+    """auto's cross-validation table as JSON rows: every fold's score, the costs and the paired columns,
+    so a study can replay another choice rule on the recorded folds without training again."""
+    splits = sorted((key for key in cv if key.startswith("split") and key.endswith("_test_score")),
+                    key=lambda key: int(key[len("split"):-len("_test_score")]))
+    rows = []
+    for i, candidate in enumerate(cv["candidate"]):
+        row = {"candidate": str(candidate), "mean_test_score": _finite(cv["mean_test_score"][i], 5),
+               "estimated_seconds": _finite(cv["estimated_seconds"][i], 2)}
+        row["fold_scores"] = [_finite(cv[key][i], 5) for key in splits]
+        for key, nd in (("mean_fit_seconds", 3), ("mean_predict_seconds", 3), ("paired_diff", 5), ("paired_se", 5)):
+            if key in cv:
+                row[key] = _finite(cv[key][i], nd)
+        for key in ("chosen", "skipped"):
+            if key in cv:
+                row[key] = bool(cv[key][i])
+        if "reason" in cv:
+            row["reason"] = str(cv["reason"][i])
+        rows.append(row)
+    return rows
+
+
 def _run_cell(payload: dict) -> dict:
     import tempfile
 
@@ -241,10 +263,7 @@ def _run_cell(payload: dict) -> dict:
     if getattr(clf, "best_candidate_", None) is not None:  # auto: what it chose, and the table it chose from
         cv = clf.cv_results_
         out["chosen"] = clf.best_candidate_
-        out["cv_table"] = [
-            {"candidate": str(c), "mean_test_score": _finite(m, 5), "estimated_seconds": _finite(e, 2)}
-            for c, m, e in zip(cv["candidate"], cv["mean_test_score"], cv["estimated_seconds"], strict=True)
-        ]
+        out["cv_table"] = _cv_rows(cv)
 
     if rec["metric"] == "entity_f1":  # NER: tag sequences, scored by entities
         out.update(_token_metrics(clf, X_test, y_test))
