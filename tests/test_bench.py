@@ -1296,6 +1296,12 @@ def test_shipped_suites_parse_and_follow_the_protocol():
         assert set(tune.datasets) <= {"trec", "cr", "sst5", "banking77"}
         assert {s.name for s in tune.strategies} == {name} and f"{name}-default" in [s.label for s in tune.strategies]
         assert not tune.strategy(f"{name}-default").params, "the baseline is the strategy as users get it"
+    for path in sorted((REPO / "benchmarks").glob("tune_*.toml")):  # every tuning study, new ones too
+        tune = load_suite(path)
+        assert tune.eval_split == "validation", f"{path.name} would score on test rows"
+        assert set(tune.datasets) <= {"trec", "cr", "sst5", "banking77"}, f"{path.name}: a tuning dataset only"
+    active = load_suite(REPO / "benchmarks" / "active.toml")  # its pair cap comes from tune_active_pairs.toml
+    assert {s.params.get("max_pairs") for s in active.strategies} == {8000}
     balanced = load_suite(REPO / "benchmarks" / "head_imbalance.toml")
     natural = load_suite(REPO / "benchmarks" / "head_imbalance_natural.toml")
     assert (balanced.sampling, natural.sampling) == ("per_class", "proportional")
