@@ -196,25 +196,19 @@ def _finite(x, nd):
 
 
 def _cv_rows(cv: dict) -> list[dict]:
-    """auto's cross-validation table as JSON rows: every fold's score, the costs and the paired columns,
-    so a study can replay another choice rule on the recorded folds without training again."""
-    splits = sorted((key for key in cv if key.startswith("split") and key.endswith("_test_score")),
-                    key=lambda key: int(key[len("split"):-len("_test_score")]))
-    rows = []
-    for i, candidate in enumerate(cv["candidate"]):
-        row = {"candidate": str(candidate), "mean_test_score": _finite(cv["mean_test_score"][i], 5),
-               "estimated_seconds": _finite(cv["estimated_seconds"][i], 2)}
-        row["fold_scores"] = [_finite(cv[key][i], 5) for key in splits]
-        for key, nd in (("mean_fit_seconds", 3), ("mean_predict_seconds", 3), ("paired_diff", 5), ("paired_se", 5)):
-            if key in cv:
-                row[key] = _finite(cv[key][i], nd)
-        for key in ("chosen", "skipped"):
-            if key in cv:
-                row[key] = bool(cv[key][i])
-        if "reason" in cv:
-            row["reason"] = str(cv["reason"][i])
-        rows.append(row)
-    return rows
+    """auto's ``cv_results_`` as JSON rows: every fold's score, the costs and the paired columns, so a
+    study can replay another choice rule on the recorded folds without training again."""
+    n_splits = sum(1 for key in cv if key.startswith("split") and key.endswith("_test_score"))
+    return [
+        {"candidate": str(candidate), "mean_test_score": _finite(cv["mean_test_score"][i], 5),
+         "estimated_seconds": _finite(cv["estimated_seconds"][i], 2),
+         "fold_scores": [_finite(cv[f"split{s}_test_score"][i], 5) for s in range(n_splits)],
+         "mean_fit_seconds": _finite(cv["mean_fit_seconds"][i], 3),
+         "mean_predict_seconds": _finite(cv["mean_predict_seconds"][i], 3),
+         "paired_diff": _finite(cv["paired_diff"][i], 5), "paired_se": _finite(cv["paired_se"][i], 5),
+         "chosen": bool(cv["chosen"][i]), "skipped": bool(cv["skipped"][i]), "reason": str(cv["reason"][i])}
+        for i, candidate in enumerate(cv["candidate"])
+    ]
 
 
 def _run_cell(payload: dict) -> dict:
