@@ -707,6 +707,57 @@ def test_tuning_analysis_compares_each_configuration_with_the_default(tmp_path):
     assert "_Code: commit aaaaaaaaaa, code 111111111111 (12 cells)._" in text
 
 
+def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
+    """benchmarks/replay_auto.py: other choice rules replayed on an auto cell's recorded folds."""
+    def row(candidate, folds, cost, chosen=False):
+        return {"candidate": candidate, "fold_scores": folds, "mean_test_score": sum(folds) / len(folds),
+                "mean_fit_seconds": cost, "mean_predict_seconds": 0.0, "skipped": False, "chosen": chosen}
+
+    # seed 0: setfit trails prompt by 1 SE of the paired difference (0.0625): cheaper within the noise.
+    # seed 1: head is within the noise of prompt, but also within one SE of chance (0.5625 vs 0.5).
+    folds = {
+        0: [row("setfit", [.75, 1, .75, 1], 10, True), row("prompt", [1, 1, .75, 1], 50),
+            row("head", [.5, .5, .75, .5], 5), row("ensemble(prompt+setfit)", [1, 1, .75, .75], 60)],
+        1: [row("setfit", [.5, .5, .5, .5], 10), row("prompt", [.75, .5, .75, .5], 50),
+            row("head", [.5, .5, .75, .5], 5, True), row("ensemble(prompt+head)", [.75, .5, .75, .5], 55)],
+    }
+    scored = {"setfit": (.70, .60), "prompt": (.85, .84), "head": (.55, .52), "ensemble": (.80, .80)}
+    cells = []
+    for label, values in scored.items():
+        for seed, v in enumerate(values):
+            cells.append(_cell_record("x", label, 8, seed, v) | {"eval_split": "validation"})
+    for seed in (0, 1):
+        cells.append(_cell_record("x", "auto", 8, seed, scored["setfit" if seed == 0 else "head"][seed])
+                     | {"eval_split": "validation", "cv_table": folds[seed], "class_counts": {"a": 8, "b": 8}})
+    _write_cells(tmp_path, cells)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "replay_auto.py"), str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "replay.md").read_text()
+    assert "Warning" not in text and "reproduces every cell's recorded pick" in text
+    draw = {line.split(" | ")[2]: line for line in text.splitlines() if line.startswith("| x | 8 |")}
+    assert draw["0"].endswith("| setfit: 70.0 | prompt: 85.0 | prompt: 85.0 | setfit: 70.0 |")
+    assert draw["1"].endswith("| head: 52.0 | prompt: 84.0 | prompt: 84.0 | prompt: 84.0 |")
+    rules = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ") and "/2 |" in line}
+    assert rules["current"] == "| current | 61.0 | -23.5 ± 8.5 | baseline | 0/2 |"
+    assert rules["half_se"] == "| half_se | 84.5 | +0.0 ± 0.0 | +23.5 ± 8.5 | 2/2 |"
+    assert rules["no_near_chance"].endswith("| +16.0 ± 16.0 | 1/2 |")  # ahead by one SE, not more
+    assert "**Verdict: change to `half_se`** (+23.5 ± 8.5 points against `current`)." in text
+
+    # a pick without its own cell (an ensemble of another pair) leaves the draw out of the comparison
+    folds[1][1]["fold_scores"] = [.5, .5, .5, .5]
+    folds[1][3]["fold_scores"] = [1, 1, 1, 1]
+    cells[-1]["cv_table"] = folds[1]
+    _write_cells(tmp_path, cells)
+    text = subprocess.run([sys.executable, str(REPO / "benchmarks" / "replay_auto.py"), str(tmp_path)],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                          timeout=120).stdout
+    assert "over the 1 draws every rule's pick has a score for (1 left out" in text
+    assert "recorded head, replayed ensemble(prompt+head)" in text
+
+
 def test_setfit_speed_analysis_pairs_each_quantize_mode_with_plain_setfit(tmp_path):
     cells = []
     for d, seed, acc in (("cr", 0, 0.80), ("cr", 1, 0.84), ("sst5", 0, 0.40), ("sst5", 1, 0.44)):

@@ -1,0 +1,210 @@
+"""Replay AutoClassifier's choice under other rules on the folds its benchmark cells recorded.
+
+Every ``auto`` cell keeps its cross-validation table (``cv_table``: each candidate's per-fold scores
+and cost), so a different rule for choosing among the candidates can be tried without training
+again. Each rule's pick in a (dataset, seed) draw is scored by that candidate's own cell in the same
+draw (the single strategies, and ``ensemble`` for an ensemble of setfit and prompt), on the same
+rows. Writes ``RESULTS_DIR/replay.md`` and prints it.
+
+Run it on a tuning suite (validation rows), never to choose a rule on test rows::
+
+    fewshot bench benchmarks/tune_auto.toml --out benchmarks/results/tune_auto --jobs 2 --threads 1
+    python benchmarks/replay_auto.py benchmarks/results/tune_auto
+
+The rules (fixed in ``benchmarks/tune_auto.toml`` before its run):
+
+- ``current``: the best mean fold score, unless a cheaper candidate's paired per-fold difference to
+  the best is within one standard error (what ``AutoClassifier`` does; the replay checks that it
+  reproduces every cell's recorded pick);
+- ``half_se``: the same with half a standard error;
+- ``best_mean``: the best mean fold score (ties: the cheaper), no preference for cheaper candidates;
+- ``no_near_chance``: ``current``, but a cheaper candidate is not taken when its mean fold score is
+  within one standard error of chance (one over the number of classes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from _provenance import code_footer
+
+from fewshot._atomic import write_text_atomic
+from fewshot.bench.results import check_code_versions, collect
+
+RULES = ("current", "half_se", "best_mean", "no_near_chance")
+
+
+def _se(x: np.ndarray) -> float:
+    return float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.inf
+
+
+def choose(rows: list[dict], rule: str, n_classes: int) -> int:
+    """The index of the row ``rule`` picks. A row: ``scores`` (per fold), ``cost`` (seconds per fold),
+    ``skipped``."""
+    valid = [i for i, r in enumerate(rows) if not r["skipped"]]
+    mean = {i: float(np.mean(rows[i]["scores"])) for i in valid}
+    best = max(valid, key=lambda i: (mean[i], -rows[i]["cost"]))
+    if rule == "best_mean":
+        return best
+    factor = 0.5 if rule == "half_se" else 1.0
+    near = []
+    for i in valid:
+        if i == best or rows[i]["cost"] >= rows[best]["cost"]:
+            continue
+        diff = rows[best]["scores"] - rows[i]["scores"]
+        if np.mean(diff) > factor * _se(diff):
+            continue
+        if rule == "no_near_chance" and mean[i] - 1.0 / n_classes <= _se(rows[i]["scores"]):
+            continue
+        near.append(i)
+    return min(near, key=lambda i: (rows[i]["cost"], i)) if near else best
+
+
+def _strategy_of(candidate: str, labels: set[str]) -> str | None:
+    """The suite's strategy label whose cell scores this candidate, or None."""
+    if candidate in labels:
+        return candidate
+    if candidate.startswith("ensemble(") and sorted(candidate[9:-1].split("+")) == ["prompt", "setfit"]:
+        return "ensemble" if "ensemble" in labels else None
+    return None
+
+
+def draws(res, auto: str = "auto") -> list[dict]:
+    """One record per (dataset, k, seed) with a finished auto cell that recorded its folds."""
+    labels = set(res.strategies)
+    out = []
+    for k in res.ks:
+        for d in res.datasets:
+            group = res.group(d, auto, k)
+            if not group:
+                continue
+            for cell in group.ok:
+                table = cell.get("cv_table") or []
+                if not table or "fold_scores" not in table[0]:
+                    continue
+                rows = [{"candidate": r["candidate"], "skipped": r["skipped"],
+                         "scores": np.array([np.nan if s is None else s for s in r["fold_scores"]], dtype=float),
+                         "cost": (r["mean_fit_seconds"] or 0.0) + (r["mean_predict_seconds"] or 0.0),
+                         "recorded": r["chosen"]} for r in table]
+                score = {}
+                for label in labels - {auto}:
+                    g = res.group(d, label, k)
+                    by_seed = {c["seed"]: c["headline"] for c in (g.ok if g else [])}
+                    if cell["seed"] in by_seed:
+                        score[label] = by_seed[cell["seed"]]
+                out.append({"dataset": d, "k": k, "seed": cell["seed"], "rows": rows, "score": score,
+                            "auto_score": cell["headline"], "n_classes": len(cell["class_counts"])})
+    return out
+
+
+def replay(draw: dict, labels: set[str]) -> dict:
+    """Each rule's pick and its score in one draw."""
+    picks = {}
+    for rule in RULES:
+        i = choose(draw["rows"], rule, draw["n_classes"])
+        cand = draw["rows"][i]["candidate"]
+        label = _strategy_of(cand, labels)
+        picks[rule] = (cand, draw["score"].get(label) if label else None)
+    return picks
+
+
+def _pm(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return f"{100 * values[0]:+.1f}"
+    return f"{100 * np.mean(values):+.1f} ± {100 * _se(np.array(values)):.1f}"
+
+
+def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str:
+    res = collect(results_dir)
+    versions = check_code_versions(res, allow_mixed=allow_mixed)
+    labels = set(res.strategies)
+    singles = sorted(s for s in labels if s not in (auto, "ensemble") and not s.startswith("ensemble"))
+    found = draws(res, auto)
+    splits = sorted({c.get("eval_split", "test") for c in res.cells})
+    lines = [f"# Replay of auto's choice rule: {res.suite.name if res.suite else Path(results_dir).name}", ""]
+    if "test" in splits:
+        lines += ["**Warning: these cells were scored on test rows; no rule may be chosen from them.**", ""]
+    if not found:
+        return "\n".join(lines + ["No finished auto cell with recorded folds yet.", ""])
+    lines += [f"Scored on {', '.join(splits)} rows; {len(found)} draws. A pick is scored by its own cell "
+              "in the same draw; the oracle is the best single strategy in hindsight.", ""]
+    header = ["dataset", "k", "seed", *[f"{s} (cv / scored)" for s in singles], "auto cell", "oracle",
+              *RULES]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    per_rule: dict[str, list] = {r: [] for r in RULES}
+    mismatches = []
+    for draw in found:
+        picks = replay(draw, labels)
+        cv = {r["candidate"]: r for r in draw["rows"]}
+        oracle = max((draw["score"][s] for s in singles if s in draw["score"]), default=None)
+        recorded = next(r["candidate"] for r in draw["rows"] if r["recorded"])
+        if picks["current"][0] != recorded:
+            mismatches.append(f"{draw['dataset']} seed {draw['seed']}: recorded {recorded}, replayed {picks['current'][0]}")
+        cells = []
+        for s in singles:
+            m = cv.get(s)
+            cvs = f"{100 * np.mean(m['scores']):.1f}" if m is not None and not m["skipped"] else "–"
+            sc = f"{100 * draw['score'][s]:.1f}" if s in draw["score"] else "–"
+            cells.append(f"{cvs} / {sc}")
+        for rule in RULES:
+            per_rule[rule].append((picks[rule][1], oracle))
+        lines.append("| " + " | ".join([
+            draw["dataset"], str(draw["k"]), str(draw["seed"]), *cells, f"{100 * draw['auto_score']:.1f}",
+            "–" if oracle is None else f"{100 * oracle:.1f}",
+            *[f"{p[0]}: {'–' if p[1] is None else f'{100 * p[1]:.1f}'}" for p in picks.values()]]) + " |")
+    lines += [""]
+    if mismatches:
+        lines += ["**The replayed current rule differs from the recorded pick:** " + "; ".join(mismatches), ""]
+    else:
+        lines += ["The replayed `current` rule reproduces every cell's recorded pick.", ""]
+
+    complete = [i for i in range(len(found)) if all(per_rule[r][i][0] is not None for r in RULES)]
+    left_out = len(found) - len(complete)
+    lines += [f"## Rules over the {len(complete)} draws every rule's pick has a score for"
+              + (f" ({left_out} left out: a pick without its own cell)" if left_out else ""), "",
+              "| rule | mean score | vs oracle (paired) | vs current (paired) | picked the oracle |", "|---|---|---|---|---|"]
+    base = [per_rule["current"][i][0] for i in complete]
+    verdicts = {}
+    for rule in RULES:
+        got = [per_rule[rule][i][0] for i in complete]
+        gap = [g - per_rule[rule][i][1] for g, i in zip(got, complete, strict=True) if per_rule[rule][i][1] is not None]
+        vs = [g - b for g, b in zip(got, base, strict=True)]
+        hits = sum(abs(x) < 1e-12 for x in gap)
+        verdicts[rule] = (float(np.mean(vs)) if vs else 0.0, _se(np.array(vs)) if len(vs) > 1 else math.inf,
+                          float(np.mean(got)) if got else math.nan)
+        lines.append(f"| {rule} | {100 * np.mean(got):.1f} | {_pm(gap)} | "
+                     f"{'baseline' if rule == 'current' else _pm(vs)} | {hits}/{len(gap)} |")
+    better = [r for r in RULES if r != "current" and verdicts[r][0] > verdicts[r][1]]
+    lines += ["", "Decision rule (fixed before the run): change only to a rule whose mean is above the current "
+              "rule's by more than the standard error of their paired difference; among several, the highest mean.",
+              ""]
+    if better:
+        winner = max(better, key=lambda r: verdicts[r][2])
+        lines.append(f"**Verdict: change to `{winner}`** ({100 * verdicts[winner][0]:+.1f} ± "
+                     f"{100 * verdicts[winner][1]:.1f} points against `current`).")
+    else:
+        lines.append("**Verdict: keep `current`**: no rule is ahead of it by more than one standard error.")
+    lines += ["", code_footer(versions), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("results_dir", help="results folder of a suite with an auto strategy (fewshot bench --out)")
+    p.add_argument("--auto", default="auto", help="the auto strategy's label in the suite (default: auto)")
+    p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
+    args = p.parse_args(argv)
+    text = report(args.results_dir, auto=args.auto, allow_mixed=args.allow_mixed)
+    write_text_atomic(Path(args.results_dir) / "replay.md", text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
