@@ -180,12 +180,24 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
                           float(np.mean(got)) if got else math.nan)
         lines.append(f"| {rule} | {100 * np.mean(got):.1f} | {_pm(gap)} | "
                      f"{'baseline' if rule == 'current' else _pm(vs)} | {hits}/{len(gap)} |")
+    for s in singles:  # references, not rules: the same single strategy in every draw, no cross-validation
+        if all(s in found[i]["score"] for i in complete):
+            got = [found[i]["score"][s] for i in complete]
+            gap = [g - per_rule["current"][i][1] for g, i in zip(got, complete, strict=True)]
+            hits = sum(abs(x) < 1e-12 for x in gap)
+            lines.append(f"| always {s} (reference) | {100 * np.mean(got):.1f} | {_pm(gap)} | "
+                         f"{_pm([g - b for g, b in zip(got, base, strict=True)])} | {hits}/{len(gap)} |")
     better = [r for r in RULES if r != "current" and verdicts[r][0] > verdicts[r][1]]
     lines += ["", "Decision rule (fixed before the run): change only to a rule whose mean is above the current "
-              "rule's by more than the standard error of their paired difference; among several, the highest mean.",
-              ""]
+              "rule's by more than the standard error of their paired difference; among several, the highest mean "
+              "(a tie goes to the rule listed first, the smaller change). The `always` rows are references: one "
+              "single strategy in every draw, with no cross-validation.", ""]
+    planned = len(res.suite.datasets) * len(res.suite.seeds) * len(res.suite.k) if res.suite else len(found)
+    if len(found) < planned:
+        lines += [f"**Interim: {len(found)} of the {planned} planned draws.** The decision is taken on all of "
+                  "them; until then the verdict below is only where the figures stand.", ""]
     if better:
-        winner = max(better, key=lambda r: verdicts[r][2])
+        winner = max(better, key=lambda r: (verdicts[r][2], -RULES.index(r)))
         lines.append(f"**Verdict: change to `{winner}`** ({100 * verdicts[winner][0]:+.1f} ± "
                      f"{100 * verdicts[winner][1]:.1f} points against `current`).")
     else:

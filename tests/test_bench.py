@@ -744,7 +744,14 @@ def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
     assert rules["current"] == "| current | 61.0 | -23.5 ± 8.5 | baseline | 0/2 |"
     assert rules["half_se"] == "| half_se | 84.5 | +0.0 ± 0.0 | +23.5 ± 8.5 | 2/2 |"
     assert rules["no_near_chance"].endswith("| +16.0 ± 16.0 | 1/2 |")  # ahead by one SE, not more
-    assert "**Verdict: change to `half_se`** (+23.5 ± 8.5 points against `current`)." in text
+    assert rules["always prompt (reference)"] == "| always prompt (reference) | 84.5 | +0.0 ± 0.0 | +23.5 ± 8.5 | 2/2 |"
+    assert "**Verdict: change to `half_se`** (+23.5 ± 8.5 points against `current`)." in text  # ties best_mean
+    assert "Interim" not in text
+    _write_cells(tmp_path, cells, seeds=(0, 1, 2))  # a third seed planned, not run yet
+    text = subprocess.run([sys.executable, str(REPO / "benchmarks" / "replay_auto.py"), str(tmp_path)],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                          timeout=120).stdout
+    assert "**Interim: 2 of the 3 planned draws.**" in text
 
     # a pick without its own cell (an ensemble of another pair) leaves the draw out of the comparison
     folds[1][1]["fold_scores"] = [.5, .5, .5, .5]
