@@ -319,6 +319,14 @@ def _write_cells(folder: Path, cells: list[dict], seeds=(0, 1)) -> None:
         write_json_atomic(cell_path(folder, CellKey(c["dataset"], c["strategy"], c["k"], c["seed"])), c)
 
 
+def _run_analysis(script: str, folder: Path) -> subprocess.CompletedProcess:
+    """Run ``benchmarks/<script> <folder>`` as a user would; it must exit 0."""
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(folder)],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 def test_report_refuses_mixed_code_versions_unless_allowed(tmp_path, capsys):
     from fewshot.bench.report import MixedCodeError
     from fewshot.cli import main
@@ -689,11 +697,7 @@ def test_tuning_analysis_compares_each_configuration_with_the_default(tmp_path):
             cell.update(strategy_name="setfit", eval_split="train-holdout")
             cells.append(cell)
     _write_cells(tmp_path, cells)
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "tuning.py"), str(tmp_path)],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = _run_analysis("tuning.py", tmp_path)
     text = (tmp_path / "tuning.md").read_text()
     assert proc.stdout.strip() == text.strip()
     assert "## setfit, k = 8" in text and "Scored on: train-holdout rows" in text and "Warning" not in text
@@ -730,11 +734,7 @@ def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
         cells.append(_cell_record("x", "auto", 8, seed, scored["setfit" if seed == 0 else "head"][seed])
                      | {"eval_split": "validation", "cv_table": folds[seed], "class_counts": {"a": 8, "b": 8}})
     _write_cells(tmp_path, cells)
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "replay_auto.py"), str(tmp_path)],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    _run_analysis("replay_auto.py", tmp_path)
     text = (tmp_path / "replay.md").read_text()
     assert "Warning" not in text and "reproduces every cell's recorded pick" in text
     draw = {line.split(" | ")[2]: line for line in text.splitlines() if line.startswith("| x | 8 |")}
@@ -748,9 +748,7 @@ def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
     assert "**Verdict: change to `half_se`** (+23.5 ± 8.5 points against `current`)." in text  # ties best_mean
     assert "Interim" not in text
     _write_cells(tmp_path, cells, seeds=(0, 1, 2))  # a third seed planned, not run yet
-    text = subprocess.run([sys.executable, str(REPO / "benchmarks" / "replay_auto.py"), str(tmp_path)],
-                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
-                          timeout=120).stdout
+    text = _run_analysis("replay_auto.py", tmp_path).stdout
     assert "**Interim: 2 of the 3 planned draws.**" in text
 
     # a pick without its own cell (an ensemble of another pair) leaves the draw out of the comparison
@@ -758,9 +756,7 @@ def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
     folds[1][3]["fold_scores"] = [1, 1, 1, 1]
     cells[-1]["cv_table"] = folds[1]
     _write_cells(tmp_path, cells)
-    text = subprocess.run([sys.executable, str(REPO / "benchmarks" / "replay_auto.py"), str(tmp_path)],
-                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
-                          timeout=120).stdout
+    text = _run_analysis("replay_auto.py", tmp_path).stdout
     assert "over the 1 draws every rule's pick has a score for (1 left out" in text
     assert "recorded head, replayed ensemble(prompt+head)" in text
 
@@ -776,11 +772,7 @@ def test_setfit_speed_analysis_pairs_each_quantize_mode_with_plain_setfit(tmp_pa
         int8.update(strategy_name="setfit", params={"quantize": "int8", "seed": seed})
         cells += [plain, f32, int8]
     _write_cells(tmp_path, cells)
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "setfit_speed.py"), str(tmp_path)],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    _run_analysis("setfit_speed.py", tmp_path)
     text = (tmp_path / "speed.md").read_text()
     assert "| setfit-quantize-false | False | 4 | +1.00 ± 0.0 (better) | 0.33 | 3.00 |" in text
     assert "| setfit-quantize-int8 | int8 | 4 | +0.00 ± 0.6 (tie) | 0.33 | 5.00 |" in text
@@ -794,11 +786,7 @@ def test_prompt_objective_diagnosis_shows_loss_and_the_predicted_label_spread(tm
         confusion_matrix={"labels": ["ham", "spam"], "matrix": [[3, 85], [0, 12]]},
     )
     _write_cells(tmp_path, [cell], seeds=(0,))
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "prompt_objective.py"), str(tmp_path)],
-        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = _run_analysis("prompt_objective.py", tmp_path)
     assert "| prompt-generate | sms | 8 | 0 | 2.500 → 1.250 | 18.0 | spam 97% |" in proc.stdout
 
 
@@ -817,11 +805,7 @@ def test_mpnet_paper_analysis_judges_issue_14s_targets_only_when_every_cell_fini
     _write_cells(tmp_path, cells)
 
     def run():
-        proc = subprocess.run(
-            [sys.executable, str(REPO / "benchmarks" / "mpnet_paper.py"), str(tmp_path)],
-            capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
+        proc = _run_analysis("mpnet_paper.py", tmp_path)
         assert proc.stdout.strip() == (tmp_path / "targets.md").read_text().strip()
         return proc.stdout
 
