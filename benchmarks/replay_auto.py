@@ -34,6 +34,7 @@ from _provenance import code_footer
 
 from fewshot._atomic import write_text_atomic
 from fewshot.bench.results import check_code_versions, collect
+from fewshot.bench.verdicts import Paired
 
 RULES = ("current", "half_se", "best_mean", "no_near_chance")
 
@@ -112,19 +113,26 @@ def replay(draw: dict, labels: set[str]) -> dict:
     return picks
 
 
-def _pm(values: list[float]) -> str:
-    if not values:
+def _paired(got: list[float], ref: list[float]) -> Paired:
+    diffs = [g - r for g, r in zip(got, ref, strict=True)]
+    return Paired(diffs, sum(d > 0 for d in diffs), sum(d < 0 for d in diffs))
+
+
+def _pm(p: Paired) -> str:
+    if p.n == 0:
         return "n/a"
-    if len(values) == 1:
-        return f"{100 * values[0]:+.1f}"
-    return f"{100 * np.mean(values):+.1f} ± {100 * _se(np.array(values)):.1f}"
+    return f"{100 * p.mean:+.1f}" if p.se is None else f"{100 * p.mean:+.1f} ± {100 * p.se:.1f}"
+
+
+def _oracle_hits(p: Paired) -> str:
+    return f"{sum(abs(d) < 1e-12 for d in p.diffs)}/{p.n}"
 
 
 def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str:
     res = collect(results_dir)
     versions = check_code_versions(res, allow_mixed=allow_mixed)
     labels = set(res.strategies)
-    singles = sorted(s for s in labels if s not in (auto, "ensemble") and not s.startswith("ensemble"))
+    singles = sorted(s for s in labels if s != auto and not s.startswith("ensemble"))
     found = draws(res, auto)
     splits = sorted({c.get("eval_split", "test") for c in res.cells})
     lines = [f"# Replay of auto's choice rule: {res.suite.name if res.suite else Path(results_dir).name}", ""]
@@ -164,30 +172,29 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
     else:
         lines += ["The replayed `current` rule reproduces every cell's recorded pick.", ""]
 
-    complete = [i for i in range(len(found)) if all(per_rule[r][i][0] is not None for r in RULES)]
+    complete = [i for i in range(len(found))
+                if per_rule["current"][i][1] is not None and all(per_rule[r][i][0] is not None for r in RULES)]
     left_out = len(found) - len(complete)
     lines += [f"## Rules over the {len(complete)} draws every rule's pick has a score for"
               + (f" ({left_out} left out: a pick without its own cell)" if left_out else ""), "",
               "| rule | mean score | vs oracle (paired) | vs current (paired) | picked the oracle |", "|---|---|---|---|---|"]
     base = [per_rule["current"][i][0] for i in complete]
+    oracles = [per_rule["current"][i][1] for i in complete]
     verdicts = {}
     for rule in RULES:
         got = [per_rule[rule][i][0] for i in complete]
-        gap = [g - per_rule[rule][i][1] for g, i in zip(got, complete, strict=True) if per_rule[rule][i][1] is not None]
-        vs = [g - b for g, b in zip(got, base, strict=True)]
-        hits = sum(abs(x) < 1e-12 for x in gap)
-        verdicts[rule] = (float(np.mean(vs)) if vs else 0.0, _se(np.array(vs)) if len(vs) > 1 else math.inf,
-                          float(np.mean(got)) if got else math.nan)
+        gap, vs = _paired(got, oracles), _paired(got, base)
+        verdicts[rule] = (vs, float(np.mean(got)))
         lines.append(f"| {rule} | {100 * np.mean(got):.1f} | {_pm(gap)} | "
-                     f"{'baseline' if rule == 'current' else _pm(vs)} | {hits}/{len(gap)} |")
+                     f"{'baseline' if rule == 'current' else _pm(vs)} | {_oracle_hits(gap)} |")
     for s in singles:  # references, not rules: the same single strategy in every draw, no cross-validation
         if all(s in found[i]["score"] for i in complete):
             got = [found[i]["score"][s] for i in complete]
-            gap = [g - per_rule["current"][i][1] for g, i in zip(got, complete, strict=True)]
-            hits = sum(abs(x) < 1e-12 for x in gap)
+            gap = _paired(got, oracles)
             lines.append(f"| always {s} (reference) | {100 * np.mean(got):.1f} | {_pm(gap)} | "
-                         f"{_pm([g - b for g, b in zip(got, base, strict=True)])} | {hits}/{len(gap)} |")
-    better = [r for r in RULES if r != "current" and verdicts[r][0] > verdicts[r][1]]
+                         f"{_pm(_paired(got, base))} | {_oracle_hits(gap)} |")
+    better = [r for r in RULES if r != "current" and verdicts[r][0].se is not None
+              and verdicts[r][0].mean > verdicts[r][0].se]
     lines += ["", "Decision rule (fixed before the run): change only to a rule whose mean is above the current "
               "rule's by more than the standard error of their paired difference; among several, the highest mean "
               "(a tie goes to the rule listed first, the smaller change). The `always` rows are references: one "
@@ -197,9 +204,8 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
         lines += [f"**Interim: {len(found)} of the {planned} planned draws.** The decision is taken on all of "
                   "them; until then the verdict below is only where the figures stand.", ""]
     if better:
-        winner = max(better, key=lambda r: (verdicts[r][2], -RULES.index(r)))
-        lines.append(f"**Verdict: change to `{winner}`** ({100 * verdicts[winner][0]:+.1f} ± "
-                     f"{100 * verdicts[winner][1]:.1f} points against `current`).")
+        winner = max(better, key=lambda r: (verdicts[r][1], -RULES.index(r)))
+        lines.append(f"**Verdict: change to `{winner}`** ({_pm(verdicts[winner][0])} points against `current`).")
     else:
         lines.append("**Verdict: keep `current`**: no rule is ahead of it by more than one standard error.")
     lines += ["", code_footer(versions), ""]
