@@ -417,15 +417,17 @@ def test_report_refuses_uncommitted_changes_and_names_a_clean_commit(tmp_path):
 
 
 # --------------------------------------------------------------------------- a killed harness
-def _children(pid: int) -> list[int]:
-    """Live (not zombie) processes whose parent is ``pid`` (Linux /proc)."""
+def _cell_processes(pid: int) -> list[int]:
+    """Live (not zombie) cell processes (``fewshot.bench._child``) whose parent is ``pid`` (Linux /proc).
+    Matched by command line: the harness also runs short-lived ``git`` children for its provenance."""
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if int(fields[1]) == pid and fields[0] != "Z":
+        if int(fields[1]) == pid and fields[0] != "Z" and b"fewshot.bench._child" in cmdline:
             out.append(int(stat.parent.name))
     return out
 
@@ -467,7 +469,7 @@ def test_a_killed_harness_leaves_no_cell_training_and_the_next_run_cleans_its_te
         deadline = time.time() + 120
         cells: list[int] = []
         while not cells and time.time() < deadline and harness.poll() is None:
-            cells = _children(harness.pid)
+            cells = _cell_processes(harness.pid)
             time.sleep(0.2)
         assert cells, "the harness never started the cell's process"
         time.sleep(3)  # let it get into training
