@@ -14,10 +14,11 @@ Run it on a tuning suite (validation rows), never to choose a rule on test rows:
 The rules (fixed in ``benchmarks/tune_auto.toml`` before its run):
 
 - ``current``: the best mean fold score, unless a cheaper candidate's paired per-fold difference to
-  the best is within one standard error (what ``AutoClassifier`` does; the replay checks that it
-  reproduces every cell's recorded pick);
-- ``half_se``: the same with half a standard error;
-- ``best_mean``: the best mean fold score (ties: the cheaper), no preference for cheaper candidates;
+  the best is within one standard error (``AutoClassifier(cheaper_within_se=1)``, the default when
+  the suite ran; the replay checks that it reproduces every cell's recorded pick);
+- ``half_se``: the same with half a standard error (``cheaper_within_se=0.5``);
+- ``best_mean``: the best mean fold score (ties: the cheaper), no preference for cheaper candidates
+  (``cheaper_within_se=0``);
 - ``no_near_chance``: ``current``, but a cheaper candidate is not taken when its mean fold score is
   within one standard error of chance (one over the number of classes).
 """
@@ -33,6 +34,7 @@ import numpy as np
 from _provenance import code_footer
 
 from fewshot._atomic import write_text_atomic
+from fewshot.auto import _choose
 from fewshot.bench.results import check_code_versions, collect
 from fewshot.bench.verdicts import Paired
 
@@ -43,23 +45,26 @@ def _se(x: np.ndarray) -> float:
     return float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.inf
 
 
+#: The rules that are AutoClassifier's own with another ``cheaper_within_se``.
+MARGINS = {"current": 1.0, "half_se": 0.5, "best_mean": 0.0}
+
+
 def choose(rows: list[dict], rule: str, n_classes: int) -> int:
-    """The index of the row ``rule`` picks. A row: ``scores`` (per fold), ``cost`` (seconds per fold),
-    ``skipped``."""
+    """The index of the row ``rule`` picks. A row: ``candidate``, ``scores`` (per fold), ``cost``
+    (seconds per fold), ``skipped``."""
+    if rule in MARGINS:
+        as_auto = [{"candidate": r["candidate"], "scores": r["scores"], "fit": np.array([r["cost"]]),
+                    "predict": np.zeros(1), "skipped": r["skipped"]} for r in rows]
+        return _choose(as_auto, MARGINS[rule])[0]
     valid = [i for i, r in enumerate(rows) if not r["skipped"]]
     mean = {i: float(np.mean(rows[i]["scores"])) for i in valid}
     best = max(valid, key=lambda i: (mean[i], -rows[i]["cost"]))
-    if rule == "best_mean":
-        return best
-    factor = 0.5 if rule == "half_se" else 1.0
     near = []
     for i in valid:
         if i == best or rows[i]["cost"] >= rows[best]["cost"]:
             continue
         diff = rows[best]["scores"] - rows[i]["scores"]
-        if np.mean(diff) > factor * _se(diff):
-            continue
-        if rule == "no_near_chance" and mean[i] - 1.0 / n_classes <= _se(rows[i]["scores"]):
+        if np.mean(diff) > _se(diff) or mean[i] - 1.0 / n_classes <= _se(rows[i]["scores"]):
             continue
         near.append(i)
     return min(near, key=lambda i: (rows[i]["cost"], i)) if near else best

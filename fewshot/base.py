@@ -88,6 +88,9 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
     _renamed_params: ClassVar[dict[str, str]] = {}
     #: The same for the keys of the strategy's saved ``state``.
     _renamed_state: ClassVar[dict[str, str]] = {}
+    #: A parameter added later -> the value that reproduces what a folder saved before it did (a
+    #: folder always records every parameter, so a missing one means an older folder).
+    _params_saved_before: ClassVar[dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- hooks for strategies
     def _problem(self) -> str:
@@ -291,7 +294,7 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         params = meta.get("params", {})
         if not isinstance(params, dict):
             raise NotASavedClassifierError(f"{where}: 'params' must be an object of parameter values.")
-        params = _renamed(params, cls._renamed_params)
+        params = {**cls._params_saved_before, **_renamed(params, cls._renamed_params)}
         from .registry import unknown_parameters_message
 
         message = unknown_parameters_message(cls, params)

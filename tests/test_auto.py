@@ -1,5 +1,5 @@
 """AutoClassifier on tiny in-process models: it picks a strong candidate over a useless one, the
-noise rule prefers a cheaper candidate only within one standard error, the time budget skips what
+noise rule prefers a cheaper candidate only within the given standard errors, the time budget skips what
 would not fit, the table and the pick survive save/load, and bad input fails before any training."""
 
 from __future__ import annotations
@@ -56,18 +56,45 @@ def _row(label, scores, cost):
             "predict": np.zeros(n), "skipped": ""}
 
 
-def test_noise_rule_prefers_a_cheaper_candidate_only_within_one_standard_error():
-    # the cheap candidate is 2 points behind on average but the per-fold differences swing: within the noise
-    noisy = [_row("big", [0.8, 0.7, 0.9, 0.6, 0.8, 0.7], 10.0), _row("cheap", [0.7, 0.8, 0.8, 0.7, 0.7, 0.6], 1.0)]
-    pick, reasons = _choose(noisy)
-    assert pick == 1 and "within the noise of big" in reasons[1]
-    # the same 2-point gap on every fold is a real difference: the best is kept
-    steady = [_row("big", [0.8, 0.7, 0.9, 0.6, 0.8, 0.7], 10.0), _row("cheap", [0.78, 0.68, 0.88, 0.58, 0.78, 0.68], 1.0)]
-    pick, reasons = _choose(steady)
-    assert pick == 0 and reasons[0] == "best mean score"
+BIG = [0.8, 0.7, 0.9, 0.6, 0.8, 0.7]
+
+
+def test_noise_rule_keeps_a_cheaper_candidate_only_within_the_given_standard_errors():
+    # 2 points behind on average, per-fold differences swinging: 0.79 standard errors of the paired difference
+    noisy = [_row("big", BIG, 10.0), _row("cheap", [0.7, 0.8, 0.8, 0.7, 0.7, 0.6], 1.0)]
+    pick, reasons = _choose(noisy, 1.0)
+    assert pick == 1 and "within the noise of big" in reasons[1] and "<= 1 SE of 0.042" in reasons[1]
+    assert _choose(noisy, 0.5)[0] == 0, "0.79 SE is outside half a standard error"
+    # 0.42 standard errors behind: kept at the default margin, not when the margin is 0 (always the best mean)
+    close = [_row("big", BIG, 10.0), _row("cheap", [0.7, 0.8, 0.8, 0.7, 0.8, 0.6], 1.0)]
+    pick, reasons = _choose(close, 0.5)
+    assert pick == 1 and "<= 0.5 SE of 0.040" in reasons[1]
+    assert reasons[0] == "best mean score, but a cheaper candidate is within the noise"
+    assert _choose(close, 0.0) == (0, ["best mean score", ""])
+    # the same 2-point gap on every fold is a real difference at any reasonable margin: the best is kept
+    steady = [_row("big", BIG, 10.0), _row("cheap", [0.78, 0.68, 0.88, 0.58, 0.78, 0.68], 1.0)]
+    assert _choose(steady, 1.0) == (0, ["best mean score", ""])
     # a more expensive candidate within the noise is never preferred
-    dear = [_row("big", [0.8, 0.7, 0.9, 0.6, 0.8, 0.7], 1.0), _row("dear", [0.7, 0.8, 0.8, 0.7, 0.7, 0.6], 10.0)]
-    assert _choose(dear)[0] == 0
+    dear = [_row("big", BIG, 1.0), _row("dear", [0.7, 0.8, 0.8, 0.7, 0.7, 0.6], 10.0)]
+    assert _choose(dear, 1.0)[0] == 0
+    # among several cheaper candidates within the noise, the cheapest
+    two = [_row("big", BIG, 10.0), _row("mid", [0.8, 0.7, 0.9, 0.6, 0.7, 0.8], 5.0), _row("cheap", [0.7, 0.8, 0.8, 0.7, 0.8, 0.6], 1.0)]
+    assert _choose(two, 0.5)[0] == 2
+
+
+def test_the_margin_is_a_parameter_that_reaches_the_choice_and_is_checked(data, monkeypatch):
+    import fewshot.auto as auto
+
+    (X, y), _ = data
+    assert AutoClassifier().cheaper_within_se == 0.5
+    real_choose, seen = auto._choose, []
+    monkeypatch.setattr(auto, "_choose", lambda rows, within_se: seen.append(within_se) or real_choose(rows, within_se))
+    for margin in (0.0, 2.5):
+        clf = AutoClassifier(candidates=["majority", "majority"], cv=2, cheaper_within_se=margin).fit(X, y)
+        assert clf.get_params()["cheaper_within_se"] == margin
+    assert seen == [0.0, 2.5]
+    with pytest.raises(ValueError, match="cheaper_within_se.*non-negative number of standard errors"):
+        AutoClassifier(candidates=["majority"], cheaper_within_se=-1).fit(X, y)
 
 
 def test_default_folds_repeat_when_classes_are_small():
@@ -119,6 +146,15 @@ def test_save_load_keeps_the_pick_and_the_table(strong_vs_useless, data, tmp_pat
     assert loaded.cv_table() == clf.cv_table()
 
 
+def test_a_folder_saved_before_the_margin_existed_loads_with_the_rule_that_made_its_pick(strong_vs_useless, tmp_path):
+    path = strong_vs_useless.save(tmp_path / "old")
+    meta = json.loads((path / "fewshot.json").read_text())
+    del meta["params"]["cheaper_within_se"]
+    (path / "fewshot.json").write_text(json.dumps(meta))
+    assert fewshot.load(path).cheaper_within_se == 1.0
+    assert fewshot.load(strong_vs_useless.save(tmp_path / "new")).cheaper_within_se == 0.5
+
+
 def test_ties_go_to_the_cheapest_never_to_the_costlier_ensemble(data):
     (X, y), (Xt, _) = data
     clf = AutoClassifier(candidates=["majority", "majority"], cv=2).fit(X, y)
@@ -132,7 +168,7 @@ def test_a_chosen_ensemble_is_refitted_on_all_data_and_saved(data, tiny_st_dir, 
 
     (X, y), (Xt, _) = data
     real_choose = auto._choose
-    monkeypatch.setattr(auto, "_choose", lambda rows: (len(rows) - 1, real_choose(rows)[1]))
+    monkeypatch.setattr(auto, "_choose", lambda rows, within_se: (len(rows) - 1, real_choose(rows, within_se)[1]))
     clf = AutoClassifier(candidates=["majority", fast_setfit(tiny_st_dir)], cv=2).fit(X, y)
     assert clf.best_candidate_ == "ensemble(setfit+majority)"
     best = clf.best_estimator_
