@@ -792,6 +792,53 @@ def test_prompt_objective_diagnosis_shows_loss_and_the_predicted_label_spread(tm
     assert "| prompt-generate | sms | 8 | 0 | 2.500 → 1.250 | 18.0 | spam 97% |" in proc.stdout
 
 
+def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_random(tmp_path):
+    """benchmarks/active_target.py: labels the default method needs to reach random's final mean
+    (share of random's labels, 60% or less), and its worst paired round against the seed noise."""
+    curves = {  # (dataset, method) -> seed -> metric at 4, 12 and 20 labels
+        ("a", "random"): {0: (.5, .6, .7), 1: (.5, .62, .72)},  # final mean 71.0 at 20 labels
+        ("a", "hybrid"): {0: (.5, .70, .75), 1: (.5, .74, .76)},  # 72.0 at 12: share 0.60, the limit
+        ("a", "margin"): {0: (.5, .5, .6)},  # one seed of two: partial, never reaches 71
+        ("b", "random"): {0: (.5, .6, .8), 1: (.5, .6, .8)},
+        ("b", "hybrid"): {0: (.5, .5, .79), 1: (.5, .52, .81)},  # reaches 80 at 20, trails by 9 ± 1.4 at 12
+        ("c", "random"): {0: (.5, .6, .7), 1: (.5, .62, .72)},
+        ("c", "hybrid"): {0: (.5, .70, .75), 1: (.5, .74, .76)},
+    }
+
+    def cells():
+        out = []
+        for (d, method), by_seed in curves.items():
+            for seed, metrics in by_seed.items():
+                cell = _cell_record(d, f"setfit-{method}", 8, seed, metrics[-1])
+                cell.update(active={"method": method, "start": "random"},
+                            curve=[{"n_labels": n, "metric": m} for n, m in zip((4, 12, 20), metrics, strict=True)])
+                out.append(cell)
+        return out
+
+    _write_cells(tmp_path, cells())
+    proc = _run_analysis("active_target.py", tmp_path)
+    text = (tmp_path / "target.md").read_text()
+    assert proc.stdout.strip() == text.strip()
+    rows = {tuple(line.split(" | ")[:2]): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows[("| a", "**hybrid**")].endswith(
+        "| 2 | 20, 71.0 | 20, 75.5 | 12 (0.60) | 4: +0.0 ± 0.0 | within 60%, within the noise |")
+    assert rows[("| b", "**hybrid**")].endswith(
+        "| 20 (1.00) | 12: -9.0 ± 1.4 | over 60%, **worse than random beyond the noise** |")
+    assert rows[("| a", "margin")].endswith("| never | 12: -10.0 ± 0.0 | partial (1/2 seeds, random 2/2) |")
+    assert "**Target missed:** `hybrid` reaches random's metric with at most 60% of its labels on 2 of 3 " \
+           "datasets (needed: 3) and trails random beyond the noise on 1 (allowed: none)." in text
+
+    curves[("b", "hybrid")] = {0: (.5, .8, .8), 1: (.5, .8, .8)}  # 80 at 12 labels: share 0.60
+    _write_cells(tmp_path, cells())
+    assert "**Target met:** `hybrid` reaches random's metric with at most 60% of its labels on 3 of 3" in \
+        _run_analysis("active_target.py", tmp_path).stdout
+
+    cell_path(tmp_path, CellKey("c", "setfit-random", 8, 1)).unlink()
+    text = _run_analysis("active_target.py", tmp_path).stdout
+    assert "partial (2/2 seeds, random 1/2)" in text
+    assert "**Target not judged yet:** 2 of 3 datasets have every planned seed" in text
+
+
 def test_mpnet_paper_analysis_judges_issue_14s_targets_only_when_every_cell_finished(tmp_path):
     """benchmarks/mpnet_paper.py: the paper's average (sst5 43.6, cr 88.5: 66.05), parity with plain
     setfit on the same body (paired, 0.5 points), and training time against plain setfit on minilm."""

@@ -1,0 +1,152 @@
+"""Read ``active.toml``'s results against issue 18's target for the default suggestion method.
+
+The target: the default method (``hybrid``) reaches random sampling's metric at 64 labels per class
+with at most 60% of the labels on at least three of the four datasets, and is never worse than random
+by more than the seed noise.
+
+How it is read (fixed before any active-learning cell of this code was looked at):
+
+- a method's curve is its mean over seeds at the label counts every seed reached; random sampling
+  from the random start is the baseline, and its last point is "random's metric" (the labels it used
+  there: 64 per class, fewer where the pool holds fewer);
+- labels to reach: the fewest labels at which a method's mean curve reaches random's final mean
+  (``fewshot.active.labels_to_reach``, the same as ``active.md``); share = that / random's labels;
+  a dataset passes at a share of 0.60 or less;
+- seed noise at a label count: the standard deviation over seeds of the per-seed differences
+  (method − random, the same seed, hence the same pool, test rows and first labels); a method is
+  worse than random beyond the noise where the mean difference is below minus that;
+- a dataset is judged once every planned seed of both methods has finished, the target once every
+  dataset of the suite is judged. The other methods (``margin``, ``kmeans``, the cold starts) are
+  read the same way and shown beside it; they do not enter the verdict.
+
+Prints the Markdown and writes it to ``RESULTS_DIR/target.md``. Run::
+
+    fewshot bench benchmarks/active.toml --out benchmarks/results/active --jobs 2 --threads 1
+    python benchmarks/active_target.py benchmarks/results/active
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+from _provenance import code_footer, results_folder_main
+
+from fewshot.active import labels_to_reach
+from fewshot.bench.results import check_code_versions, collect
+
+DEFAULT = ("hybrid", "random")  # (method, start) the target is about
+BASELINE = ("random", "random")
+MAX_SHARE = 0.60
+MIN_DATASETS = 3
+
+
+def _curves(cells: list[dict]) -> dict[int, dict[int, float]]:
+    """``{seed: {labels: metric}}`` of finished cells."""
+    return {c["seed"]: {int(p["n_labels"]): float(p["metric"]) for p in c["curve"]} for c in cells}
+
+
+def _mean_curve(curves: dict[int, dict[int, float]]) -> list[tuple[int, float]]:
+    if not curves:
+        return []
+    shared = set.intersection(*(set(c) for c in curves.values()))
+    return [(n, statistics.fmean(c[n] for c in curves.values())) for n in sorted(shared)]
+
+
+def compare(method: dict[int, dict[int, float]], base: dict[int, dict[int, float]]) -> dict:
+    """One method against random on one dataset: labels to reach random's final mean, its share of
+    random's labels, and the worst mean paired difference with the seed noise there."""
+    base_curve = _mean_curve(base)
+    curve = _mean_curve(method)
+    out = {"seeds": len(method), "final": curve[-1] if curve else None, "reach": None, "share": None,
+           "worst": None}
+    if not curve or not base_curve:
+        return out
+    target_n, target = base_curve[-1]
+    reach = labels_to_reach([{"n_labels": n, "metric": m} for n, m in curve], target - 1e-12)
+    out.update(reach=reach, share=None if reach is None else reach / target_n, target=(target_n, target))
+    seeds = sorted(method.keys() & base.keys())
+    counts = sorted(set.intersection(*(set(method[s]) & set(base[s]) for s in seeds))) if seeds else []
+    rounds = []
+    for n in counts:
+        diffs = [method[s][n] - base[s][n] for s in seeds]
+        noise = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+        rounds.append({"labels": n, "mean": statistics.fmean(diffs), "noise": noise, "seeds": len(seeds)})
+    # the round closest to (or furthest past) "worse than random beyond the noise": mean + noise lowest
+    out["worst"] = min(rounds, key=lambda r: r["mean"] + r["noise"], default=None)
+    return out
+
+
+def _name(method: str, start: str) -> str:
+    return method + ("-cold" if start == "cold" else "")
+
+
+def target_markdown(results_dir, *, allow_mixed: bool = False) -> str:
+    res = collect(results_dir)
+    versions = check_code_versions(res, allow_mixed=allow_mixed)
+    planned = res.planned_seeds or 0
+    groups: dict[str, dict[tuple[str, str], list[dict]]] = {}
+    for c in res.cells:
+        a = c.get("active")
+        if c.get("status") == "ok" and a and c.get("curve"):
+            groups.setdefault(c["dataset"], {}).setdefault((a["method"], a["start"]), []).append(c)
+    if not groups:
+        raise SystemExit(f"{results_dir}: no finished active-learning cells; is it active.toml's results folder?")
+    datasets = res.suite.datasets if res.suite else sorted(groups)
+
+    lines = ["# Active learning against issue 18's target", "",
+             f"The default method (`{_name(*DEFAULT)}`) must reach random sampling's final metric with at most "
+             f"{MAX_SHARE:.0%} of its labels on at least {MIN_DATASETS} of the {len(datasets)} datasets, and never "
+             "trail random by more than the seed noise (the standard deviation over seeds of the paired "
+             "difference at a label count). Test rows; mean curves over seeds.", "",
+             "| dataset | method | seeds | random's final: labels, mean | method's final | labels to reach random (share) "
+             "| worst round: labels, method − random ± noise | verdict |", "|---|---|---|---|---|---|---|---|"]
+    within, worse, judged = 0, 0, 0
+    for d in datasets:
+        by = groups.get(d, {})
+        base = by.get(BASELINE, [])
+        for key in [DEFAULT, *sorted(k for k in by if k not in (BASELINE, DEFAULT))]:
+            cells = by.get(key, [])
+            r = compare(_curves(cells), _curves(base))
+            complete = len(cells) == planned and len(base) == planned and planned > 0
+            rt = r.get("target")
+            fin = r["final"]
+            reach = ("never" if r["reach"] is None else f"{r['reach']} ({r['share']:.2f})") if rt else "n/a"
+            w = r["worst"]
+            worst = (f"{w['labels']}: {100 * w['mean']:+.1f} ± {100 * w['noise']:.1f}" if w else "n/a")
+            if not complete:
+                verdict = f"partial ({len(cells)}/{planned} seeds, random {len(base)}/{planned})"
+            else:
+                ok_share = r["share"] is not None and r["share"] <= MAX_SHARE + 1e-12
+                ok_noise = w is None or w["mean"] >= -w["noise"] - 1e-12
+                verdict = ("within 60%" if ok_share else "never reaches it" if r["reach"] is None else "over 60%") + ", " + (
+                    "within the noise" if ok_noise else "**worse than random beyond the noise**")
+                if key == DEFAULT:
+                    judged += 1
+                    within += ok_share
+                    worse += not ok_noise
+            lines.append(" | ".join([
+                f"| {d}", f"**{_name(*key)}**" if key == DEFAULT else _name(*key), str(len(cells)),
+                f"{rt[0]}, {100 * rt[1]:.1f}" if rt else "n/a",
+                f"{fin[0]}, {100 * fin[1]:.1f}" if fin else "n/a", reach, worst, verdict]) + " |")
+    lines.append("")
+    if judged < len(datasets):
+        lines.append(f"**Target not judged yet:** {judged} of {len(datasets)} datasets have every planned seed of "
+                     f"`{_name(*DEFAULT)}` and `random`; so far {within} within {MAX_SHARE:.0%}, {worse} worse "
+                     "than random beyond the noise.")
+    else:
+        met = within >= MIN_DATASETS and worse == 0
+        lines.append(f"**Target {'met' if met else 'missed'}:** `{_name(*DEFAULT)}` reaches random's metric with "
+                     f"at most {MAX_SHARE:.0%} of its labels on {within} of {len(datasets)} datasets (needed: "
+                     f"{MIN_DATASETS}) and trails random beyond the noise on {worse} (allowed: none).")
+    lines += ["", code_footer(versions), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    return results_folder_main(argv, __doc__, target_markdown, "target.md",
+                               "the folder `fewshot bench benchmarks/active.toml --out` wrote")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
