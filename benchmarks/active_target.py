@@ -6,7 +6,8 @@ by more than the seed noise.
 
 How it is read (fixed before any active-learning cell of this code was looked at):
 
-- a method's curve is its mean over seeds at the label counts every seed reached; random sampling
+- a method's curve is its mean over seeds at the label counts every seed reached
+  (``fewshot.bench.active.mean_curve``, as in ``active.md``); random sampling
   from the random start is the baseline, and its last point is "random's metric" (the labels it used
   there: 64 per class, fewer where the pool holds fewer);
 - labels to reach: the fewest labels at which a method's mean curve reaches random's final mean
@@ -33,6 +34,7 @@ import sys
 from _provenance import code_footer, results_folder_main
 
 from fewshot.active import labels_to_reach
+from fewshot.bench.active import mean_curve
 from fewshot.bench.results import check_code_versions, collect
 
 DEFAULT = ("hybrid", "random")  # (method, start) the target is about
@@ -46,25 +48,19 @@ def _curves(cells: list[dict]) -> dict[int, dict[int, float]]:
     return {c["seed"]: {int(p["n_labels"]): float(p["metric"]) for p in c["curve"]} for c in cells}
 
 
-def _mean_curve(curves: dict[int, dict[int, float]]) -> list[tuple[int, float]]:
-    if not curves:
-        return []
-    shared = set.intersection(*(set(c) for c in curves.values()))
-    return [(n, statistics.fmean(c[n] for c in curves.values())) for n in sorted(shared)]
-
-
-def compare(method: dict[int, dict[int, float]], base: dict[int, dict[int, float]]) -> dict:
+def compare(method_cells: list[dict], base_cells: list[dict]) -> dict:
     """One method against random on one dataset: labels to reach random's final mean, its share of
     random's labels, and the worst mean paired difference with the seed noise there."""
-    base_curve = _mean_curve(base)
-    curve = _mean_curve(method)
-    out = {"seeds": len(method), "final": curve[-1] if curve else None, "reach": None, "share": None,
+    base_curve = mean_curve(base_cells) if base_cells else []
+    curve = mean_curve(method_cells) if method_cells else []
+    out = {"seeds": len(method_cells), "final": curve[-1][:2] if curve else None, "reach": None, "share": None,
            "worst": None}
     if not curve or not base_curve:
         return out
-    target_n, target = base_curve[-1]
-    reach = labels_to_reach([{"n_labels": n, "metric": m} for n, m in curve], target - 1e-12)
+    target_n, target, _ = base_curve[-1]
+    reach = labels_to_reach([{"n_labels": n, "metric": m} for n, m, _ in curve], target - 1e-12)
     out.update(reach=reach, share=None if reach is None else reach / target_n, target=(target_n, target))
+    method, base = _curves(method_cells), _curves(base_cells)
     seeds = sorted(method.keys() & base.keys())
     counts = sorted(set.intersection(*(set(method[s]) & set(base[s]) for s in seeds))) if seeds else []
     rounds = []
@@ -107,7 +103,7 @@ def target_markdown(results_dir, *, allow_mixed: bool = False) -> str:
         base = by.get(BASELINE, [])
         for key in [DEFAULT, *sorted(k for k in by if k not in (BASELINE, DEFAULT))]:
             cells = by.get(key, [])
-            r = compare(_curves(cells), _curves(base))
+            r = compare(cells, base)
             complete = len(cells) == planned and len(base) == planned and planned > 0
             rt = r.get("target")
             fin = r["final"]
