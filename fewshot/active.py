@@ -89,6 +89,8 @@ __all__ = [
 
 #: Confidence thresholds of :func:`reliability_table` by default.
 THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+# hybrid picks representative texts until this many labels per class (0: uncertainty from the start)
+WARMUP_PER_CLASS = 0
 
 
 # --------------------------------------------------------------------------- near-duplicates
@@ -420,29 +422,72 @@ class CoreSetSampling(QueryMethod):
         return np.asarray(picks)
 
 
+def _uncovered_representatives(X, m: int, n: int, rng) -> list[int]:
+    """Up to ``n`` pool rows standing for the parts of the pool no labeled text covers yet.
+
+    ``X`` holds the ``m`` pool rows followed by the labeled texts' rows. k-means splits them into
+    (labeled + ``n``) groups; the groups holding no labeled text are taken largest first (the most
+    pool texts they stand for), and from each its member nearest the group's center: typical texts
+    of regions the labels have not reached (the low-budget rule of Hacohen et al. 2022, "Active
+    learning on a budget")."""
+    from sklearn.metrics import pairwise_distances
+
+    k = min(X.shape[0], (X.shape[0] - m) + n)
+    labels, centers = _kmeans(X, k, rng)
+    covered = set(labels[m:].tolist())
+    sizes = np.bincount(labels[:m], minlength=k)
+    open_groups = [int(g) for g in _top(sizes.astype(np.float64), k, rng) if int(g) not in covered and sizes[g] > 0]
+    picks = []
+    for g in open_groups[:n]:
+        members = np.flatnonzero(labels[:m] == g)
+        d = pairwise_distances(_dense_rows(X, members), np.asarray(centers[g:g + 1])).ravel()
+        picks.append(int(members[np.argmin(d)]))
+    return picks
+
+
 class HybridSampling(QueryMethod):
     """Uncertain *and* diverse: the ``beta * n`` texts with the smallest margin, clustered into ``n``
-    groups by k-means weighted by their uncertainty; the most uncertain text of each group."""
+    groups by k-means weighted by their uncertainty; the most uncertain text of each group.
+
+    While the model is young (fewer than ``warmup`` labeled texts per class, counted from the
+    ``labeled`` texts the caller passes), its uncertainty says little, so the picks are
+    representative instead: typical texts of the pool regions no labeled text covers yet. Without
+    ``labeled`` the method cannot tell how far along labeling is and uses uncertainty from the start.
+    ``warmup=0`` never warms up."""
 
     name = "hybrid"
     needs_proba = True
 
-    def __init__(self, *, seed: int = 0, beta: int = 10, features: str = "auto"):
+    def __init__(self, *, seed: int = 0, beta: int = 10, warmup: int = WARMUP_PER_CLASS, features: str = "auto"):
         super().__init__(seed=seed)
+        if not isinstance(beta, (int, np.integer)) or isinstance(beta, bool) or beta < 1:
+            raise ValueError(f"beta must be a positive whole number (uncertain candidates per pick); got {beta!r}.")
+        if not isinstance(warmup, (int, np.integer)) or isinstance(warmup, bool) or warmup < 0:
+            raise ValueError(f"warmup must be a whole number of labels per class, 0 or more; got {warmup!r}.")
         self.beta = beta
+        self.warmup = int(warmup)
         self.features = features
 
     def _query(self, clf, pool, n, rng, labeled):
         scores = uncertainty(pool.proba(clf), "margin")
         if n == len(pool):
             return _top(scores, n, rng)
-        cand = np.sort(_top(scores, min(len(pool), max(n, int(self.beta) * n)), rng))
         pool.features = self.features
+        if labeled and len(labeled) < self.warmup * _n_classes(clf, pool):
+            X = pool.vectors(clf, extra=labeled)
+            return _fill(_uncovered_representatives(X, len(pool), n, rng), n, rng.random_sample(len(pool)), rng)
+        cand = np.sort(_top(scores, min(len(pool), max(n, int(self.beta) * n)), rng))
         X = pool.vectors(clf, rows=cand)
         w = scores[cand] + 1e-6
         labels, _ = _kmeans(X, n, rng, sample_weight=w)
         picks = [int(cand[i]) for i in _nearest_to_centers(X, labels, np.zeros((n, 1)), weights=w)]
         return _fill(picks, n, scores, rng)
+
+
+def _n_classes(clf, pool: Pool) -> int:
+    """How many classes ``clf`` predicts (its ``classes_``, else the width of its probabilities)."""
+    classes = getattr(clf, "classes_", None)
+    return len(classes) if classes is not None else int(pool.proba(clf).shape[1])
 
 
 class ColdStartSampling(QueryMethod):
@@ -514,7 +559,7 @@ METHODS: dict[str, type[QueryMethod]] = {
 
 def get_method(method: str | QueryMethod, **options) -> QueryMethod:
     """A query method by name (one of :data:`METHODS`), built with ``options`` (``seed``, ``features``,
-    ``beta`` for hybrid); a :class:`QueryMethod` instance passes through."""
+    ``beta`` and ``warmup`` for hybrid); a :class:`QueryMethod` instance passes through."""
     if isinstance(method, QueryMethod):
         return method
     if method not in METHODS:
@@ -587,8 +632,25 @@ def _label_names(labels) -> list:
     return distinct
 
 
+METHOD_PARAMS = ("beta", "warmup")
+
+
+def _method_params(params) -> dict[str, Any]:
+    """``params`` checked: a dict of options of the query methods (:data:`METHOD_PARAMS`)."""
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ValueError(f"method_params must be a dict such as {{'warmup': 0}}; got {params!r}.")
+    unknown = sorted(set(params) - set(METHOD_PARAMS))
+    if unknown:
+        raise ValueError(f"unknown method parameter(s) {', '.join(map(repr, unknown))}; known: "
+                         f"{', '.join(METHOD_PARAMS)}.")
+    return dict(params)
+
+
 def suggest(clf, pool, n: int, method: str | None = None, *, labels=None, labeled=(), seed: int = 0,
-            features: str = "auto", beta: int = 10, prompt_params: dict | None = None) -> Suggestions:
+            features: str = "auto", beta: int = 10, warmup: int = WARMUP_PER_CLASS,
+            prompt_params: dict | None = None) -> Suggestions:
     """The ``n`` pool texts most worth labeling next, best first, with the model's guess and confidence.
 
     Parameters
@@ -613,6 +675,9 @@ def suggest(clf, pool, n: int, method: str | None = None, *, labels=None, labele
         What diversity methods cluster (see the module docstring).
     beta : int
         ``"hybrid"``: how many uncertain candidates per suggestion are clustered.
+    warmup : int
+        ``"hybrid"``: below this many ``labeled`` texts per class, pick representative texts of the
+        pool regions no labeled text covers instead of uncertain ones (0: never).
     prompt_params : dict
         Cold start: parameters of the zero-shot ``PromptClassifier`` (``model``, ``template``, ...).
 
@@ -630,7 +695,7 @@ def suggest(clf, pool, n: int, method: str | None = None, *, labels=None, labele
             clf = zero_shot_classifier(names, **(prompt_params or {}))
     if method is None:
         method = "cold" if labels is not None else "hybrid"
-    chooser = get_method(method, seed=seed, features=features, beta=beta)
+    chooser = get_method(method, seed=seed, features=features, beta=beta, warmup=warmup)
     if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n < 1:
         _check_n(n, len(texts))
     if clf is None and chooser.needs_proba:
@@ -768,6 +833,8 @@ class ActiveLearner:
         ``"accuracy"``, ``"f1_macro"``, ``"f1_weighted"`` or ``"mcc"``.
     seed : int
         Seeds the query methods (each round uses ``seed + round``).
+    method_params : dict, optional
+        Options of ``method``: ``beta`` and ``warmup`` for hybrid (see :func:`suggest`).
 
     Example::
 
@@ -779,10 +846,12 @@ class ActiveLearner:
     """
 
     def __init__(self, clf, pool, *, method: str = "hybrid", labels=None, X_eval=None, y_eval=None,
-                 metric: str = "accuracy", seed: int = 0, features: str = "auto", prompt_params=None):
+                 metric: str = "accuracy", seed: int = 0, features: str = "auto", prompt_params=None,
+                 method_params: dict | None = None):
         self.clf = clf
         self.pool = _as_pool(pool)
-        get_method(method)
+        self.method_params = _method_params(method_params)
+        get_method(method, **self.method_params)
         self.method = method
         self.label_names = _label_names(labels) if labels is not None else None
         if (X_eval is None) != (y_eval is None):
@@ -815,7 +884,7 @@ class ActiveLearner:
             clf, method = None, "random"
         return suggest(clf, self.pool, n, method, labels=self.label_names if clf is None else None,
                        labeled=self.labeled_X, seed=self.seed + len(self.history), features=self.features,
-                       prompt_params=self.prompt_params)
+                       prompt_params=self.prompt_params, **(self.method_params if clf is not None else {}))
 
     def teach(self, texts, labels) -> ActiveLearner:
         """Add labeled texts and refit the classifier on every label taught so far; returns self."""
@@ -851,7 +920,8 @@ def _score(clf, X, y, metric: str, labels=None) -> float:
 # --------------------------------------------------------------------------- simulation
 def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", start: str = "random",
              start_per_class: int = 2, round_per_class: int = 4, max_per_class: int = 64, metric: str = "accuracy",
-             seed: int = 0, cold_classifier=None, features: str = "auto", log=None) -> dict[str, Any]:
+             seed: int = 0, cold_classifier=None, features: str = "auto", method_params: dict | None = None,
+             log=None) -> dict[str, Any]:
     """Replay active learning on a labeled pool whose labels are hidden until a text is "labeled".
 
     Starts with ``start_per_class`` x classes labels, chosen at random per class (``start="random"``,
@@ -859,7 +929,8 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", sta
     classifier, proposes labels and :class:`ColdStartSampling` picks; default: a zero-shot prompt
     classifier from the label names). Then rounds of ``round_per_class`` x classes texts chosen by
     ``method``, refitting a fresh copy of ``clf`` each round, until ``max_per_class`` x classes labels
-    are used or the pool is exhausted. Every fit is scored on the test rows.
+    are used or the pool is exhausted. Every fit is scored on the test rows. ``method_params``:
+    options of the method (``{"warmup": 0}`` for hybrid without its representative first rounds).
 
     Returns ``{"curve": [{"n_labels", "per_class", "metric", "accuracy", "f1_macro", "fit_seconds",
     "query_seconds", "classes_seen"}], "final": ..., "method", "start", "n_classes", "n_pool",
@@ -876,7 +947,8 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", sta
 
     from .data import k_shot_indices
 
-    get_method(method)
+    options = _method_params(method_params)
+    get_method(method, **options)
     if start not in ("random", "cold"):
         raise ValueError(f"start must be 'random' or 'cold'; got {start!r}.")
     X_pool = _as_pool(X_pool)
@@ -893,6 +965,8 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", sta
     out: dict[str, Any] = {"method": method, "start": start, "n_classes": n_classes, "n_pool": len(X_pool),
                            "start_per_class": start_per_class, "round_per_class": round_per_class,
                            "max_per_class": max_per_class, "metric": metric, "curve": []}
+    if options:
+        out["method_params"] = options
     t0 = time.perf_counter()
     if start == "random":
         chosen = [int(i) for i in k_shot_indices(y_pool, start_per_class, seed, warn=False)]
@@ -945,7 +1019,8 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", sta
         if not keep:
             break
         n = min(n, len(keep))
-        picks = suggest(model, X_pool, n, method, labeled=labeled, seed=seed + round_no, features=features)
+        picks = suggest(model, X_pool, n, method, labeled=labeled, seed=seed + round_no, features=features,
+                        **options)
         query_seconds = time.perf_counter() - started
         for s in picks:
             if s.index not in chosen_set:

@@ -107,6 +107,38 @@ def test_hybrid_batches_are_more_diverse_than_margin_on_near_duplicate_clusters(
     assert families("hybrid") >= families("margin") + 3
 
 
+def test_hybrid_warmup_picks_typical_texts_of_regions_no_label_covers(fitted, intent):
+    X, _, pool, _ = intent
+    # five tight groups of texts the model embeds alike (words outside its vocabulary read as [UNK]);
+    # the labeled texts sit in groups 0 and 1, so a young model's picks should come from 2, 3 and 4
+    fillers = ["qwv", "qwx", "qwz", "vqk", "vqj", "xkq"]
+    groups = {g: [f"{pool[g]} {w}" for w in fillers] for g in range(5)}
+    planted = [t for g in range(5) for t in groups[g]]
+    group_of = {t: g for g in groups for t in groups[g]}
+    labeled = groups[0][:1] + groups[1][:1]
+
+    def picked_groups(warmup, labeled):
+        out = suggest(fitted, planted, 3, "hybrid", labeled=labeled, warmup=warmup, seed=0)
+        return sorted(group_of[s.text] for s in out)
+
+    n_classes = len(fitted.classes_)
+    assert picked_groups(warmup=len(labeled), labeled=labeled) == [2, 3, 4]  # 2 labels < warmup x classes
+    # warmup=0, or as many labels as warmup x classes: uncertainty picks, blind to what is covered
+    margin = uncertainty(fitted.predict_proba(planted), "margin")
+    by_margin = {group_of[planted[i]] for i in np.argsort(-margin)[:1]}
+    assert by_margin <= set(picked_groups(warmup=0, labeled=labeled))
+    assert picked_groups(warmup=0, labeled=labeled) != [2, 3, 4]
+    grown = labeled + [f"{x} grown" for x in X][: n_classes * 2]
+    assert picked_groups(warmup=1, labeled=grown) == picked_groups(warmup=0, labeled=grown)
+    # without labeled= the method cannot tell a young model: uncertainty from the first round
+    assert [s.index for s in suggest(fitted, planted, 3, "hybrid", warmup=50, seed=0)] == \
+        [s.index for s in suggest(fitted, planted, 3, "hybrid", warmup=0, seed=0)]
+    with pytest.raises(ValueError, match="warmup must be"):
+        suggest(fitted, planted, 3, "hybrid", warmup=-1)
+    with pytest.raises(ValueError, match="beta must be"):
+        suggest(fitted, planted, 3, "hybrid", beta=0)
+
+
 def test_near_duplicates_are_collapsed_and_labeled_texts_dropped(fitted):
     pool = ["Where is my parcel #123?", "where is my  parcel 456", "I was charged twice", "refund please",
             "REFUND please!"]
@@ -237,6 +269,12 @@ def test_simulation_produces_a_learning_curve(tiny_st_dir, intent):
     assert [p["n_labels"] for p in out["curve"]] == [n_classes, 2 * n_classes, 3 * n_classes]
     assert all(0 <= p["metric"] <= 1 for p in out["curve"])
     assert out["final"] == out["curve"][-1]["metric"]
+    assert "method_params" not in out
+    warm = simulate(tiny_setfit(tiny_st_dir), X_pool, y_pool, ds.test.X[:30], ds.test.y[:30], method="hybrid",
+                    start_per_class=1, round_per_class=1, max_per_class=2, seed=0, method_params={"warmup": 2})
+    assert warm["method_params"] == {"warmup": 2}
+    with pytest.raises(ValueError, match="unknown method parameter"):
+        simulate(tiny_setfit(tiny_st_dir), X_pool, y_pool, [], [], method_params={"temperature": 1})
 
 
 def test_cold_start_simulation_measures_the_zero_shot_labels(tiny_st_dir, zero, intent):
@@ -395,6 +433,17 @@ def test_suite_active_table_is_checked_and_expanded(tmp_path):
     assert per_dataset.active["pool_size"] == {"default": 60, "demo:intent": 80}
     with pytest.raises(SuiteError, match="pool_size must be"):
         parse_suite(ACTIVE_SUITE.format(model="minilm").replace("pool_size = 60", "pool_size = { default = 1 }"))
+    tuned = parse_suite(ACTIVE_SUITE.format(model="minilm").replace(
+        "pool_size = 60", "pool_size = 60\nmethod_params = { hybrid = { warmup = 4 } }"))
+    assert tuned.active["method_params"] == {"hybrid": {"warmup": 4}}
+    for bad, message in [("{ hybrid = { warmup = -1 } }", "warmup must be"),
+                         ("{ hybrid = { depth = 2 } }", "unknown method parameter"),
+                         ("{ random = { beta = 2 } }", "random takes no 'beta'"),
+                         ("{ margin = { warmup = 2 } }", "not in methods"),
+                         ("{ hybrid = 3 }", "table of tables")]:
+        with pytest.raises(SuiteError, match=message):
+            parse_suite(ACTIVE_SUITE.format(model="minilm").replace(
+                "pool_size = 60", f"pool_size = 60\nmethod_params = {bad}"))
 
 
 def test_a_pool_too_small_for_the_simulation_is_refused_before_any_cell_trains(tmp_path):

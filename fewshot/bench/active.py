@@ -18,6 +18,7 @@ per class the simulation reaches (``k = [64]``: up to 64 x classes labels). Exam
     pool_size = 2000             # a seeded subsample of the train split as the pool (None: all of it);
                                  # or per dataset: { default = 2000, banking77 = 10003 }
     cold_params = { model = "smollm2-135m" }   # the zero-shot prompt classifier of the cold start
+    method_params = { hybrid = { warmup = 0 } }  # options of a method (see fewshot.suggest)
 
 Every cell records its learning curve (``curve``: labels used -> metric), and a cold-start cell also
 the reliability of the zero-shot labels on its pool (``prelabel``: accuracy above each confidence
@@ -40,10 +41,11 @@ from typing import Any
 
 from .._atomic import write_text_atomic
 
-ACTIVE_KEYS = ("methods", "starts", "start_per_class", "round_per_class", "pool_size", "cold_params", "features")
+ACTIVE_KEYS = ("methods", "starts", "start_per_class", "round_per_class", "pool_size", "cold_params", "features",
+               "method_params")
 STARTS = ("random", "cold")
 DEFAULTS = {"methods": ["random", "margin", "kmeans", "hybrid"], "starts": ["random"], "start_per_class": 2,
-            "round_per_class": 4, "pool_size": None, "cold_params": {}, "features": "auto"}
+            "round_per_class": 4, "pool_size": None, "cold_params": {}, "features": "auto", "method_params": {}}
 ACTIVE_FILE = "active.md"
 ACTIVE_PLOT = "active_curves.png"
 
@@ -51,7 +53,7 @@ ACTIVE_PLOT = "active_curves.png"
 # --------------------------------------------------------------------------- the suite's [active] table
 def parse_active(raw, problems: list[str]) -> dict | None:
     """The checked ``[active]`` table (defaults filled in), or None; problems are appended."""
-    from ..active import METHODS
+    from ..active import METHODS, _method_params, get_method
 
     if raw is None:
         return None
@@ -81,9 +83,33 @@ def parse_active(raw, problems: list[str]) -> dict | None:
                         f"got {v!r}")
     if not isinstance(out["cold_params"], dict):
         problems.append(f"[active] cold_params must be a table of PromptClassifier parameters; got {out['cold_params']!r}")
+    mp = out["method_params"]
+    if not isinstance(mp, dict) or any(not isinstance(v, dict) for v in mp.values()):
+        problems.append(f"[active] method_params must be a table of tables, one per method "
+                        f"(method_params = {{ hybrid = {{ warmup = 0 }} }}); got {mp!r}")
+    else:
+        for method, params in mp.items():
+            if isinstance(methods, list) and method not in methods:
+                problems.append(f"[active] method_params names {method!r}, which is not in methods {methods!r}")
+                continue
+            try:
+                get_method(method, **_method_params(params))
+                unused = sorted(set(params) - _accepted(method))
+                if unused:
+                    raise ValueError(f"{method} takes no {', '.join(map(repr, unused))}")
+            except ValueError as exc:
+                problems.append(f"[active] method_params.{method}: {exc}")
     if out["features"] not in ("auto", "embeddings", "tfidf"):
         problems.append(f"[active] features must be 'auto', 'embeddings' or 'tfidf'; got {out['features']!r}")
     return out
+
+
+def _accepted(method: str) -> set[str]:
+    import inspect
+
+    from ..active import METHODS
+
+    return set(inspect.signature(METHODS[method].__init__).parameters) - {"self", "seed"}
 
 
 def expand_strategies(specs: list, active: dict, problems: list[str]) -> list:
@@ -166,7 +192,8 @@ def run_active_cell(payload: dict, clf, X_pool, y_pool, X_test, y_test) -> dict[
     sim = simulate(clf, X_pool, y_pool, X_test, y_test, method=active["method"], start=active["start"],
                    start_per_class=active["start_per_class"], round_per_class=active["round_per_class"],
                    max_per_class=rec["k"], metric=rec["metric"], seed=rec["seed"], cold_classifier=cold,
-                   features=active.get("features", "auto"), log=progress)
+                   features=active.get("features", "auto"),
+                   method_params=(active.get("method_params") or {}).get(active["method"]), log=progress)
     seconds = time.perf_counter() - t0
     last = sim["curve"][-1]
     out = {
