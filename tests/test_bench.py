@@ -839,6 +839,63 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
     assert "**Target not judged yet:** 2 of 3 datasets have every planned seed" in text
 
 
+def test_active_warmup_analysis_finds_where_uncertainty_overtakes_representative_picks(tmp_path):
+    """benchmarks/active_warmup.py: mean curves per dataset, then over datasets; the warm-up is the
+    smallest level from which the uncertain arm stays at or above the representative one."""
+    levels = (2, 6, 10, 14)
+    curves = {  # (dataset, arm) -> seed -> metric at each level
+        ("a", "random"): {0: (.5, .6, .7, .8), 1: (.5, .6, .7, .8)},
+        ("a", 0): {0: (.5, .5, .72, .85), 1: (.5, .55, .70, .83)},
+        ("a", 64): {0: (.5, .65, .71, .80), 1: (.5, .63, .71, .80)},
+        ("b", "random"): {0: (.4, .5, .6, .7), 1: (.4, .5, .6, .7)},
+        ("b", 0): {0: (.4, .45, .6, .75), 1: (.4, .45, .62, .75)},
+        ("b", 64): {0: (.4, .55, .6, .7), 1: (.4, .55, .6, .7)},
+    }
+
+    def write(folder, arms):
+        out = []
+        for (d, arm), by_seed in curves.items():
+            if arm not in arms:
+                continue
+            label = "setfit-random" if arm == "random" else "setfit-hybrid"
+            for seed, metrics in by_seed.items():
+                cell = _cell_record(d, label, 8, seed, metrics[-1])
+                active = {"method": "random" if arm == "random" else "hybrid", "start": "random"}
+                if arm != "random":
+                    active["method_params"] = {"warmup": arm}
+                cell.update(active=active, curve=[{"n_labels": 2 * n, "per_class": n, "metric": m}
+                                                  for n, m in zip(levels, metrics, strict=True)])
+                out.append(cell)
+        folder.mkdir(exist_ok=True)
+        _write_cells(folder, out)
+
+    first, second = tmp_path / "start", tmp_path / "warm"
+    write(first, ("random", 0))
+    write(second, (64,))
+
+    def run():
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_warmup.py"), str(first), str(second)],
+                              capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    text = run()
+    assert text.strip() == (first / "warmup.md").read_text().strip()
+    assert "| 6 | 55.0 | 48.8 | 59.5 |" in text  # means over datasets: random, uncertain, representative
+    assert "| 10 | 65.0 | 66.0 | 65.5 |" in text
+    assert "| 6 | 60.0 | 52.5 | 64.0 | -11.5 ± 4.9 |" in text  # dataset a, paired over its seeds
+    assert "**Rule:** warmup = 10: the uncertain curve is at or above the representative one from 10" in text
+
+    curves[("a", 0)] = {0: (.5, .7, .72, .85), 1: (.5, .7, .70, .83)}
+    curves[("b", 0)] = {0: (.4, .6, .6, .75), 1: (.4, .6, .62, .75)}
+    write(first, ("random", 0))
+    assert "**Rule:** warmup = 0: the uncertain curve is at or above the representative one at every level" in run()
+
+    curves[("a", 0)] = {0: (.5, .7, .72, .70), 1: (.5, .7, .70, .70)}  # behind at the last level
+    write(first, ("random", 0))
+    assert "warmup = 14, the study's last level" in run()
+
+
 def test_mpnet_paper_analysis_judges_issue_14s_targets_only_when_every_cell_finished(tmp_path):
     """benchmarks/mpnet_paper.py: the paper's average (sst5 43.6, cr 88.5: 66.05), parity with plain
     setfit on the same body (paired, 0.5 points), and training time against plain setfit on minilm."""
