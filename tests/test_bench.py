@@ -862,7 +862,7 @@ def test_active_warmup_analysis_finds_where_uncertainty_overtakes_representative
                 cell = _cell_record(d, label, 8, seed, metrics[-1])
                 active = {"method": "random" if arm == "random" else "hybrid", "start": "random"}
                 if arm != "random":
-                    active["method_params"] = {"warmup": arm}
+                    active.update(method_params={"warmup": arm}, max_per_class=14)
                 cell.update(active=active, curve=[{"n_labels": 2 * n, "per_class": n, "metric": m}
                                                   for n, m in zip(levels, metrics, strict=True)])
                 out.append(cell)
@@ -873,8 +873,9 @@ def test_active_warmup_analysis_finds_where_uncertainty_overtakes_representative
     write(first, ("random", 0))
     write(second, (64,))
 
-    def run():
-        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_warmup.py"), str(first), str(second)],
+    def run(*extra):
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_warmup.py"), str(first), str(second),
+                               *extra],
                               capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
@@ -885,6 +886,22 @@ def test_active_warmup_analysis_finds_where_uncertainty_overtakes_representative
     assert "| 10 | 65.0 | 66.0 | 65.5 |" in text
     assert "| 6 | 60.0 | 52.5 | 64.0 | -11.5 ± 4.9 |" in text  # dataset a, paired over its seeds
     assert "**Rule:** warmup = 10: the uncertain curve is at or above the representative one from 10" in text
+
+    # the pre-registered check of the chosen warm-up against random and the uncertain arm
+    third = tmp_path / "check"
+    curves[("a", 10)] = {0: (.5, .65, .72, .84), 1: (.5, .63, .70, .83)}  # last level: -0.5 vs uncertain
+    curves[("b", 10)] = {0: (.4, .55, .61, .75), 1: (.4, .55, .61, .75)}
+    write(third, (10,))
+    text = run("--check", str(third))
+    assert "| a | 2 | 2: +0.0 ± 0.0 | -0.5 |" in text  # the shared random start is its worst level
+    assert "**Check passed:** worse than random beyond the noise on 0 dataset(s)" in text
+    curves[("b", 10)] = {0: (.4, .45, .6, .75), 1: (.4, .47, .62, .75)}  # trails random at 6: -4 ± 1.4
+    write(third, (10,))
+    text = run("--check", str(third))
+    assert "| b | 2 | 6: -4.0 ± 1.4 (**beyond the noise**) | +0.0 |" in text
+    assert "**Check failed:**" in text and "hybrid keeps warmup = 0." in text
+    (third / "cells" / "a" / "setfit-hybrid" / "k8-seed1.json").unlink()
+    assert "**Check not judged yet:**" in run("--check", str(third))
 
     curves[("a", 0)] = {0: (.5, .7, .72, .85), 1: (.5, .7, .70, .83)}
     curves[("b", 0)] = {0: (.4, .6, .6, .75), 1: (.4, .6, .62, .75)}
