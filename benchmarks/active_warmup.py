@@ -32,7 +32,7 @@ from pathlib import Path
 from _provenance import code_footer
 
 from fewshot._atomic import write_text_atomic
-from fewshot.bench.results import check_code_versions, collect
+from fewshot.bench.results import check_code_versions, code_versions, collect
 
 
 def _arm(cell: dict) -> str:
@@ -75,13 +75,12 @@ def choose_warmup(levels: list[float], uncertain: list[float], representative: l
 def warmup_markdown(first: str, second: str, check: str | None = None, *, allow_mixed: bool = False) -> str:
     results = [collect(f) for f in (first, second, check) if f]
     res_a = results[0]
-    versions: dict[str, dict] = {}
     for res in results:
-        for v in check_code_versions(res, allow_mixed=allow_mixed):
-            versions.setdefault(v["name"], {**v, "cells": 0})["cells"] += v["cells"]
+        check_code_versions(res, allow_mixed=allow_mixed)
+    versions = code_versions([c for res in results for c in res.cells])
     if len(versions) > 1 and not allow_mixed:
-        raise SystemExit(f"the folders come from different code versions ({', '.join(versions)}); rerun one, "
-                         "or pass --allow-mixed")
+        raise SystemExit(f"the folders come from different code versions ({'; '.join(v['name'] for v in versions)}); "
+                         "rerun one, or pass --allow-mixed")
     data = _levels([c for res in results for c in res.cells])
     arms = ("random", "uncertain", "representative")
     planned = res_a.planned_seeds or 0
@@ -134,7 +133,7 @@ def warmup_markdown(first: str, second: str, check: str | None = None, *, allow_
                                 "above the representative one; the crossing was not found.")
     if check:
         lines += ["", *_check_lines(data, planned)]
-    lines += ["", code_footer(list(versions.values())), ""]
+    lines += ["", code_footer(versions), ""]
     return "\n".join(lines)
 
 
