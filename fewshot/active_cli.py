@@ -26,6 +26,7 @@ LS_FROM_NAME, LS_TO_NAME = "label", "text"
 SUGGEST_EPILOG = """\
 examples:
   fewshot suggest models/intent --pool unlabeled.txt --n 50 --out to_label.jsonl
+  fewshot suggest models/intent --pool unlabeled.txt --labeled train.jsonl --n 50 --out next.jsonl
   fewshot suggest models/intent --pool unlabeled.jsonl --n 50 --method margin --out batch.csv
   fewshot suggest models/intent --pool unlabeled.txt --n 50 --format label-studio --out tasks.json
   fewshot suggest --labels "billing,shipping,refund" --pool unlabeled.txt --n 30 --out first.jsonl
@@ -33,6 +34,10 @@ examples:
 Methods: hybrid (default: uncertain and diverse), margin, entropy, least_confidence, kmeans, coreset,
 random; with --labels (no model yet) a cold start: a zero-shot prompt classifier proposes a label for
 every text and the suggestion covers every class. Near-duplicate texts are collapsed first.
+Give --labeled (the texts the model was trained on): they are left out, and hybrid can tell a young
+model from a grown one: below --warmup labels per class it picks typical texts of the pool regions no
+labeled text covers yet, since a model trained on a handful of labels is a poor judge of what is
+uncertain.
 Output: one row per text with its pool index, the model's guess and confidence (jsonl, csv, or
 Label Studio's JSON import: tasks with the guess as a prediction; the format follows from --out's
 suffix, .csv or .json, unless --format says otherwise).
@@ -62,6 +67,9 @@ def add_parsers(sub) -> None:
                         "cold (the default with --labels)")
     p.add_argument("--labeled", help="a file of texts already labeled (any format --pool takes): they and "
                                      "their near-duplicates are left out")
+    p.add_argument("--warmup", type=_warmup, default=None, metavar="N",
+                   help="hybrid with --labeled: below N labeled texts per class, pick representative texts "
+                        "instead of uncertain ones (default 0: never; e.g. 14)")
     p.add_argument("--features", choices=("auto", "embeddings", "tfidf"), default="auto",
                    help="what diversity methods cluster: the model's embeddings when it has them (auto), "
                         "or TF-IDF vectors of the texts")
@@ -94,6 +102,16 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 _count = positive_int("texts to suggest")
+
+
+def _warmup(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of labels per class") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more labels per class; got {value}")
+    return value
 
 
 def _fraction(raw: str) -> float:
@@ -184,7 +202,8 @@ def cmd_suggest(args) -> int:
     if args.n > len(pool):
         raise FewshotError(f"--n {args.n} is larger than the pool ({len(pool)} texts in {args.pool}).")
     clf, version = _load(model_dir, names, params)
-    rows = suggest(clf, pool, args.n, method, labeled=labeled, seed=args.seed, features=args.features)
+    options = {} if args.warmup is None else {"warmup": args.warmup}
+    rows = suggest(clf, pool, args.n, method, labeled=labeled, seed=args.seed, features=args.features, **options)
     records = [s.to_dict() for s in rows]
     _write(out, fmt, records, version)
     how = f"method {rows.method}" + (f", diversity over {rows.features}" if rows.features else "")

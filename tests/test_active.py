@@ -340,6 +340,29 @@ def test_cli_suggest_writes_jsonl_csv_and_label_studio(saved, pool_file, tmp_pat
     assert pred["result"][0]["type"] == "choices" and pred["result"][0]["value"]["choices"][0] in intent[1]
 
 
+def test_cli_suggest_warmup_follows_the_labeled_texts(saved, fitted, pool_file, tmp_path, intent, capsys):
+    X, _, pool, _ = intent
+    labeled = tmp_path / "labeled.txt"
+    labeled.write_text("\n".join(X[:3]) + "\n")
+
+    def cli(*extra):
+        out = tmp_path / "next.jsonl"
+        assert main(["suggest", str(saved), "--pool", str(pool_file), "--labeled", str(labeled), "--n", "4",
+                     "--overwrite", "--out", str(out), *extra]) == 0
+        return [json.loads(line)["index"] for line in out.read_text().splitlines()]
+
+    def library(**kw):
+        return [s.index for s in suggest(fitted, pool, 4, "hybrid", labeled=X[:3], **kw)]
+
+    assert cli() == library()  # the library's default warm-up
+    assert cli("--warmup", "0") == library(warmup=0)
+    assert cli("--warmup", "50") == library(warmup=50) != library(warmup=0)
+    with pytest.raises(SystemExit):
+        main(["suggest", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {fewshot.active.WARMUP_PER_CLASS}: never; e.g. 14)" in help_text
+
+
 def test_cli_prelabel_orders_and_filters(saved, pool_file, tmp_path):
     out = tmp_path / "pre.jsonl"
     assert main(["prelabel", str(saved), "--pool", str(pool_file), "--out", str(out)]) == 0
@@ -370,6 +393,7 @@ def test_cli_cold_start_with_labels(tiny_llama_dir, pool_file, tmp_path):
     (["--n", "500"], "larger than the pool"),
     (["--n", "2", "--method", "bald"], "unknown method 'bald'; known methods: random, margin"),
     (["--n", "2", "--labels", "billing"], "at least two distinct label names"),
+    (["--n", "2", "--warmup", "-1"], "must be 0 or more labels per class"),
 ])
 def test_cli_bad_input(saved, pool_file, tmp_path, capsys, argv, message):
     model = [] if "--labels" in argv else [str(saved)]
