@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from .cli import positive_int
+from .cli import positive_int, whole_number
 from .errors import FewshotError
 
 FORMATS = ("jsonl", "csv", "label-studio")
@@ -104,14 +104,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 _count = positive_int("texts to suggest")
 
 
-def _warmup(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of labels per class") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more labels per class; got {value}")
-    return value
+_warmup = whole_number("labels per class", 0)
 
 
 def _fraction(raw: str) -> float:

@@ -44,19 +44,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"fewshot: error: {message} (see '{self.prog} --help')\n")
 
 
-def positive_int(what: str):
-    """An argparse ``type`` for a whole number >= 1; ``what`` names it in the error message."""
+def whole_number(what: str, minimum: int = 0):
+    """An argparse ``type`` for a whole number >= ``minimum``; ``what`` names it in the error message."""
 
     def parse(raw: str) -> int:
         try:
             value = int(raw)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1 ({what}); got {value}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum} ({what}); got {value}")
         return value
 
     return parse
+
+
+def positive_int(what: str):
+    """An argparse ``type`` for a whole number >= 1; ``what`` names it in the error message."""
+    return whole_number(what, 1)
 
 
 _positive_int = positive_int("labeled examples per class")
