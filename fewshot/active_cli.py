@@ -34,10 +34,10 @@ examples:
 Methods: hybrid (default: uncertain and diverse), margin, entropy, least_confidence, kmeans, coreset,
 random; with --labels (no model yet) a cold start: a zero-shot prompt classifier proposes a label for
 every text and the suggestion covers every class. Near-duplicate texts are collapsed first.
-Give --labeled (the texts the model was trained on): they are left out, and hybrid can tell a young
-model from a grown one: below --warmup labels per class it picks typical texts of the pool regions no
-labeled text covers yet, since a model trained on a handful of labels is a poor judge of what is
-uncertain.
+Give --labeled (the texts the model was trained on): they are left out. With it, --warmup N (off by
+default) makes hybrid pick typical texts of the pool regions no labeled text covers yet while fewer
+than N texts per class are labeled, since a model trained on a handful of labels is a poor judge of
+what is uncertain.
 Output: one row per text with its pool index, the model's guess and confidence (jsonl, csv, or
 Label Studio's JSON import: tasks with the guess as a prediction; the format follows from --out's
 suffix, .csv or .json, unless --format says otherwise).
@@ -190,6 +190,8 @@ def cmd_suggest(args) -> int:
     model_dir, names, params = _model(args)
     method = args.method or ("cold" if names is not None else "hybrid")
     get_method(method)  # an unknown method lists the known ones, before any loading
+    if args.warmup is not None and method != "hybrid":
+        raise FewshotError(f"--warmup applies to --method hybrid; got --method {method}.")
     pool = _pool(args.pool, args.text_column)
     labeled = _pool(args.labeled, args.text_column, "--labeled") if args.labeled else ()
     if args.n > len(pool):

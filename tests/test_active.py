@@ -394,6 +394,7 @@ def test_cli_cold_start_with_labels(tiny_llama_dir, pool_file, tmp_path):
     (["--n", "2", "--method", "bald"], "unknown method 'bald'; known methods: random, margin"),
     (["--n", "2", "--labels", "billing"], "at least two distinct label names"),
     (["--n", "2", "--warmup", "-1"], "must be at least 0 (labels per class)"),
+    (["--n", "2", "--method", "margin", "--warmup", "4"], "--warmup applies to --method hybrid"),
 ])
 def test_cli_bad_input(saved, pool_file, tmp_path, capsys, argv, message):
     model = [] if "--labels" in argv else [str(saved)]
