@@ -570,11 +570,15 @@ def get_method(method: str | QueryMethod, **options) -> QueryMethod:
         return method
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known methods: {', '.join(METHODS)}.")
-    cls = METHODS[method]
+    accepted = _options_of(method)
+    return METHODS[method](**{k: v for k, v in options.items() if k in accepted})
+
+
+def _options_of(method: str) -> set[str]:
+    """The keyword options a :data:`METHODS` entry is built with (``seed``, ``features``, ...)."""
     import inspect
 
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    return cls(**{k: v for k, v in options.items() if k in accepted})
+    return set(inspect.signature(METHODS[method].__init__).parameters) - {"self"}
 
 
 # --------------------------------------------------------------------------- suggest
@@ -641,8 +645,8 @@ def _label_names(labels) -> list:
 METHOD_PARAMS = ("beta", "warmup")
 
 
-def _method_params(params) -> dict[str, Any]:
-    """``params`` checked: a dict of options of the query methods (:data:`METHOD_PARAMS`)."""
+def _method_params(params, method: str) -> dict[str, Any]:
+    """``params`` checked: options (:data:`METHOD_PARAMS`) that ``method`` takes, with valid values."""
     if params is None:
         return {}
     if not isinstance(params, dict):
@@ -651,6 +655,11 @@ def _method_params(params) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown method parameter(s) {', '.join(map(repr, unknown))}; known: "
                          f"{', '.join(METHOD_PARAMS)}.")
+    get_method(method)  # an unknown method names the known ones
+    unused = sorted(set(params) - _options_of(method))
+    if unused:
+        raise ValueError(f"{method} takes no {', '.join(map(repr, unused))}.")
+    get_method(method, **params)  # values are checked where the method is built
     return dict(params)
 
 
@@ -856,8 +865,8 @@ class ActiveLearner:
                  method_params: dict | None = None):
         self.clf = clf
         self.pool = _as_pool(pool)
-        self.method_params = _method_params(method_params)
-        get_method(method, **self.method_params)
+        get_method(method)
+        self.method_params = _method_params(method_params, method)
         self.method = method
         self.label_names = _label_names(labels) if labels is not None else None
         if (X_eval is None) != (y_eval is None):
@@ -953,8 +962,8 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str = "hybrid", sta
 
     from .data import k_shot_indices
 
-    options = _method_params(method_params)
-    get_method(method, **options)
+    get_method(method)
+    options = _method_params(method_params, method)
     if start not in ("random", "cold"):
         raise ValueError(f"start must be 'random' or 'cold'; got {start!r}.")
     X_pool = _as_pool(X_pool)
