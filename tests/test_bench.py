@@ -913,6 +913,67 @@ def test_active_warmup_analysis_finds_where_uncertainty_overtakes_representative
     assert "warmup = 14, the study's last level" in run()
 
 
+def test_active_warmup_decision_asks_the_same_of_both_candidates(tmp_path):
+    """benchmarks/active_warmup_decide.py: the warm-up becomes the default only if it trails random
+    beyond the noise no more often than warmup = 0, is ahead of it on the mean curve, and is no more
+    than 1 point behind at the last level; not before every planned seed has finished."""
+    levels = (2, 6, 10)
+    curves = {  # (dataset, warmup or "random") -> seed -> metric at each level
+        ("a", "random"): {0: (.5, .6, .7), 1: (.5, .6, .7)},
+        ("a", 0): {0: (.5, .55, .72), 1: (.5, .53, .70)},  # trails random at 6: -6.0 ± 1.4
+        ("a", 14): {0: (.5, .65, .72), 1: (.5, .63, .72)},
+        ("b", "random"): {0: (.4, .5, .6), 1: (.4, .5, .6)},
+        ("b", 0): {0: (.4, .5, .62), 1: (.4, .5, .62)},
+        ("b", 14): {0: (.4, .48, .6), 1: (.4, .46, .6)},  # trails random at 6: -3.0 ± 1.4
+    }
+
+    def write(folder, arms):
+        out = []
+        for (d, arm), by_seed in curves.items():
+            if arm not in arms:
+                continue
+            for seed, metrics in by_seed.items():
+                cell = _cell_record(d, "setfit-random" if arm == "random" else "setfit-hybrid", 8, seed, metrics[-1])
+                active = {"method": "random" if arm == "random" else "hybrid", "start": "random"}
+                if arm != "random":
+                    active.update(method_params={"warmup": arm}, max_per_class=24)
+                cell.update(active=active, curve=[{"n_labels": 2 * n, "per_class": n, "metric": m}
+                                                  for n, m in zip(levels, metrics, strict=True)])
+                out.append(cell)
+        folder.mkdir(exist_ok=True)
+        _write_cells(folder, out)
+
+    first, second = tmp_path / "decide", tmp_path / "warm"
+    write(first, ("random", 0))
+    write(second, (14,))
+
+    def run():
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_warmup_decide.py"), str(first),
+                               str(second)], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    text = run()
+    assert text.strip() == (first / "decision.md").read_text().strip()
+    assert "| 6 | 60.0 | 54.0 | 64.0 | **-6.0 ± 1.4** | +4.0 ± 1.4 | +10.0 ± 0.0 |" in text
+    assert "| 2 |" not in text  # the shared random start is not a level of the rule
+    assert "1. met: the warm-up trails random beyond the noise at 1 (dataset, level) pair(s), warmup = 0 at 1" in text
+    assert "2. met: mean over datasets and levels of warm-up − uncertain: +1.50 points" in text
+    assert "3. met: at the last level, mean over datasets of warm-up − uncertain: -0.5 points" in text
+    assert "**Decision:** warmup = 14 becomes hybrid's default." in text
+
+    curves[("a", 14)] = {0: (.5, .65, .68), 1: (.5, .63, .68)}  # now also trails random at 10: -2.0 ± 0.0
+    write(second, (14,))
+    text = run()
+    assert "1. **not met**: the warm-up trails random beyond the noise at 2 (dataset, level) pair(s)" in text
+    assert "3. **not met**: at the last level, mean over datasets of warm-up − uncertain: -2.5 points" in text
+    assert "**Decision:** hybrid keeps warmup = 0." in text
+
+    (second / "cells" / "b" / "setfit-hybrid" / "k8-seed1.json").unlink()
+    assert "**Not decided yet:**" in run()
+
+
 def test_mpnet_paper_analysis_judges_issue_14s_targets_only_when_every_cell_finished(tmp_path):
     """benchmarks/mpnet_paper.py: the paper's average (sst5 43.6, cr 88.5: 66.05), parity with plain
     setfit on the same body (paired, 0.5 points), and training time against plain setfit on minilm."""

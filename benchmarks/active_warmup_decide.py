@@ -1,0 +1,131 @@
+"""Decide hybrid's default warm-up (``tune_active_decide*.toml``): the rule written in
+``tune_active_decide.toml`` before the run, applied to its two results folders.
+
+The first folder holds ``random`` and hybrid with ``warmup = 0`` (the current default), the second
+hybrid with the candidate warm-up (``warmup = 14``), all on the same datasets, rows and seeds.
+Levels are the labels-per-class points after the start (the start is the same random labels in
+every arm). "Beyond the noise" is a mean paired difference over seeds below minus its sd over seeds,
+as in ``active_target.py``. The warm-up becomes the default only if all three hold:
+
+1. it trails random beyond the noise at no more (dataset, level) pairs than ``warmup = 0`` does;
+2. the mean over datasets and levels of (warm-up - ``warmup = 0``) is above 0;
+3. at the last level, its mean over datasets is no more than 1 point below ``warmup = 0``'s.
+
+Prints the Markdown and writes it to ``FIRST_DIR/decision.md``. Run::
+
+    fewshot bench benchmarks/tune_active_decide.toml --out benchmarks/results/tune_active_decide --jobs 2 --threads 1
+    fewshot bench benchmarks/tune_active_decide_warm.toml --out benchmarks/results/tune_active_decide_warm --jobs 2 --threads 1
+    python benchmarks/active_warmup_decide.py benchmarks/results/tune_active_decide benchmarks/results/tune_active_decide_warm
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+from _provenance import code_footer
+from active_warmup import _levels, _paired
+
+from fewshot._atomic import write_text_atomic
+from fewshot.bench.results import check_code_versions, code_versions, collect
+
+ARMS = ("random", "uncertain", "warm-up")
+EPS = 1e-12
+
+
+def _beyond(mean: float, noise: float) -> bool:
+    return mean < -noise - EPS
+
+
+def decision_markdown(first: str, second: str, *, allow_mixed: bool = False) -> str:
+    results = [collect(first), collect(second)]
+    for res in results:
+        check_code_versions(res, allow_mixed=allow_mixed)
+    cells = [c for res in results for c in res.cells]
+    versions = code_versions(cells)
+    if len(versions) > 1 and not allow_mixed:
+        raise SystemExit(f"the folders come from different code versions ({'; '.join(v['name'] for v in versions)}); "
+                         "rerun one, or pass --allow-mixed")
+    planned = min(res.planned_seeds or 0 for res in results)
+    data = _levels(cells)
+    warm = sorted({(c["active"].get("method_params") or {}).get("warmup") for c in results[1].cells
+                   if c.get("status") == "ok" and c.get("active")} - {None})
+    name = f"warmup = {', '.join(f'{w:g}' for w in warm)}" if warm else "the warm-up"
+    lines = [f"# Hybrid's default warm-up: warmup = 0 or {name}", "",
+             "Mean accuracy over seeds on validation rows (hold-outs of train where a dataset has no validation "
+             "split) at each labels-per-class level after the shared random start. `uncertain` = hybrid with "
+             f"warmup = 0, `warm-up` = hybrid with {name}. Differences are paired by seed: mean ± sd over seeds; "
+             "**bold** = beyond the noise (the mean is below minus the sd).", ""]
+    trails = {"uncertain": 0, "warm-up": 0}
+    gaps, last_gaps, complete = [], [], planned > 0
+    for d in sorted(data):
+        arm = data[d]
+        if not all(a in arm for a in ARMS):
+            lines += [f"## {d}", "", "Not every arm has results yet.", ""]
+            complete = False
+            continue
+        seeds = {a: min(len(v) for v in arm[a].values()) for a in ARMS}
+        complete &= all(seeds[a] == planned for a in ARMS)
+        levels = sorted(set.intersection(*(set(arm[a]) for a in ARMS)))[1:]
+        levels = [L for L in levels if all(len(arm[a][L]) == seeds[a] for a in ARMS)]
+        lines += [f"## {d} (seeds: " + ", ".join(f"{a} {seeds[a]}" for a in ARMS) + f"; planned {planned})", "",
+                  "| labels per class | random | uncertain | warm-up | uncertain − random | warm-up − random "
+                  "| warm-up − uncertain |", "|---|---|---|---|---|---|---|"]
+        for L in levels:
+            means = {a: statistics.fmean(arm[a][L].values()) for a in ARMS}
+            cols = []
+            for a, b in (("uncertain", "random"), ("warm-up", "random"), ("warm-up", "uncertain")):
+                mean, noise = _paired(arm[a][L], arm[b][L])
+                bold = _beyond(mean, noise)
+                if b == "random":
+                    trails[a] += bold
+                cols.append(f"{'**' if bold else ''}{100 * mean:+.1f} ± {100 * noise:.1f}{'**' if bold else ''}")
+            gaps.append(means["warm-up"] - means["uncertain"])
+            lines.append(f"| {L:g} | " + " | ".join(f"{100 * means[a]:.1f}" for a in ARMS) + " | " + " | ".join(cols)
+                         + " |")
+        if levels:
+            last = levels[-1]
+            last_gaps.append(statistics.fmean(arm["warm-up"][last].values())
+                             - statistics.fmean(arm["uncertain"][last].values()))
+        lines.append("")
+    if not gaps or not last_gaps:
+        return "\n".join([*lines, "**No verdict:** no level after the start has every arm.", "",
+                          code_footer(versions), ""])
+    area, end = statistics.fmean(gaps), statistics.fmean(last_gaps)
+    checks = [
+        (trails["warm-up"] <= trails["uncertain"],
+         f"the warm-up trails random beyond the noise at {trails['warm-up']} (dataset, level) pair(s), "
+         f"warmup = 0 at {trails['uncertain']} (allowed: no more)"),
+        (area > EPS, f"mean over datasets and levels of warm-up − uncertain: {100 * area:+.2f} points (needed: above 0)"),
+        (end >= -0.01 - EPS, f"at the last level, mean over datasets of warm-up − uncertain: {100 * end:+.1f} points "
+                             "(allowed: -1.0)"),
+    ]
+    lines += ["## The rule", ""]
+    lines += [f"{i}. {'met' if ok else '**not met**'}: {text}" for i, (ok, text) in enumerate(checks, 1)]
+    lines.append("")
+    adopt = all(ok for ok, _ in checks)
+    if not complete:
+        lines.append("**Not decided yet:** not every planned seed of every arm has finished.")
+    else:
+        lines.append(f"**Decision:** {name} becomes hybrid's default." if adopt else
+                     "**Decision:** hybrid keeps warmup = 0.")
+    lines += ["", code_footer(versions), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("first", help="the folder of tune_active_decide.toml (random, hybrid warmup = 0)")
+    p.add_argument("second", help="the folder of tune_active_decide_warm.toml (hybrid with the candidate warm-up)")
+    p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
+    args = p.parse_args(argv)
+    text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed)
+    write_text_atomic(Path(args.first) / "decision.md", text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
