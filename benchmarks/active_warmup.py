@@ -72,16 +72,24 @@ def choose_warmup(levels: list[float], uncertain: list[float], representative: l
     return levels[-1], False
 
 
-def warmup_markdown(first: str, second: str, check: str | None = None, *, allow_mixed: bool = False) -> str:
-    results = [collect(f) for f in (first, second, check) if f]
-    res_a = results[0]
+def load_folders(folders, *, allow_mixed: bool = False) -> tuple[list, list[dict], list[dict]]:
+    """``(results, cells, versions)`` of several results folders, refusing cells of different code
+    versions (within a folder or across them) unless ``allow_mixed``."""
+    results = [collect(f) for f in folders]
     for res in results:
         check_code_versions(res, allow_mixed=allow_mixed)
-    versions = code_versions([c for res in results for c in res.cells])
+    cells = [c for res in results for c in res.cells]
+    versions = code_versions(cells)
     if len(versions) > 1 and not allow_mixed:
         raise SystemExit(f"the folders come from different code versions ({'; '.join(v['name'] for v in versions)}); "
                          "rerun one, or pass --allow-mixed")
-    data = _levels([c for res in results for c in res.cells])
+    return results, cells, versions
+
+
+def warmup_markdown(first: str, second: str, check: str | None = None, *, allow_mixed: bool = False) -> str:
+    results, cells, versions = load_folders([f for f in (first, second, check) if f], allow_mixed=allow_mixed)
+    res_a = results[0]
+    data = _levels(cells)
     arms = ("random", "uncertain", "representative")
     planned = res_a.planned_seeds or 0
     lines = ["# Hybrid's warm-up: when to trust the model's uncertainty", "",

@@ -26,10 +26,9 @@ import sys
 from pathlib import Path
 
 from _provenance import code_footer
-from active_warmup import _levels, _paired
+from active_warmup import _levels, _paired, load_folders
 
 from fewshot._atomic import write_text_atomic
-from fewshot.bench.results import check_code_versions, code_versions, collect
 
 ARMS = ("random", "uncertain", "warm-up")
 EPS = 1e-12
@@ -40,14 +39,7 @@ def _beyond(mean: float, noise: float) -> bool:
 
 
 def decision_markdown(first: str, second: str, *, allow_mixed: bool = False) -> str:
-    results = [collect(first), collect(second)]
-    for res in results:
-        check_code_versions(res, allow_mixed=allow_mixed)
-    cells = [c for res in results for c in res.cells]
-    versions = code_versions(cells)
-    if len(versions) > 1 and not allow_mixed:
-        raise SystemExit(f"the folders come from different code versions ({'; '.join(v['name'] for v in versions)}); "
-                         "rerun one, or pass --allow-mixed")
+    results, cells, versions = load_folders([first, second], allow_mixed=allow_mixed)
     planned = min(res.planned_seeds or 0 for res in results)
     data = _levels(cells)
     warm = sorted({(c["active"].get("method_params") or {}).get("warmup") for c in results[1].cells

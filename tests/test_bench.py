@@ -839,6 +839,25 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
     assert "**Target not judged yet:** 2 of 3 datasets have every planned seed" in text
 
 
+def _write_warmup_cells(folder: Path, curves: dict, arms, levels, *, max_per_class: int) -> None:
+    """Active-learning cells of a warm-up study: ``curves[(dataset, arm)][seed]`` holds the metric at
+    each of ``levels`` (labels per class); ``arm`` is ``"random"`` or hybrid's ``warmup``."""
+    out = []
+    for (d, arm), by_seed in curves.items():
+        if arm not in arms:
+            continue
+        for seed, metrics in by_seed.items():
+            cell = _cell_record(d, "setfit-random" if arm == "random" else "setfit-hybrid", 8, seed, metrics[-1])
+            active = {"method": "random" if arm == "random" else "hybrid", "start": "random"}
+            if arm != "random":
+                active.update(method_params={"warmup": arm}, max_per_class=max_per_class)
+            cell.update(active=active, curve=[{"n_labels": 2 * n, "per_class": n, "metric": m}
+                                              for n, m in zip(levels, metrics, strict=True)])
+            out.append(cell)
+    folder.mkdir(exist_ok=True)
+    _write_cells(folder, out)
+
+
 def test_active_warmup_analysis_finds_where_uncertainty_overtakes_representative_picks(tmp_path):
     """benchmarks/active_warmup.py: mean curves per dataset, then over datasets; the warm-up is the
     smallest level from which the uncertain arm stays at or above the representative one."""
@@ -853,21 +872,7 @@ def test_active_warmup_analysis_finds_where_uncertainty_overtakes_representative
     }
 
     def write(folder, arms):
-        out = []
-        for (d, arm), by_seed in curves.items():
-            if arm not in arms:
-                continue
-            label = "setfit-random" if arm == "random" else "setfit-hybrid"
-            for seed, metrics in by_seed.items():
-                cell = _cell_record(d, label, 8, seed, metrics[-1])
-                active = {"method": "random" if arm == "random" else "hybrid", "start": "random"}
-                if arm != "random":
-                    active.update(method_params={"warmup": arm}, max_per_class=14)
-                cell.update(active=active, curve=[{"n_labels": 2 * n, "per_class": n, "metric": m}
-                                                  for n, m in zip(levels, metrics, strict=True)])
-                out.append(cell)
-        folder.mkdir(exist_ok=True)
-        _write_cells(folder, out)
+        _write_warmup_cells(folder, curves, arms, levels, max_per_class=14)
 
     first, second = tmp_path / "start", tmp_path / "warm"
     write(first, ("random", 0))
@@ -928,20 +933,7 @@ def test_active_warmup_decision_asks_the_same_of_both_candidates(tmp_path):
     }
 
     def write(folder, arms):
-        out = []
-        for (d, arm), by_seed in curves.items():
-            if arm not in arms:
-                continue
-            for seed, metrics in by_seed.items():
-                cell = _cell_record(d, "setfit-random" if arm == "random" else "setfit-hybrid", 8, seed, metrics[-1])
-                active = {"method": "random" if arm == "random" else "hybrid", "start": "random"}
-                if arm != "random":
-                    active.update(method_params={"warmup": arm}, max_per_class=24)
-                cell.update(active=active, curve=[{"n_labels": 2 * n, "per_class": n, "metric": m}
-                                                  for n, m in zip(levels, metrics, strict=True)])
-                out.append(cell)
-        folder.mkdir(exist_ok=True)
-        _write_cells(folder, out)
+        _write_warmup_cells(folder, curves, arms, levels, max_per_class=24)
 
     first, second = tmp_path / "decide", tmp_path / "warm"
     write(first, ("random", 0))
