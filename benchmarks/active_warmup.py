@@ -39,6 +39,8 @@ def _arm(cell: dict) -> str:
     a = cell["active"]
     if a["method"] == "random":
         return "random"
+    if a["method"] != "hybrid":  # another method tried in hybrid's place (badge): its own arm
+        return a["method"]
     warmup = (a.get("method_params") or {}).get("warmup", 0)
     if warmup == 0:
         return "uncertain"

@@ -1,14 +1,16 @@
-"""Decide hybrid's default warm-up (``tune_active_decide*.toml``): the rule written in
-``tune_active_decide.toml`` before the run, applied to its two results folders.
+"""Decide between hybrid's default and a candidate (``tune_active_decide*.toml``,
+``tune_active_badge*.toml``): the rule written in the first suite file before the run, applied to
+its two results folders.
 
 The first folder holds ``random`` and hybrid with ``warmup = 0`` (the current default), the second
-hybrid with the candidate warm-up (``warmup = 14``), all on the same datasets, rows and seeds.
-Levels are the labels-per-class points after the start (the start is the same random labels in
-every arm). "Beyond the noise" is a mean paired difference over seeds below minus its sd over seeds,
-as in ``active_target.py``. The warm-up becomes the default only if all three hold:
+the candidate: hybrid with a warm-up (``warmup = 14``), or another method in hybrid's place
+(``badge``), all on the same datasets, rows and seeds. Levels are the labels-per-class points after
+the start (the start is the same random labels in every arm). "Beyond the noise" is a mean paired
+difference over seeds below minus its sd over seeds, as in ``active_target.py``. The candidate
+becomes the default only if all three hold:
 
 1. it trails random beyond the noise at no more (dataset, level) pairs than ``warmup = 0`` does;
-2. the mean over datasets and levels of (warm-up - ``warmup = 0``) is above 0;
+2. the mean over datasets and levels of (candidate - ``warmup = 0``) is above 0;
 3. at the last level, its mean over datasets is no more than 1 point below ``warmup = 0``'s.
 
 Prints the Markdown and writes it to ``FIRST_DIR/decision.md``. Run::
@@ -30,7 +32,6 @@ from active_warmup import _levels, _paired, load_folders
 
 from fewshot._atomic import write_text_atomic
 
-ARMS = ("random", "uncertain", "warm-up")
 EPS = 1e-12
 
 
@@ -42,44 +43,54 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False) -> 
     results, cells, versions = load_folders([first, second], allow_mixed=allow_mixed)
     planned = min(res.planned_seeds or 0 for res in results)
     data = _levels(cells)
-    warm = sorted({(c["active"].get("method_params") or {}).get("warmup") for c in results[1].cells
-                   if c.get("status") == "ok" and c.get("active")} - {None})
-    name = f"warmup = {', '.join(f'{w:g}' for w in warm)}" if warm else "the warm-up"
-    lines = [f"# Hybrid's default warm-up: warmup = 0 or {name}", "",
+    ok_cells = [c for c in results[1].cells if c.get("status") == "ok" and c.get("active")]
+    others = sorted({c["active"]["method"] for c in ok_cells} - {"random", "hybrid"})
+    cand = others[0] if others else "warm-up"  # the second folder's arm: a hybrid warm-up, or another method
+    arms = ("random", "uncertain", cand)
+    if cand == "warm-up":
+        warm = sorted({(c["active"].get("method_params") or {}).get("warmup") for c in ok_cells} - {None})
+        name = f"warmup = {', '.join(f'{w:g}' for w in warm)}" if warm else "the warm-up"
+        title, what = f"Hybrid's default warm-up: warmup = 0 or {name}", f"`warm-up` = hybrid with {name}"
+        subject, adopted, kept = "the warm-up", f"{name} becomes hybrid's default.", "hybrid keeps warmup = 0."
+    else:
+        name = f"`{cand}`"
+        title, what = f"The default suggestion method: hybrid or {name}", f"`{cand}` = the {cand} method"
+        subject, adopted, kept = cand, f"{name} replaces hybrid as the default method.", "hybrid stays the default."
+    lines = [f"# {title}", "",
              "Mean accuracy over seeds on validation rows (hold-outs of train where a dataset has no validation "
              "split) at each labels-per-class level after the shared random start. `uncertain` = hybrid with "
-             f"warmup = 0, `warm-up` = hybrid with {name}. Differences are paired by seed: mean ± sd over seeds; "
+             f"warmup = 0, {what}. Differences are paired by seed: mean ± sd over seeds; "
              "**bold** = beyond the noise (the mean is below minus the sd).", ""]
-    trails = {"uncertain": 0, "warm-up": 0}
+    trails = {"uncertain": 0, cand: 0}
     gaps, last_gaps, complete = [], [], planned > 0
     for d in sorted(data):
         arm = data[d]
-        if not all(a in arm for a in ARMS):
+        if not all(a in arm for a in arms):
             lines += [f"## {d}", "", "Not every arm has results yet.", ""]
             complete = False
             continue
-        seeds = {a: min(len(v) for v in arm[a].values()) for a in ARMS}
-        complete &= all(seeds[a] == planned for a in ARMS)
-        levels = sorted(set.intersection(*(set(arm[a]) for a in ARMS)))[1:]
-        levels = [L for L in levels if all(len(arm[a][L]) == seeds[a] for a in ARMS)]
-        lines += [f"## {d} (seeds: " + ", ".join(f"{a} {seeds[a]}" for a in ARMS) + f"; planned {planned})", "",
-                  "| labels per class | random | uncertain | warm-up | uncertain − random | warm-up − random "
-                  "| warm-up − uncertain |", "|---|---|---|---|---|---|---|"]
+        seeds = {a: min(len(v) for v in arm[a].values()) for a in arms}
+        complete &= all(seeds[a] == planned for a in arms)
+        levels = sorted(set.intersection(*(set(arm[a]) for a in arms)))[1:]
+        levels = [L for L in levels if all(len(arm[a][L]) == seeds[a] for a in arms)]
+        lines += [f"## {d} (seeds: " + ", ".join(f"{a} {seeds[a]}" for a in arms) + f"; planned {planned})", "",
+                  f"| labels per class | random | uncertain | {cand} | uncertain − random | {cand} − random "
+                  f"| {cand} − uncertain |", "|---|---|---|---|---|---|---|"]
         for L in levels:
-            means = {a: statistics.fmean(arm[a][L].values()) for a in ARMS}
+            means = {a: statistics.fmean(arm[a][L].values()) for a in arms}
             cols = []
-            for a, b in (("uncertain", "random"), ("warm-up", "random"), ("warm-up", "uncertain")):
+            for a, b in (("uncertain", "random"), (cand, "random"), (cand, "uncertain")):
                 mean, noise = _paired(arm[a][L], arm[b][L])
                 bold = _beyond(mean, noise)
                 if b == "random":
                     trails[a] += bold
                 cols.append(f"{'**' if bold else ''}{100 * mean:+.1f} ± {100 * noise:.1f}{'**' if bold else ''}")
-            gaps.append(means["warm-up"] - means["uncertain"])
-            lines.append(f"| {L:g} | " + " | ".join(f"{100 * means[a]:.1f}" for a in ARMS) + " | " + " | ".join(cols)
+            gaps.append(means[cand] - means["uncertain"])
+            lines.append(f"| {L:g} | " + " | ".join(f"{100 * means[a]:.1f}" for a in arms) + " | " + " | ".join(cols)
                          + " |")
         if levels:
             last = levels[-1]
-            last_gaps.append(statistics.fmean(arm["warm-up"][last].values())
+            last_gaps.append(statistics.fmean(arm[cand][last].values())
                              - statistics.fmean(arm["uncertain"][last].values()))
         lines.append("")
     if not gaps or not last_gaps:
@@ -87,11 +98,11 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False) -> 
                           code_footer(versions), ""])
     area, end = statistics.fmean(gaps), statistics.fmean(last_gaps)
     checks = [
-        (trails["warm-up"] <= trails["uncertain"],
-         f"the warm-up trails random beyond the noise at {trails['warm-up']} (dataset, level) pair(s), "
+        (trails[cand] <= trails["uncertain"],
+         f"{subject} trails random beyond the noise at {trails[cand]} (dataset, level) pair(s), "
          f"warmup = 0 at {trails['uncertain']} (allowed: no more)"),
-        (area > EPS, f"mean over datasets and levels of warm-up − uncertain: {100 * area:+.2f} points (needed: above 0)"),
-        (end >= -0.01 - EPS, f"at the last level, mean over datasets of warm-up − uncertain: {100 * end:+.1f} points "
+        (area > EPS, f"mean over datasets and levels of {cand} − uncertain: {100 * area:+.2f} points (needed: above 0)"),
+        (end >= -0.01 - EPS, f"at the last level, mean over datasets of {cand} − uncertain: {100 * end:+.1f} points "
                              "(allowed: -1.0)"),
     ]
     lines += ["## The rule", ""]
@@ -101,16 +112,17 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False) -> 
     if not complete:
         lines.append("**Not decided yet:** not every planned seed of every arm has finished.")
     else:
-        lines.append(f"**Decision:** {name} becomes hybrid's default." if adopt else
-                     "**Decision:** hybrid keeps warmup = 0.")
+        lines.append(f"**Decision:** {adopted}" if adopt else f"**Decision:** {kept}")
     lines += ["", code_footer(versions), ""]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("first", help="the folder of tune_active_decide.toml (random, hybrid warmup = 0)")
-    p.add_argument("second", help="the folder of tune_active_decide_warm.toml (hybrid with the candidate warm-up)")
+    p.add_argument("first", help="the folder of random and hybrid with warmup = 0 (tune_active_decide.toml, "
+                                 "tune_active_badge.toml)")
+    p.add_argument("second", help="the folder of the candidate: hybrid with a warm-up (tune_active_decide_warm.toml) "
+                                  "or another method (tune_active_badge_candidate.toml)")
     p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
     args = p.parse_args(argv)
     text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed)

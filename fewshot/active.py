@@ -13,6 +13,10 @@ You have a labeling budget and a pile of unlabeled text (the *pool*). Three tool
   ``"kmeans"``                 one text per k-means cluster of the pool (diversity)
   ``"coreset"``                greedy k-center: each pick the text farthest from all picked
                                and labeled texts (diversity, coverage)
+  ``"badge"``                  k-means++ seeding over each text's gradient embedding (how the
+                               head's weights would move if its guess were its label): texts
+                               that are uncertain *and* unlike each other in one step, with no
+                               candidate cut-off (Ash et al. 2020, "BADGE")
   ``"hybrid"`` (default)       the ``beta * n`` most uncertain texts (margin), clustered into
                                ``n`` groups by k-means weighted by uncertainty; the most
                                uncertain text of each group: uncertain *and* diverse, so a batch
@@ -378,14 +382,18 @@ def _fill(picks: list[int], n: int, scores: np.ndarray, rng) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-class KMeansSampling(QueryMethod):
-    """One text per k-means cluster (``n`` clusters): the member closest to each cluster's center."""
-
-    name = "kmeans"
+class _DiversityMethod(QueryMethod):
+    """A method that reads the pool's features: the classifier's embeddings or TF-IDF (``features``)."""
 
     def __init__(self, *, seed: int = 0, features: str = "auto"):
         super().__init__(seed=seed)
         self.features = features
+
+
+class KMeansSampling(_DiversityMethod):
+    """One text per k-means cluster (``n`` clusters): the member closest to each cluster's center."""
+
+    name = "kmeans"
 
     def _query(self, clf, pool, n, rng, labeled):
         pool.features = self.features
@@ -394,16 +402,12 @@ class KMeansSampling(QueryMethod):
         return _fill(_nearest_to_centers(X, labels, centers), n, rng.random_sample(len(pool)), rng)
 
 
-class CoreSetSampling(QueryMethod):
+class CoreSetSampling(_DiversityMethod):
     """Greedy k-center (Sener & Savarese 2018): each pick is the text farthest from every text picked
     or already labeled, so the batch covers the pool. Starts from the text nearest the pool's mean
     when nothing is labeled yet."""
 
     name = "coreset"
-
-    def __init__(self, *, seed: int = 0, features: str = "auto"):
-        super().__init__(seed=seed)
-        self.features = features
 
     def _query(self, clf, pool, n, rng, labeled):
         from sklearn.metrics import pairwise_distances
@@ -490,13 +494,67 @@ class HybridSampling(QueryMethod):
         return _fill(picks, n, scores, rng)
 
 
+class BadgeSampling(_DiversityMethod):
+    """Uncertain and diverse in one step (Ash et al. 2020, "Deep batch active learning by diverse,
+    uncertain gradient lower bounds"): each text's *gradient embedding* is the gradient of a linear
+    head's cross-entropy with respect to its weights, taking the model's guess as the label,
+    ``(p - onehot(guess)) ⊗ x`` for probabilities ``p`` and features ``x`` (the classifier's
+    L2-normalised embeddings, or TF-IDF). Its length grows with the model's doubt, its direction
+    with the text's content and the classes in doubt. The batch is k-means++ seeding over these:
+    the longest first, then each next text drawn with probability proportional to its squared
+    distance from the nearest one already picked.
+
+    The ``C x d`` gradient embeddings are never built: their inner product is the product of the
+    two factors' inner products, ``<r_i, r_j> * <x_i, x_j>``, so a pick costs ``O(pool x (C + d))``.
+    When the model is sure of every text (all gradients zero), the rest of the batch is the most
+    uncertain texts by margin."""
+
+    name = "badge"
+    needs_proba = True
+
+    def _query(self, clf, pool, n, rng, labeled):
+        proba = pool.proba(clf)
+        scores = uncertainty(proba, "margin")
+        pool.features = self.features
+        X = pool.vectors(clf)
+        R = proba.copy()
+        R[np.arange(len(R)), proba.argmax(axis=1)] -= 1.0
+        x_sq = _row_dots(X, X)
+        norms = (R * R).sum(axis=1) * x_sq  # squared length of each gradient embedding
+        picks = [int(_top(norms, 1, rng)[0])]
+        dist = np.full(len(pool), np.inf)
+        while len(picks) < n:
+            c = picks[-1]
+            inner = (R @ R[c]) * _column(X, c)
+            dist = np.minimum(dist, np.clip(norms + norms[c] - 2.0 * inner, 0.0, None))
+            dist[picks] = 0.0
+            total = dist.sum()
+            if not np.isfinite(total) or total <= 1e-12:
+                break  # every remaining text's gradient equals a picked one's (all zero: a sure model)
+            picks.append(int(rng.choice(len(pool), p=dist / total)))
+        return _fill(picks, n, scores, rng)
+
+
+def _row_dots(A, B) -> np.ndarray:
+    """Row-wise inner products of two equally shaped (dense or sparse) matrices."""
+    prod = A.multiply(B) if hasattr(A, "toarray") else np.asarray(A) * np.asarray(B)
+    return np.asarray(prod.sum(axis=1)).ravel()
+
+
+def _column(X, c: int) -> np.ndarray:
+    """Inner products of every row of ``X`` with its row ``c`` (dense or sparse)."""
+    if hasattr(X, "toarray"):  # TF-IDF: a scipy sparse matrix
+        return (X @ X[c].T).toarray().ravel()
+    return np.asarray(X) @ np.asarray(X[c])
+
+
 def _n_classes(clf, pool: Pool) -> int:
     """How many classes ``clf`` predicts (its ``classes_``, else the width of its probabilities)."""
     classes = getattr(clf, "classes_", None)
     return len(classes) if classes is not None else int(pool.proba(clf).shape[1])
 
 
-class ColdStartSampling(QueryMethod):
+class ColdStartSampling(_DiversityMethod):
     """A first round with no labels: the classifier (a zero-shot one) proposes a label for every text;
     each proposed class gets an equal share of ``n`` (what a small class cannot fill goes to the
     others), and within a class its texts are clustered into that many groups and from each group the
@@ -505,10 +563,6 @@ class ColdStartSampling(QueryMethod):
 
     name = "cold"
     needs_proba = True
-
-    def __init__(self, *, seed: int = 0, features: str = "auto"):
-        super().__init__(seed=seed)
-        self.features = features
 
     def _query(self, clf, pool, n, rng, labeled):
         from sklearn.metrics import pairwise_distances
@@ -559,7 +613,7 @@ def _shares(available: np.ndarray, n: int) -> np.ndarray:
 
 METHODS: dict[str, type[QueryMethod]] = {
     m.name: m for m in (RandomSampling, MarginSampling, EntropySampling, LeastConfidenceSampling, KMeansSampling,
-                        CoreSetSampling, HybridSampling, ColdStartSampling)
+                        CoreSetSampling, HybridSampling, BadgeSampling, ColdStartSampling)
 }
 
 

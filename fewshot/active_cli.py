@@ -31,8 +31,8 @@ examples:
   fewshot suggest models/intent --pool unlabeled.txt --n 50 --format label-studio --out tasks.json
   fewshot suggest --labels "billing,shipping,refund" --pool unlabeled.txt --n 30 --out first.jsonl
 
-Methods: hybrid (default: uncertain and diverse), margin, entropy, least_confidence, kmeans, coreset,
-random; with --labels (no model yet) a cold start: a zero-shot prompt classifier proposes a label for
+Methods: hybrid (default: uncertain and diverse), badge, margin, entropy, least_confidence, kmeans,
+coreset, random; with --labels (no model yet) a cold start: a zero-shot prompt classifier proposes a label for
 every text and the suggestion covers every class. Near-duplicate texts are collapsed first.
 Give --labeled (the texts the model was trained on): they are left out. With it, --warmup N (off by
 default) makes hybrid pick typical texts of the pool regions no labeled text covers yet while fewer
@@ -63,7 +63,7 @@ def add_parsers(sub) -> None:
     _common(p)
     p.add_argument("--n", required=True, type=_count, help="how many texts to suggest")
     p.add_argument("--method", default=None,
-                   help="hybrid (default), margin, entropy, least_confidence, kmeans, coreset, random; "
+                   help="hybrid (default), badge, margin, entropy, least_confidence, kmeans, coreset, random; "
                         "cold (the default with --labels)")
     p.add_argument("--labeled", help="a file of texts already labeled (any format --pool takes): they and "
                                      "their near-duplicates are left out")

@@ -85,8 +85,9 @@ def test_uncertainty_methods_pick_what_the_classifier_is_least_sure_of(fitted, i
     assert s.label == fitted.classes_[proba[s.index].argmax()]
 
 
-def test_hybrid_batches_are_more_diverse_than_margin_on_near_duplicate_clusters(fitted, intent):
-    _, _, pool, _ = intent
+def _planted_clusters(fitted, pool):
+    """Forty pool texts plus three clusters of near-duplicates of the texts the model is least sure
+    of: ``(texts, family)`` with ``family[i]`` the base text that text ``i`` was made from."""
     base = pool[:40]
     # words outside the tiny model's vocabulary: each variant reads "<text> [UNK]" to the model, a
     # near-duplicate it cannot tell apart, yet a different text (not collapsed as a duplicate)
@@ -99,12 +100,52 @@ def test_hybrid_batches_are_more_diverse_than_margin_on_near_duplicate_clusters(
         for w in fillers:
             family[len(planted)] = int(s)
             planted.append(f"{base[s]} {w}")
+    return planted, family
+
+
+@pytest.mark.parametrize("method", ["hybrid", "badge"])
+def test_uncertain_and_diverse_batches_are_more_diverse_than_margin_on_near_duplicate_clusters(
+        fitted, intent, method):
+    _, _, pool, _ = intent
+    planted, family = _planted_clusters(fitted, pool)
 
     def families(method):
         return len({family[x.index] for x in suggest(fitted, planted, 8, method, seed=0)})
 
     assert families("margin") <= 2  # uncertainty alone takes a whole cluster
-    assert families("hybrid") >= families("margin") + 3
+    assert families(method) >= families("margin") + 3
+
+
+def test_badge_starts_from_the_longest_gradient_embedding(fitted, intent):
+    _, _, pool, _ = intent
+    proba = fitted.predict_proba(pool)
+    residual = proba.copy()
+    residual[np.arange(len(pool)), proba.argmax(1)] -= 1.0
+    emb = fitted.embed(pool)
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    lengths = (residual ** 2).sum(1) * (emb ** 2).sum(1)  # |(p - onehot(guess)) x embedding|^2
+    first = suggest(fitted, pool, 5, "badge", seed=0)[0].index
+    assert lengths[first] == pytest.approx(lengths.max())
+    # the surest text has the shortest gradient: the model would learn least from its label
+    assert lengths[first] > lengths[np.argmax(proba.max(1))]
+
+
+class _SureClassifier:
+    """A classifier certain of every text (one-hot probabilities): every gradient embedding is zero."""
+
+    classes_ = np.array(["a", "b"])
+
+    def predict_proba(self, texts):
+        return np.tile([1.0, 0.0], (len(texts), 1))
+
+
+def test_badge_without_a_signal_still_fills_the_batch(intent):
+    _, _, pool, _ = intent
+    X, y, _, _ = intent
+    out = suggest(fewshot.MajorityClassifier().fit(X, y), pool, 6, "badge")  # no embed(): TF-IDF
+    assert out.features == "tfidf" and len({s.index for s in out}) == 6
+    sure = suggest(_SureClassifier(), pool, 6, "badge", seed=1)
+    assert len({s.index for s in sure}) == 6
 
 
 def test_hybrid_warmup_picks_typical_texts_of_regions_no_label_covers(fitted, intent):
@@ -156,7 +197,7 @@ def test_near_duplicates_are_collapsed_and_labeled_texts_dropped(fitted):
 
 def test_same_seed_same_suggestions(fitted, intent):
     _, _, pool, _ = intent
-    for method in ("random", "kmeans", "hybrid", "coreset"):
+    for method in ("random", "kmeans", "hybrid", "coreset", "badge"):
         a = [s.index for s in suggest(fitted, pool, 6, method, seed=3)]
         assert a == [s.index for s in suggest(fitted, pool, 6, method, seed=3)], method
     assert [s.index for s in suggest(fitted, pool, 6, "random", seed=3)] != \

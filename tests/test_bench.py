@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -841,15 +842,16 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
 
 def _write_warmup_cells(folder: Path, curves: dict, arms, levels, *, max_per_class: int) -> None:
     """Active-learning cells of a warm-up study: ``curves[(dataset, arm)][seed]`` holds the metric at
-    each of ``levels`` (labels per class); ``arm`` is ``"random"`` or hybrid's ``warmup``."""
+    each of ``levels`` (labels per class); ``arm`` is ``"random"``, ``"badge"`` or hybrid's ``warmup``."""
     out = []
     for (d, arm), by_seed in curves.items():
         if arm not in arms:
             continue
         for seed, metrics in by_seed.items():
-            cell = _cell_record(d, "setfit-random" if arm == "random" else "setfit-hybrid", 8, seed, metrics[-1])
-            active = {"method": "random" if arm == "random" else "hybrid", "start": "random"}
-            if arm != "random":
+            method = arm if arm in ("random", "badge") else "hybrid"
+            cell = _cell_record(d, f"setfit-{method}", 8, seed, metrics[-1])
+            active = {"method": method, "start": "random"}
+            if method == "hybrid":
                 active.update(method_params={"warmup": arm}, max_per_class=max_per_class)
             cell.update(active=active, curve=[{"n_labels": 2 * n, "per_class": n, "metric": m}
                                               for n, m in zip(levels, metrics, strict=True)])
@@ -964,6 +966,19 @@ def test_active_warmup_decision_asks_the_same_of_both_candidates(tmp_path):
 
     (second / "cells" / "b" / "setfit-hybrid" / "k8-seed1.json").unlink()
     assert "**Not decided yet:**" in run()
+
+    # another method in hybrid's place (tune_active_badge*.toml): the same three checks, its own name
+    shutil.rmtree(second)
+    curves[("a", "badge")], curves[("b", "badge")] = curves[("a", 14)], curves[("b", 14)]
+    write(second, ("badge",))
+    text = run()
+    assert text.startswith("# The default suggestion method: hybrid or `badge`")
+    assert "| labels per class | random | uncertain | badge | uncertain − random | badge − random |" in text
+    assert "1. **not met**: badge trails random beyond the noise at 2 (dataset, level) pair(s), warmup = 0 at 1" in text
+    assert "**Decision:** hybrid stays the default." in text
+    curves[("a", "badge")] = {0: (.5, .65, .72), 1: (.5, .63, .72)}  # the first candidate's curve: adopted
+    write(second, ("badge",))
+    assert "**Decision:** `badge` replaces hybrid as the default method." in run()
 
 
 def test_mpnet_paper_analysis_judges_issue_14s_targets_only_when_every_cell_finished(tmp_path):
