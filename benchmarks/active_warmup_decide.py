@@ -13,6 +13,11 @@ becomes the default only if all three hold:
 2. the mean over datasets and levels of (candidate - ``warmup = 0``) is above 0;
 3. at the last level, its mean over datasets is no more than 1 point below ``warmup = 0``'s.
 
+``--earlier DIR`` (repeatable): earlier runs of FIRST's cells, the same suite at another code version.
+A cell FIRST lacks is taken from them; a cell both hold must be the same run (setup fingerprint,
+training labels and every round's metric), else the script stops, since then the earlier run cannot
+stand in. The Markdown says how many cells were taken and how many were compared.
+
 Prints the Markdown and writes it to ``FIRST_DIR/decision.md``. Run::
 
     fewshot bench benchmarks/tune_active_decide.toml --out benchmarks/results/tune_active_decide --jobs 2 --threads 1
@@ -31,6 +36,7 @@ from _provenance import code_footer
 from active_warmup import _levels, _paired, load_folders
 
 from fewshot._atomic import write_text_atomic
+from fewshot.bench.results import code_versions, collect
 
 EPS = 1e-12
 
@@ -39,8 +45,70 @@ def _beyond(mean: float, noise: float) -> bool:
     return mean < -noise - EPS
 
 
-def decision_markdown(first: str, second: str, *, allow_mixed: bool = False) -> str:
+def _key(cell: dict) -> tuple:
+    return cell["dataset"], cell["strategy"], cell["k"], cell["seed"]
+
+
+def _finished(cell: dict) -> bool:
+    return cell.get("status") == "ok" and bool(cell.get("curve")) and bool(cell.get("active"))
+
+
+def _setup(cell: dict) -> tuple:
+    params = {k: v for k, v in (cell.get("requested_params") or {}).items() if k != "seed"}
+    return cell.get("test_hash"), cell.get("active_setup"), params
+
+
+def fill_from_earlier(first_res, earlier: list[str]) -> tuple[list[dict], str]:
+    """The cells FIRST's suite plans but FIRST lacks, from ``earlier`` folders, and a sentence saying
+    what was taken and compared. Stops when a cell both hold differs, or a taken cell's setup (test
+    rows, active-learning setup, parameters) differs from FIRST's cells of the same strategy."""
+    planned = {(k.dataset, k.strategy, k.k, k.seed) for k in first_res.suite.cells()} if first_res.suite else set()
+    have = {_key(c): c for c in first_res.cells if _finished(c)}
+    setups = {c["strategy"]: _setup(c)[1:] for c in have.values()}
+    tests = {c["dataset"]: c.get("test_hash") for c in have.values()}
+    taken: dict[tuple, dict] = {}
+    compared = 0
+    for folder in earlier:
+        for c in collect(folder).cells:
+            key = _key(c)
+            if not _finished(c) or key not in planned or key in taken:
+                continue
+            if key in have:
+                mine = have[key]
+                same = ([p["metric"] for p in mine["curve"]] == [p["metric"] for p in c["curve"]]
+                        and mine.get("train_indices") == c.get("train_indices")
+                        and mine.get("fingerprint") == c.get("fingerprint"))
+                if not same:
+                    raise SystemExit(f"{folder}: the cell {key} differs from the one in the first folder (setup, "
+                                     "training labels or a round's metric); the earlier run cannot stand in for "
+                                     "the missing cells. Run them instead.")
+                compared += 1
+                continue
+            setup = _setup(c)
+            if (c["strategy"] in setups and setup[1:] != setups[c["strategy"]]) or \
+                    (c["dataset"] in tests and setup[0] != tests[c["dataset"]]):
+                raise SystemExit(f"{folder}: the cell {key} was run with another setup (test rows, active-learning "
+                                 "setup or parameters) than the first folder's cells; it cannot stand in.")
+            taken[key] = c
+    by_version: dict[str, int] = {}
+    for c in taken.values():
+        h = ((c.get("code") or {}).get("hash") or "unknown")[:12]
+        by_version[h] = by_version.get(h, 0) + 1
+    note = (f"The first folder holds {len(have)} of its {len(planned)} planned cells; "
+            f"the {len(taken)} cell(s) it lacks are taken from earlier runs of the same setup ("
+            + ", ".join(f"{n} at code {h}" for h, n in sorted(by_version.items()))
+            + f"). Of the cells both hold, {compared} were compared and each is the same run: the same training "
+            "labels and the same metric at every round.")
+    return list(taken.values()), note
+
+
+def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, earlier: list[str] = ()) -> str:
     results, cells, versions = load_folders([first, second], allow_mixed=allow_mixed)
+    filled = None
+    if earlier:
+        extra, filled = fill_from_earlier(results[0], list(earlier))
+        cells = cells + extra
+        versions = code_versions(cells)
     planned = min(res.planned_seeds or 0 for res in results)
     data = _levels(cells)
     ok_cells = [c for c in results[1].cells if c.get("status") == "ok" and c.get("active")]
@@ -61,6 +129,8 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False) -> 
              "split) at each labels-per-class level after the shared random start. `uncertain` = hybrid with "
              f"warmup = 0, {what}. Differences are paired by seed: mean ± sd over seeds; "
              "**bold** = beyond the noise (the mean is below minus the sd).", ""]
+    if filled:
+        lines += [filled, ""]
     trails = {"uncertain": 0, cand: 0}
     gaps, last_gaps, complete = [], [], planned > 0
     for d in sorted(data):
@@ -124,8 +194,11 @@ def main(argv=None) -> int:
     p.add_argument("second", help="the folder of the candidate: hybrid with a warm-up (tune_active_decide_warm.toml) "
                                   "or another method (tune_active_badge_candidate.toml)")
     p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
+    p.add_argument("--earlier", action="append", default=[], metavar="DIR",
+                   help="an earlier run of the first folder's suite: the cells the first folder lacks are taken "
+                        "from it, and every cell both hold must be the same run (repeatable)")
     args = p.parse_args(argv)
-    text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed)
+    text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed, earlier=args.earlier)
     write_text_atomic(Path(args.first) / "decision.md", text)
     print(text)
     return 0

@@ -941,12 +941,12 @@ def test_active_warmup_decision_asks_the_same_of_both_candidates(tmp_path):
     write(first, ("random", 0))
     write(second, (14,))
 
-    def run():
+    def run(*extra, ok=True):
         proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_warmup_decide.py"), str(first),
-                               str(second)], capture_output=True, text=True,
+                               str(second), *extra], capture_output=True, text=True,
                               env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        assert (proc.returncode == 0) == ok, proc.stderr
+        return proc.stdout if ok else proc.stderr
 
     text = run()
     assert text.strip() == (first / "decision.md").read_text().strip()
@@ -979,6 +979,20 @@ def test_active_warmup_decision_asks_the_same_of_both_candidates(tmp_path):
     curves[("a", "badge")] = {0: (.5, .65, .72), 1: (.5, .63, .72)}  # the first candidate's curve: adopted
     write(second, ("badge",))
     assert "**Decision:** `badge` replaces hybrid as the default method." in run()
+
+    # --earlier: a cell the first folder lacks comes from an earlier run of the same suite, which must be
+    # the same run wherever both folders hold a cell
+    earlier = tmp_path / "earlier"
+    write(earlier, ("random", 0))
+    (first / "cells" / "a" / "setfit-random" / "k8-seed1.json").unlink()
+    assert "**Not decided yet:**" in run()
+    text = run("--earlier", str(earlier))
+    assert "The first folder holds 7 of its 8 planned cells; the 1 cell(s) it lacks are taken from earlier runs of the same setup " \
+           f"(1 at code {CLEAN_CODE['hash'][:12]}). Of the cells both hold, 7 were compared" in text
+    assert "**Decision:** `badge` replaces hybrid as the default method." in text
+    curves[("b", 0)][1] = (.4, .5, .63)  # the earlier run of a cell both hold ends elsewhere
+    write(earlier, ("random", 0))
+    assert "differs from the one in the first folder" in run("--earlier", str(earlier), ok=False)
 
 
 def test_mpnet_paper_analysis_judges_issue_14s_targets_only_when_every_cell_finished(tmp_path):
