@@ -31,13 +31,14 @@ examples:
   fewshot suggest models/intent --pool unlabeled.txt --n 50 --format label-studio --out tasks.json
   fewshot suggest --labels "billing,shipping,refund" --pool unlabeled.txt --n 30 --out first.jsonl
 
-Methods: hybrid (default: uncertain and diverse), badge, margin, entropy, least_confidence, kmeans,
-coreset, random; with --labels (no model yet) a cold start: a zero-shot prompt classifier proposes a label for
-every text and the suggestion covers every class. Near-duplicate texts are collapsed first.
-Give --labeled (the texts the model was trained on): they are left out. With it, --warmup N (off by
-default) makes hybrid pick typical texts of the pool regions no labeled text covers yet while fewer
-than N texts per class are labeled, since a model trained on a handful of labels is a poor judge of
-what is uncertain.
+Methods: badge (default: uncertain and diverse in one step), hybrid, margin, entropy,
+least_confidence, kmeans, coreset, random; with --labels (no model yet) a cold start: a zero-shot
+prompt classifier proposes a label for every text and the suggestion covers every class.
+Near-duplicate texts are collapsed first.
+Give --labeled (the texts the model was trained on): they are left out. With it and --method hybrid,
+--warmup N (off by default) makes hybrid pick typical texts of the pool regions no labeled text
+covers yet while fewer than N texts per class are labeled, since a model trained on a handful of
+labels is a poor judge of what is uncertain.
 Output: one row per text with its pool index, the model's guess and confidence (jsonl, csv, or
 Label Studio's JSON import: tasks with the guess as a prediction; the format follows from --out's
 suffix, .csv or .json, unless --format says otherwise).
@@ -63,7 +64,7 @@ def add_parsers(sub) -> None:
     _common(p)
     p.add_argument("--n", required=True, type=_count, help="how many texts to suggest")
     p.add_argument("--method", default=None,
-                   help="hybrid (default), badge, margin, entropy, least_confidence, kmeans, coreset, random; "
+                   help="badge (default), hybrid, margin, entropy, least_confidence, kmeans, coreset, random; "
                         "cold (the default with --labels)")
     p.add_argument("--labeled", help="a file of texts already labeled (any format --pool takes): they and "
                                      "their near-duplicates are left out")
@@ -184,11 +185,11 @@ def _load(model_dir, names, params):
 
 # --------------------------------------------------------------------------- commands
 def cmd_suggest(args) -> int:
-    from .active import get_method, suggest
+    from .active import DEFAULT_METHOD, get_method, suggest
 
     out, fmt = _output(args)
     model_dir, names, params = _model(args)
-    method = args.method or ("cold" if names is not None else "hybrid")
+    method = args.method or ("cold" if names is not None else DEFAULT_METHOD)
     get_method(method)  # an unknown method lists the known ones, before any loading
     if args.warmup is not None and method != "hybrid":
         raise FewshotError(f"--warmup applies to --method hybrid; got --method {method}.")

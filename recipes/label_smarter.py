@@ -5,8 +5,8 @@ Copy it, put your unlabeled texts in `pool` and a person's answers where `ask_a_
 
 1. No labels yet: a zero-shot prompt classifier proposes a label for every text; `suggest` picks
    2 texts per proposed class, representative and diverse, so the first round covers every class.
-2. Two rounds: train SetFit on what is labeled, `suggest` the texts worth labeling next (hybrid:
-   uncertain and diverse), label them, retrain.
+2. Two rounds: train SetFit on what is labeled, `suggest` the texts worth labeling next (badge,
+   the default: uncertain and diverse), label them, retrain.
 3. The same number of labels drawn at random, for comparison; then pre-labels for the rest.
 """
 
@@ -40,7 +40,7 @@ setfit = dict(model=args.model, seed=0, **({"num_iterations": 1, "quantize": Fal
 
 learner = fewshot.ActiveLearner(fewshot.SetFitClassifier(**setfit), pool, labels=names, X_eval=X_test,
                                 y_eval=y_test, prompt_params={"model": args.prompt_model})
-for round_no in range(3):  # the cold start, then two rounds of hybrid suggestions
+for round_no in range(3):  # the cold start, then two rounds of badge suggestions
     batch = learner.query(n)
     learner.teach([s.text for s in batch], ask_a_person([s.text for s in batch]))
     h = learner.history[-1]

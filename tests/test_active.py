@@ -291,7 +291,8 @@ def test_active_learner_grows_its_labels_and_records_history(tiny_st_dir, intent
     learner = ActiveLearner(tiny_setfit(tiny_st_dir), pool, X_eval=ds.test.X[:30], y_eval=ds.test.y[:30], seed=1)
     first = learner.query(12)  # nothing fitted yet: random
     learner.teach([s.text for s in first], [truth[s.text] for s in first])
-    second = learner.query(6)  # hybrid on the fitted classifier, never a text already labeled
+    second = learner.query(6)  # the default method on the fitted classifier, never a text already labeled
+    assert second.method == fewshot.active.DEFAULT_METHOD
     assert not {s.text for s in second} & {s.text for s in first}
     learner.teach([s.text for s in second], [truth[s.text] for s in second])
     assert [h["n_labels"] for h in learner.history] == [12, 18]
@@ -299,6 +300,8 @@ def test_active_learner_grows_its_labels_and_records_history(tiny_st_dir, intent
     assert len(learner.remaining) == len(pool) - 18
     with pytest.raises(ValueError, match="same length"):
         learner.teach(["one"], ["a", "b"])
+    with pytest.raises(ValueError, match="badge takes no 'warmup'"):  # hybrid's option, not the default's
+        ActiveLearner(tiny_setfit(tiny_st_dir), pool, method_params={"warmup": 14})
 
 
 def test_simulation_produces_a_learning_curve(tiny_st_dir, intent):
@@ -381,7 +384,8 @@ def test_cli_suggest_writes_jsonl_csv_and_label_studio(saved, pool_file, tmp_pat
     assert pred["result"][0]["type"] == "choices" and pred["result"][0]["value"]["choices"][0] in intent[1]
 
 
-def test_cli_suggest_warmup_follows_the_labeled_texts(saved, fitted, pool_file, tmp_path, intent, capsys):
+def test_cli_suggest_uses_the_library_default_and_hybrid_warmup_follows_the_labeled_texts(saved, fitted, pool_file,
+                                                                                          tmp_path, intent, capsys):
     X, _, pool, _ = intent
     labeled = tmp_path / "labeled.txt"
     labeled.write_text("\n".join(X[:3]) + "\n")
@@ -392,16 +396,19 @@ def test_cli_suggest_warmup_follows_the_labeled_texts(saved, fitted, pool_file, 
                      "--overwrite", "--out", str(out), *extra]) == 0
         return [json.loads(line)["index"] for line in out.read_text().splitlines()]
 
-    def library(**kw):
-        return [s.index for s in suggest(fitted, pool, 4, "hybrid", labeled=X[:3], **kw)]
+    def library(method=None, **kw):
+        return [s.index for s in suggest(fitted, pool, 4, method, labeled=X[:3], **kw)]
 
-    assert cli() == library()  # the library's default warm-up
-    assert cli("--warmup", "0") == library(warmup=0)
-    assert cli("--warmup", "50") == library(warmup=50) != library(warmup=0)
+    assert suggest(fitted, pool, 4, labeled=X[:3]).method == fewshot.active.DEFAULT_METHOD == "badge"
+    assert cli() == library()  # the library's default method
+    assert cli("--method", "hybrid") == library("hybrid")  # the library's default warm-up
+    assert cli("--method", "hybrid", "--warmup", "0") == library("hybrid", warmup=0)
+    assert cli("--method", "hybrid", "--warmup", "50") == library("hybrid", warmup=50) != library("hybrid", warmup=0)
     capsys.readouterr()
     assert main(["suggest", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert f"(default {fewshot.active.WARMUP_PER_CLASS}: never; e.g. 14)" in help_text
+    assert f"{fewshot.active.DEFAULT_METHOD} (default)" in help_text
 
 
 def test_cli_prelabel_orders_and_filters(saved, pool_file, tmp_path):
@@ -436,6 +443,7 @@ def test_cli_cold_start_with_labels(tiny_llama_dir, pool_file, tmp_path):
     (["--n", "2", "--labels", "billing"], "at least two distinct label names"),
     (["--n", "2", "--warmup", "-1"], "must be at least 0 (labels per class)"),
     (["--n", "2", "--method", "margin", "--warmup", "4"], "--warmup applies to --method hybrid"),
+    (["--n", "2", "--warmup", "4"], "--warmup applies to --method hybrid; got --method badge"),
 ])
 def test_cli_bad_input(saved, pool_file, tmp_path, capsys, argv, message):
     model = [] if "--labels" in argv else [str(saved)]
