@@ -320,9 +320,9 @@ def _write_cells(folder: Path, cells: list[dict], seeds=(0, 1)) -> None:
         write_json_atomic(cell_path(folder, CellKey(c["dataset"], c["strategy"], c["k"], c["seed"])), c)
 
 
-def _run_analysis(script: str, folder: Path) -> subprocess.CompletedProcess:
-    """Run ``benchmarks/<script> <folder>`` as a user would; it must exit 0."""
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(folder)],
+def _run_analysis(script: str, folder: Path, *options: str) -> subprocess.CompletedProcess:
+    """Run ``benchmarks/<script> <folder> [options]`` as a user would; it must exit 0."""
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), str(folder), *options],
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
     assert proc.returncode == 0, proc.stderr
     return proc
@@ -817,7 +817,13 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
         return out
 
     _write_cells(tmp_path, cells())
-    proc = _run_analysis("active_target.py", tmp_path)
+    # by default the library's default method is judged: here it has no cells; hybrid is read beside it
+    text = _run_analysis("active_target.py", tmp_path).stdout
+    assert "The method judged (`badge`; the library's default is `badge`)" in text
+    assert "**Target not judged yet:** 0 of 3 datasets have every planned seed of `badge`" in text
+    assert "| a | hybrid | 2 | 20, 71.0 | 20, 75.5 | 12 (0.60) |" in text
+
+    proc = _run_analysis("active_target.py", tmp_path, "--method", "hybrid")
     text = (tmp_path / "target.md").read_text()
     assert proc.stdout.strip() == text.strip()
     rows = {tuple(line.split(" | ")[:2]): line for line in text.splitlines() if line.startswith("| ")}
@@ -832,10 +838,10 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
     curves[("b", "hybrid")] = {0: (.5, .8, .8), 1: (.5, .8, .8)}  # 80 at 12 labels: share 0.60
     _write_cells(tmp_path, cells())
     assert "**Target met:** `hybrid` reaches random's metric with at most 60% of its labels on 3 of 3" in \
-        _run_analysis("active_target.py", tmp_path).stdout
+        _run_analysis("active_target.py", tmp_path, "--method", "hybrid").stdout
 
     cell_path(tmp_path, CellKey("c", "setfit-random", 8, 1)).unlink()
-    text = _run_analysis("active_target.py", tmp_path).stdout
+    text = _run_analysis("active_target.py", tmp_path, "--method", "hybrid").stdout
     assert "partial (2/2 seeds, random 1/2)" in text
     assert "**Target not judged yet:** 2 of 3 datasets have every planned seed" in text
 
@@ -1549,6 +1555,9 @@ def test_shipped_suites_parse_and_follow_the_protocol():
         assert set(tune.datasets) <= {"trec", "cr", "sst5", "banking77"}, f"{path.name}: a tuning dataset only"
     active = load_suite(REPO / "benchmarks" / "active.toml")  # its pair cap comes from tune_active_pairs.toml
     assert {s.params.get("max_pairs") for s in active.strategies} == {8000}
+    from fewshot.active import DEFAULT_METHOD
+
+    assert f"setfit-{DEFAULT_METHOD}" in [s.label for s in active.strategies], "issue 18's target: the default method"
     balanced = load_suite(REPO / "benchmarks" / "head_imbalance.toml")
     natural = load_suite(REPO / "benchmarks" / "head_imbalance_natural.toml")
     assert (balanced.sampling, natural.sampling) == ("per_class", "proportional")

@@ -11,7 +11,7 @@ per class the simulation reaches (``k = [64]``: up to 64 x classes labels). Exam
     seeds = [0, 1, 2]
 
     [active]
-    methods = ["random", "margin", "kmeans", "hybrid"]
+    methods = ["random", "margin", "kmeans", "hybrid", "badge"]
     starts = ["random"]          # "cold": the first labels chosen by a zero-shot prompt classifier
     start_per_class = 2          # labels per class before the first round
     round_per_class = 4          # each round labels 4 x classes texts
@@ -44,8 +44,9 @@ from .._atomic import write_text_atomic
 ACTIVE_KEYS = ("methods", "starts", "start_per_class", "round_per_class", "pool_size", "cold_params", "features",
                "method_params")
 STARTS = ("random", "cold")
-DEFAULTS = {"methods": ["random", "margin", "kmeans", "hybrid"], "starts": ["random"], "start_per_class": 2,
-            "round_per_class": 4, "pool_size": None, "cold_params": {}, "features": "auto", "method_params": {}}
+DEFAULTS = {"methods": ["random", "margin", "kmeans", "hybrid", "badge"], "starts": ["random"],
+            "start_per_class": 2, "round_per_class": 4, "pool_size": None, "cold_params": {}, "features": "auto",
+            "method_params": {}}
 ACTIVE_FILE = "active.md"
 ACTIVE_PLOT = "active_curves.png"
 
