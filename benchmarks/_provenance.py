@@ -63,9 +63,10 @@ def code_footer(versions: list[dict]) -> str:
     return "_Code: " + "; ".join(f"{v['name']} ({v['cells']} cells)" for v in versions) + "._"
 
 
-def results_folder_main(argv, doc: str, render, out_name: str, folder_help: str) -> int:
-    """The command line of a script that reads a ``fewshot bench --out`` folder: ``RESULTS_DIR`` and
-    ``--allow-mixed``; ``render(results_dir, allow_mixed=...)`` makes the Markdown, written to
+def results_folder_main(argv, doc: str, render, out_name: str, folder_help: str, options=()) -> int:
+    """The command line of a script that reads a ``fewshot bench --out`` folder: ``RESULTS_DIR``,
+    ``--allow-mixed`` and the script's own ``options`` (``(flags, argparse keywords)`` pairs);
+    ``render(results_dir, allow_mixed=..., **options)`` makes the Markdown, written to
     ``RESULTS_DIR/out_name`` and printed."""
     import argparse
 
@@ -73,9 +74,12 @@ def results_folder_main(argv, doc: str, render, out_name: str, folder_help: str)
 
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("results_dir", help=folder_help)
+    for flags, keywords in options:
+        p.add_argument(*flags, **keywords)
     p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
-    args = p.parse_args(argv)
-    text = render(args.results_dir, allow_mixed=args.allow_mixed)
-    write_text_atomic(Path(args.results_dir) / out_name, text)
+    args = vars(p.parse_args(argv))
+    folder = args.pop("results_dir")
+    text = render(folder, **args)
+    write_text_atomic(Path(folder) / out_name, text)
     print(text)
     return 0

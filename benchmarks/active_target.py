@@ -34,7 +34,7 @@ from __future__ import annotations
 import statistics
 import sys
 
-from _provenance import code_footer
+from _provenance import code_footer, results_folder_main
 
 from fewshot.active import DEFAULT_METHOD, METHODS, labels_to_reach
 from fewshot.bench.active import mean_curve
@@ -144,21 +144,10 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
 
 
 def main(argv=None) -> int:
-    import argparse
-    from pathlib import Path
-
-    from fewshot._atomic import write_text_atomic
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("results_dir", help="the folder `fewshot bench benchmarks/active.toml --out` wrote")
-    p.add_argument("--method", default=DEFAULT_METHOD, choices=[m for m in METHODS if m not in ("random", "cold")],
-                   help=f"the method the target judges (default: the library's default, {DEFAULT_METHOD})")
-    p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
-    args = p.parse_args(argv)
-    text = target_markdown(args.results_dir, allow_mixed=args.allow_mixed, method=args.method)
-    write_text_atomic(Path(args.results_dir) / "target.md", text)
-    print(text)
-    return 0
+    method = (("--method",), {"default": DEFAULT_METHOD, "choices": [m for m in METHODS if m not in ("random", "cold")],
+                              "help": f"the method the target judges (default: the library's default, {DEFAULT_METHOD})"})
+    return results_folder_main(argv, __doc__, target_markdown, "target.md",
+                               "the folder `fewshot bench benchmarks/active.toml --out` wrote", [method])
 
 
 if __name__ == "__main__":

@@ -25,15 +25,13 @@ The rules (fixed in ``benchmarks/tune_auto.toml`` before its run):
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
-from _provenance import code_footer
+from _provenance import code_footer, results_folder_main
 
-from fewshot._atomic import write_text_atomic
 from fewshot.auto import _choose
 from fewshot.bench.results import check_code_versions, collect
 from fewshot.bench.verdicts import Paired
@@ -218,15 +216,9 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("results_dir", help="results folder of a suite with an auto strategy (fewshot bench --out)")
-    p.add_argument("--auto", default="auto", help="the auto strategy's label in the suite (default: auto)")
-    p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
-    args = p.parse_args(argv)
-    text = report(args.results_dir, auto=args.auto, allow_mixed=args.allow_mixed)
-    write_text_atomic(Path(args.results_dir) / "replay.md", text)
-    print(text)
-    return 0
+    auto = (("--auto",), {"default": "auto", "help": "the auto strategy's label in the suite (default: auto)"})
+    return results_folder_main(argv, __doc__, report, "replay.md",
+                               "results folder of a suite with an auto strategy (fewshot bench --out)", [auto])
 
 
 if __name__ == "__main__":
