@@ -531,7 +531,7 @@ class BadgeSampling(_DiversityMethod):
         dist = np.full(len(pool), np.inf)
         while len(picks) < n:
             c = picks[-1]
-            inner = (R @ R[c]) * _column(X, c)
+            inner = (R @ R[c]) * np.asarray(X @ _dense_rows(X, c).ravel()).ravel()
             dist = np.minimum(dist, np.clip(norms + norms[c] - 2.0 * inner, 0.0, None))
             dist[picks] = 0.0
             total = dist.sum()
@@ -545,13 +545,6 @@ def _row_dots(A, B) -> np.ndarray:
     """Row-wise inner products of two equally shaped (dense or sparse) matrices."""
     prod = A.multiply(B) if hasattr(A, "toarray") else np.asarray(A) * np.asarray(B)
     return np.asarray(prod.sum(axis=1)).ravel()
-
-
-def _column(X, c: int) -> np.ndarray:
-    """Inner products of every row of ``X`` with its row ``c`` (dense or sparse)."""
-    if hasattr(X, "toarray"):  # TF-IDF: a scipy sparse matrix
-        return (X @ X[c].T).toarray().ravel()
-    return np.asarray(X) @ np.asarray(X[c])
 
 
 def _n_classes(clf, pool: Pool) -> int:
