@@ -205,7 +205,21 @@ class Pool:
         return self._feats[key]
 
 
-def _checked_proba(clf, texts: list[str]) -> np.ndarray:
+    def proba_and_vectors(self, clf) -> tuple[np.ndarray, Any]:
+        """``(proba(clf), vectors(clf))`` of the whole pool; one pass of the model when the
+        classifier offers ``embed_and_predict_proba`` and the features are its embeddings."""
+        both = getattr(clf, "embed_and_predict_proba", None)
+        key = (id(clf), None, 0)
+        if callable(both) and self.features in ("auto", "embeddings") and id(clf) not in self._proba and key not in self._feats:
+            _check_probabilistic(clf)
+            vecs, proba = both(self.texts)
+            self._proba[id(clf)] = _checked_shape(clf, proba, len(self.texts))
+            self._feats[key] = _unit_rows(np.asarray(vecs, dtype=np.float64))
+            self.features_used = "embeddings"
+        return self.proba(clf), self.vectors(clf)
+
+
+def _check_probabilistic(clf) -> None:
     if clf is None or not hasattr(clf, "predict_proba"):
         raise FewshotError(
             f"this method needs a classifier with predict_proba; got {type(clf).__name__}. Use method='random', "
@@ -217,11 +231,24 @@ def _checked_proba(clf, texts: list[str]) -> np.ndarray:
             f"uncertainty sampling and pre-labeling need a single-label classifier; this one solves {problem!r}. "
             "Use method='random', 'kmeans' or 'coreset'."
         )
-    proba = np.asarray(clf.predict_proba(texts), dtype=np.float64)
-    if proba.ndim != 2 or proba.shape[0] != len(texts):
+
+
+def _checked_shape(clf, proba, n: int) -> np.ndarray:
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[0] != n:
         raise FewshotError(f"{type(clf).__name__}.predict_proba returned shape {proba.shape}; expected "
-                           f"({len(texts)}, n_classes).")
+                           f"({n}, n_classes).")
     return proba
+
+
+def _checked_proba(clf, texts: list[str]) -> np.ndarray:
+    _check_probabilistic(clf)
+    return _checked_shape(clf, clf.predict_proba(texts), len(texts))
+
+
+def _unit_rows(vecs: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs / np.where(norms > 0, norms, 1.0)
 
 
 def _features(clf, texts: list[str], features: str):
@@ -235,9 +262,7 @@ def _features(clf, texts: list[str], features: str):
             "HeadClassifier have one); use features='auto' or 'tfidf' to cluster TF-IDF vectors of the texts."
         )
     if callable(embed) and features != "tfidf":
-        vecs = np.asarray(embed(texts), dtype=np.float64)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return vecs / np.where(norms > 0, norms, 1.0), "embeddings"
+        return _unit_rows(np.asarray(embed(texts), dtype=np.float64)), "embeddings"
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1)
@@ -519,10 +544,9 @@ class BadgeSampling(_DiversityMethod):
     needs_proba = True
 
     def _query(self, clf, pool, n, rng, labeled):
-        proba = pool.proba(clf)
-        scores = uncertainty(proba, "margin")
         pool.features = self.features
-        X = pool.vectors(clf)
+        proba, X = pool.proba_and_vectors(clf)
+        scores = uncertainty(proba, "margin")
         R = proba.copy()
         R[np.arange(len(R)), proba.argmax(axis=1)] -= 1.0
         x_sq = _row_dots(X, X)

@@ -175,8 +175,12 @@ class BaseClassifier(ClassifierMixin, BaseEstimator):
         A blank message in a batch to serve gets a prediction instead of failing the batch.
         """
         check_is_fitted(self, "classes_")
-        texts = self._predict_inputs(X)
-        scores = np.asarray(self._predict_scores(texts), dtype=np.float64)
+        return self._as_proba(self._predict_scores(self._predict_inputs(X)))
+
+    def _as_proba(self, scores) -> np.ndarray:
+        """``predict_proba``'s answer from ``_predict_scores``' (regression values become the mass on
+        the two allowed values around each)."""
+        scores = np.asarray(scores, dtype=np.float64)
         if self.problem_ == "regression":
             return _values_to_proba(self._clip_values(scores), self.classes_.astype(np.float64))
         return scores

@@ -130,6 +130,47 @@ def test_badge_starts_from_the_longest_gradient_embedding(fitted, intent):
     assert lengths[first] > lengths[np.argmax(proba.max(1))]
 
 
+class _Counting:
+    """A fitted classifier seen through its public methods, counting the passes over texts; with
+    ``joint=False`` it lacks ``embed_and_predict_proba``, so a pool reads it in two passes."""
+
+    def __init__(self, clf, joint: bool):
+        self.clf, self.classes_, self.texts_seen = clf, clf.classes_, 0
+        if joint:
+            self.embed_and_predict_proba = self._both
+
+    def _count(self, texts):
+        self.texts_seen += len(texts)
+        return texts
+
+    def predict_proba(self, texts):
+        return self.clf.predict_proba(self._count(texts))
+
+    def embed(self, texts):
+        return self.clf.embed(self._count(texts))
+
+    def _both(self, texts):
+        return self.clf.embed_and_predict_proba(self._count(texts))
+
+
+def test_embed_and_predict_proba_is_embed_and_predict_proba_in_one_pass(fitted, intent):
+    _, _, pool, _ = intent
+    vectors, proba = fitted.embed_and_predict_proba(pool[:12])
+    np.testing.assert_array_equal(vectors, fitted.embed(pool[:12]))
+    np.testing.assert_array_equal(proba, fitted.predict_proba(pool[:12]))
+
+
+def test_badge_reads_the_pool_once_and_picks_the_same_texts(fitted, intent):
+    _, _, pool, _ = intent
+    one, two = _Counting(fitted, joint=True), _Counting(fitted, joint=False)
+    picks = [[s.index for s in suggest(c, pool, 6, "badge", seed=3)] for c in (one, two)]
+    assert picks[0] == picks[1]
+    # the pool (its near-duplicates collapsed) once for both arrays, not twice; guesses from the same pass
+    size = len(fewshot.active.collapse_duplicates(pool)[0])
+    assert (one.texts_seen, two.texts_seen) == (size, 2 * size)
+    assert suggest(one, pool, 6, "badge", seed=3, features="tfidf").features == "tfidf"
+
+
 class _SureClassifier:
     """A classifier certain of every text (one-hot probabilities): every gradient embedding is zero."""
 
