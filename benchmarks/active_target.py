@@ -22,6 +22,13 @@ How it is read (fixed before any active-learning cell of this code was looked at
   dataset of the suite is judged. The other methods (``margin``, ``kmeans``, the cold starts) are
   read the same way and shown beside it; they do not enter the verdict.
 
+``--earlier DIR`` (repeatable): an earlier run of the same suite at another code version. The cells
+RESULTS_DIR lacks are taken from it, if they ran the same setup; a cell both hold must be the same run
+(pool sample, training labels and every round's metric), else the script stops (``_earlier.py``).
+Random sampling's cells do not change with a new query method, so a run of only the new default can
+be read against random's earlier cells: ``--only-strategy setfit-badge --earlier results/active``,
+with random rerun on one dataset beside it to show it reproduces.
+
 Prints the Markdown and writes it to ``RESULTS_DIR/target.md``. Run::
 
     fewshot bench benchmarks/active.toml --out benchmarks/results/active --jobs 2 --threads 1
@@ -34,11 +41,12 @@ from __future__ import annotations
 import statistics
 import sys
 
+from _earlier import fill_from_earlier
 from _provenance import code_footer, results_folder_main
 
 from fewshot.active import DEFAULT_METHOD, METHODS, labels_to_reach
 from fewshot.bench.active import mean_curve
-from fewshot.bench.results import check_code_versions, collect
+from fewshot.bench.results import check_code_versions, code_versions, collect
 
 BASELINE = ("random", "random")
 MAX_SHARE = 0.60
@@ -79,13 +87,19 @@ def _name(method: str, start: str) -> str:
     return method + ("-cold" if start == "cold" else "")
 
 
-def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEFAULT_METHOD) -> str:
+def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEFAULT_METHOD,
+                    earlier=()) -> str:
     subject = (method, "random")  # (method, start) the target is about
     res = collect(results_dir)
     versions = check_code_versions(res, allow_mixed=allow_mixed)
+    cells, filled = res.cells, None
+    if earlier:
+        extra, filled = fill_from_earlier(res, list(earlier))
+        cells = cells + extra
+        versions = code_versions(cells)
     planned = res.planned_seeds or 0
     groups: dict[str, dict[tuple[str, str], list[dict]]] = {}
-    for c in res.cells:
+    for c in cells:
         a = c.get("active")
         if c.get("status") == "ok" and a and c.get("curve"):
             groups.setdefault(c["dataset"], {}).setdefault((a["method"], a["start"]), []).append(c)
@@ -99,6 +113,7 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
              f"{MAX_SHARE:.0%} of its labels on at least {MIN_DATASETS} of the {len(datasets)} datasets, and never "
              "trail random by more than the seed noise (the standard deviation over seeds of the paired "
              "difference at a label count). Test rows; mean curves over seeds.", "",
+             *([filled, ""] if filled else []),
              "| dataset | method | seeds | random's final: labels, mean | method's final | labels to reach random (share) "
              "| worst round: labels, method − random ± noise | verdict |", "|---|---|---|---|---|---|---|---|"]
     within, worse, judged = 0, 0, 0
@@ -146,8 +161,11 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
 def main(argv=None) -> int:
     method = (("--method",), {"default": DEFAULT_METHOD, "choices": [m for m in METHODS if m not in ("random", "cold")],
                               "help": f"the method the target judges (default: the library's default, {DEFAULT_METHOD})"})
+    earlier = (("--earlier",), {"action": "append", "default": [], "metavar": "DIR",
+                                "help": "an earlier run of the same suite: the cells RESULTS_DIR lacks are taken from "
+                                        "it, and every cell both hold must be the same run (repeatable)"})
     return results_folder_main(argv, __doc__, target_markdown, "target.md",
-                               "the folder `fewshot bench benchmarks/active.toml --out` wrote", [method])
+                               "the folder `fewshot bench benchmarks/active.toml --out` wrote", [method, earlier])
 
 
 if __name__ == "__main__":

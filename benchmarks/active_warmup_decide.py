@@ -14,9 +14,9 @@ becomes the default only if all three hold:
 3. at the last level, its mean over datasets is no more than 1 point below ``warmup = 0``'s.
 
 ``--earlier DIR`` (repeatable): earlier runs of FIRST's cells, the same suite at another code version.
-A cell FIRST lacks is taken from them; a cell both hold must be the same run (setup fingerprint,
+A cell FIRST lacks is taken from them; a cell both hold must be the same run (setup, pool sample,
 training labels and every round's metric), else the script stops, since then the earlier run cannot
-stand in. The Markdown says how many cells were taken and how many were compared.
+stand in (``_earlier.py``). The Markdown says how many cells were taken and how many were compared.
 
 Prints the Markdown and writes it to ``FIRST_DIR/decision.md``. Run::
 
@@ -32,74 +32,18 @@ import statistics
 import sys
 from pathlib import Path
 
+from _earlier import fill_from_earlier
 from _provenance import code_footer
 from active_warmup import _levels, _paired, load_folders
 
 from fewshot._atomic import write_text_atomic
-from fewshot.bench.results import code_versions, collect
+from fewshot.bench.results import code_versions
 
 EPS = 1e-12
 
 
 def _beyond(mean: float, noise: float) -> bool:
     return mean < -noise - EPS
-
-
-def _key(cell: dict) -> tuple:
-    return cell["dataset"], cell["strategy"], cell["k"], cell["seed"]
-
-
-def _finished(cell: dict) -> bool:
-    return cell.get("status") == "ok" and bool(cell.get("curve")) and bool(cell.get("active"))
-
-
-def _setup(cell: dict) -> tuple:
-    params = {k: v for k, v in (cell.get("requested_params") or {}).items() if k != "seed"}
-    return cell.get("test_hash"), cell.get("active_setup"), params
-
-
-def fill_from_earlier(first_res, earlier: list[str]) -> tuple[list[dict], str]:
-    """The cells FIRST's suite plans but FIRST lacks, from ``earlier`` folders, and a sentence saying
-    what was taken and compared. Stops when a cell both hold differs, or a taken cell's setup (test
-    rows, active-learning setup, parameters) differs from FIRST's cells of the same strategy."""
-    planned = {(k.dataset, k.strategy, k.k, k.seed) for k in first_res.suite.cells()} if first_res.suite else set()
-    have = {_key(c): c for c in first_res.cells if _finished(c)}
-    setups = {c["strategy"]: _setup(c)[1:] for c in have.values()}
-    tests = {c["dataset"]: c.get("test_hash") for c in have.values()}
-    taken: dict[tuple, dict] = {}
-    compared = 0
-    for folder in earlier:
-        for c in collect(folder).cells:
-            key = _key(c)
-            if not _finished(c) or key not in planned or key in taken:
-                continue
-            if key in have:
-                mine = have[key]
-                same = ([p["metric"] for p in mine["curve"]] == [p["metric"] for p in c["curve"]]
-                        and mine.get("train_indices") == c.get("train_indices")
-                        and mine.get("fingerprint") == c.get("fingerprint"))
-                if not same:
-                    raise SystemExit(f"{folder}: the cell {key} differs from the one in the first folder (setup, "
-                                     "training labels or a round's metric); the earlier run cannot stand in for "
-                                     "the missing cells. Run them instead.")
-                compared += 1
-                continue
-            setup = _setup(c)
-            if (c["strategy"] in setups and setup[1:] != setups[c["strategy"]]) or \
-                    (c["dataset"] in tests and setup[0] != tests[c["dataset"]]):
-                raise SystemExit(f"{folder}: the cell {key} was run with another setup (test rows, active-learning "
-                                 "setup or parameters) than the first folder's cells; it cannot stand in.")
-            taken[key] = c
-    by_version: dict[str, int] = {}
-    for c in taken.values():
-        h = ((c.get("code") or {}).get("hash") or "unknown")[:12]
-        by_version[h] = by_version.get(h, 0) + 1
-    note = (f"The first folder holds {len(have)} of its {len(planned)} planned cells; "
-            f"the {len(taken)} cell(s) it lacks are taken from earlier runs of the same setup ("
-            + ", ".join(f"{n} at code {h}" for h, n in sorted(by_version.items()))
-            + f"). Of the cells both hold, {compared} were compared and each is the same run: the same training "
-            "labels and the same metric at every round.")
-    return list(taken.values()), note
 
 
 def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, earlier: list[str] = ()) -> str:

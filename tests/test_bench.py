@@ -845,6 +845,39 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
     assert "partial (2/2 seeds, random 1/2)" in text
     assert "**Target not judged yet:** 2 of 3 datasets have every planned seed" in text
 
+    # --earlier: random's missing cell from an earlier run of the same suite (another code version, a
+    # suite that listed other methods); every cell both hold must be the same run
+    def earlier_cells(**change):
+        out = []
+        for c in cells():
+            c.update(code=dict(CLEAN_CODE, hash="2" * 64), active_setup={"methods": ["random", "hybrid"], "pool_size": 9})
+            out.append({**c, **change} if (c["dataset"], c["strategy"], c["seed"]) == ("c", "setfit-random", 1) else c)
+        return out
+
+    for c in cells():  # the folder's own cells record their setup as the harness does
+        if (c["dataset"], c["strategy"], c["seed"]) != ("c", "setfit-random", 1):
+            c.update(active_setup={"methods": ["random", "hybrid", "badge"], "pool_size": 9})
+            write_json_atomic(cell_path(tmp_path, CellKey(c["dataset"], c["strategy"], c["k"], c["seed"])), c)
+    earlier = tmp_path / "earlier"
+    _write_cells(earlier, earlier_cells())
+    text = _run_analysis("active_target.py", tmp_path, "--method", "hybrid", "--earlier", str(earlier)).stdout
+    assert "The first folder holds 12 of its 18 planned cells; the 1 cell(s) it lacks are taken from earlier runs " \
+           "of the same setup (1 at code 222222222222). Of the cells both hold, 12 were compared" in text
+    assert "**Target met:** `hybrid` reaches random's metric" in text
+    assert "_Code: " in text and "(12 cells)" in text and "(1 cells)" in text
+
+    def fails(earlier_run, message):
+        _write_cells(earlier, earlier_run)
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_target.py"), str(tmp_path),
+                               "--earlier", str(earlier)], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+        assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+
+    fails(earlier_cells(active_setup={"methods": [], "pool_size": 5}), "was run with another setup")  # another pool
+    other_labels = [{**c, "train_indices": [1, 2, 3]} if (c["dataset"], c["strategy"], c["seed"]) == ("a", "setfit-hybrid", 0)
+                    else c for c in earlier_cells()]  # a cell both hold, drawn with other labels
+    fails(other_labels, "the cell ('a', 'setfit-hybrid', 8, 0) differs from the one in the first folder")
+
 
 def _write_warmup_cells(folder: Path, curves: dict, arms, levels, *, max_per_class: int) -> None:
     """Active-learning cells of a warm-up study: ``curves[(dataset, arm)][seed]`` holds the metric at
