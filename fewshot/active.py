@@ -174,7 +174,7 @@ class Pool:
         self.features = features
         self.features_used: str | None = None
         self._proba: dict[int, np.ndarray] = {}
-        self._feats: dict[tuple[int, tuple[int, ...] | None], Any] = {}
+        self._feats: dict[tuple, tuple[Any, str]] = {}  # (classifier, rows, extras, features) -> (vectors, used)
 
     @classmethod
     def of(cls, pool) -> Pool:
@@ -193,30 +193,29 @@ class Pool:
         full = self._proba[key]
         return full if rows is None else full[np.asarray(rows, dtype=np.int64)]
 
-    def vectors(self, clf, rows=None, extra=()):
+    def vectors(self, clf, rows=None, extra=(), features: str | None = None):
         """Features of ``rows`` of the pool (all by default) followed by those of ``extra`` texts,
-        L2-normalised: the classifier's embeddings, or TF-IDF (see ``features``)."""
+        L2-normalised: the classifier's embeddings, or TF-IDF (``features``, the pool's by default)."""
+        features = self.features if features is None else features
         texts = [self.texts[i] for i in (range(len(self.texts)) if rows is None else rows)] + list(extra)
-        key = (id(clf), None if rows is None else tuple(int(r) for r in rows), len(extra))
+        key = (id(clf), None if rows is None else tuple(int(r) for r in rows), len(extra), features)
         if key not in self._feats:
-            vecs, used = _features(clf, texts, self.features)
-            self.features_used = used
-            self._feats[key] = vecs
-        return self._feats[key]
+            self._feats[key] = _features(clf, texts, features)
+        vecs, self.features_used = self._feats[key]
+        return vecs
 
-
-    def proba_and_vectors(self, clf) -> tuple[np.ndarray, Any]:
-        """``(proba(clf), vectors(clf))`` of the whole pool; one pass of the model when the
-        classifier offers ``embed_and_predict_proba`` and the features are its embeddings."""
+    def proba_and_vectors(self, clf, features: str | None = None) -> tuple[np.ndarray, Any]:
+        """``(proba(clf), vectors(clf, features=features))`` of the whole pool; one pass of the model
+        when the classifier offers ``embed_and_predict_proba`` and the features are its embeddings."""
+        features = self.features if features is None else features
         both = getattr(clf, "embed_and_predict_proba", None)
-        key = (id(clf), None, 0)
-        if callable(both) and self.features in ("auto", "embeddings") and id(clf) not in self._proba and key not in self._feats:
+        key = (id(clf), None, 0, features)
+        if callable(both) and features in ("auto", "embeddings") and id(clf) not in self._proba and key not in self._feats:
             _check_probabilistic(clf)
             vecs, proba = both(self.texts)
             self._proba[id(clf)] = _checked_shape(clf, proba, len(self.texts))
-            self._feats[key] = _unit_rows(np.asarray(vecs, dtype=np.float64))
-            self.features_used = "embeddings"
-        return self.proba(clf), self.vectors(clf)
+            self._feats[key] = _unit_rows(np.asarray(vecs, dtype=np.float64)), "embeddings"
+        return self.proba(clf), self.vectors(clf, features=features)
 
 
 def _check_probabilistic(clf) -> None:
@@ -427,8 +426,7 @@ class KMeansSampling(_DiversityMethod):
     name = "kmeans"
 
     def _query(self, clf, pool, n, rng, labeled):
-        pool.features = self.features
-        X = pool.vectors(clf)
+        X = pool.vectors(clf, features=self.features)
         labels, centers = _kmeans(X, n, rng)
         return _fill(_nearest_to_centers(X, labels, centers), n, rng.random_sample(len(pool)), rng)
 
@@ -443,8 +441,7 @@ class CoreSetSampling(_DiversityMethod):
     def _query(self, clf, pool, n, rng, labeled):
         from sklearn.metrics import pairwise_distances
 
-        pool.features = self.features
-        X = pool.vectors(clf, extra=labeled) if labeled else pool.vectors(clf)
+        X = pool.vectors(clf, extra=labeled, features=self.features)
         m = len(pool)
         picks: list[int] = []
         if labeled:
@@ -513,12 +510,11 @@ class HybridSampling(QueryMethod):
         scores = uncertainty(pool.proba(clf), "margin")
         if n == len(pool):
             return _top(scores, n, rng)
-        pool.features = self.features
         if labeled and len(labeled) < self.warmup * _n_classes(clf, pool):
-            X = pool.vectors(clf, extra=labeled)
+            X = pool.vectors(clf, extra=labeled, features=self.features)
             return _fill(_uncovered_representatives(X, len(pool), n, rng), n, rng.random_sample(len(pool)), rng)
         cand = np.sort(_top(scores, min(len(pool), max(n, int(self.beta) * n)), rng))
-        X = pool.vectors(clf, rows=cand)
+        X = pool.vectors(clf, rows=cand, features=self.features)
         w = scores[cand] + 1e-6
         labels, _ = _kmeans(X, n, rng, sample_weight=w)
         picks = [int(cand[i]) for i in _nearest_to_centers(X, labels, np.zeros((n, 1)), weights=w)]
@@ -544,8 +540,7 @@ class BadgeSampling(_DiversityMethod):
     needs_proba = True
 
     def _query(self, clf, pool, n, rng, labeled):
-        pool.features = self.features
-        proba, X = pool.proba_and_vectors(clf)
+        proba, X = pool.proba_and_vectors(clf, features=self.features)
         scores = uncertainty(proba, "margin")
         R = proba.copy()
         R[np.arange(len(R)), proba.argmax(axis=1)] -= 1.0
@@ -594,8 +589,7 @@ class ColdStartSampling(_DiversityMethod):
         guess = proba.argmax(axis=1)
         conf = proba.max(axis=1)
         quota = _shares(np.bincount(guess, minlength=proba.shape[1]), n)
-        pool.features = self.features
-        X = pool.vectors(clf)
+        X = pool.vectors(clf, features=self.features)
         picks: list[int] = []
         for c in np.flatnonzero(quota):
             members = np.flatnonzero(guess == c)

@@ -171,6 +171,16 @@ def test_badge_reads_the_pool_once_and_picks_the_same_texts(fitted, intent):
     assert suggest(one, pool, 6, "badge", seed=3, features="tfidf").features == "tfidf"
 
 
+def test_a_pool_shared_by_methods_gives_each_the_features_it_asks_for(fitted, intent):
+    _, _, pool, _ = intent
+    shared = fewshot.active.Pool(pool)
+    for features in ("tfidf", "embeddings", "tfidf"):
+        kmeans = fewshot.active.get_method("kmeans", seed=0, features=features)
+        alone = kmeans.query(fitted, fewshot.active.Pool(pool), 6)
+        np.testing.assert_array_equal(kmeans.query(fitted, shared, 6), alone)
+        assert shared.features_used == features
+
+
 class _SureClassifier:
     """A classifier certain of every text (one-hot probabilities): every gradient embedding is zero."""
 
