@@ -17,7 +17,9 @@ How it is read (fixed before any active-learning cell of this code was looked at
   a dataset passes at a share of 0.60 or less;
 - seed noise at a label count: the standard deviation over seeds of the per-seed differences
   (method − random, the same seed, hence the same pool, test rows and first labels); a method is
-  worse than random beyond the noise where the mean difference is below minus that;
+  worse than random beyond the noise where the mean difference is below minus that. The "worst
+  round" is the label count where the mean difference plus the noise is lowest, after the start for
+  a method from the random start (its first point is random's own);
 - a dataset is judged once every planned seed of both methods has finished, the target once every
   dataset of the suite is judged. The other methods (``margin``, ``kmeans``, the cold starts) are
   read the same way and shown beside it; they do not enter the verdict.
@@ -58,9 +60,11 @@ def _curves(cells: list[dict]) -> dict[int, dict[int, float]]:
     return {c["seed"]: {int(p["n_labels"]): float(p["metric"]) for p in c["curve"]} for c in cells}
 
 
-def compare(method_cells: list[dict], base_cells: list[dict]) -> dict:
+def compare(method_cells: list[dict], base_cells: list[dict], *, shared_start: bool = False) -> dict:
     """One method against random on one dataset: labels to reach random's final mean, its share of
-    random's labels, and the worst mean paired difference with the seed noise there."""
+    random's labels, and the worst mean paired difference with the seed noise there. With
+    ``shared_start`` (a method from the random start: its first labels are random's own, the same
+    point) the rounds after the start are read."""
     base_curve = mean_curve(base_cells) if base_cells else []
     curve = mean_curve(method_cells) if method_cells else []
     out = {"seeds": len(method_cells), "final": curve[-1][:2] if curve else None, "reach": None, "share": None,
@@ -74,7 +78,7 @@ def compare(method_cells: list[dict], base_cells: list[dict]) -> dict:
     seeds = sorted(method.keys() & base.keys())
     counts = sorted(set.intersection(*(set(method[s]) & set(base[s]) for s in seeds))) if seeds else []
     rounds = []
-    for n in counts:
+    for n in counts[1:] if shared_start else counts:
         diffs = [method[s][n] - base[s][n] for s in seeds]
         noise = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
         rounds.append({"labels": n, "mean": statistics.fmean(diffs), "noise": noise, "seeds": len(seeds)})
@@ -122,7 +126,7 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
         base = by.get(BASELINE, [])
         for key in [subject, *sorted(k for k in by if k not in (BASELINE, subject))]:
             cells = by.get(key, [])
-            r = compare(cells, base)
+            r = compare(cells, base, shared_start=key[1] == "random")
             complete = len(cells) == planned and len(base) == planned and planned > 0
             rt = r.get("target")
             fin = r["final"]

@@ -828,7 +828,7 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
     assert proc.stdout.strip() == text.strip()
     rows = {tuple(line.split(" | ")[:2]): line for line in text.splitlines() if line.startswith("| ")}
     assert rows[("| a", "**hybrid**")].endswith(
-        "| 2 | 20, 71.0 | 20, 75.5 | 12 (0.60) | 4: +0.0 ± 0.0 | within 60%, within the noise |")
+        "| 2 | 20, 71.0 | 20, 75.5 | 12 (0.60) | 20: +4.5 ± 0.7 | within 60%, within the noise |")  # after the start
     assert rows[("| b", "**hybrid**")].endswith(
         "| 20 (1.00) | 12: -9.0 ± 1.4 | over 60%, **worse than random beyond the noise** |")
     assert rows[("| a", "margin")].endswith("| never | 12: -10.0 ± 0.0 | partial (1/2 seeds, random 2/2) |")
