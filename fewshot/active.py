@@ -166,7 +166,14 @@ class Pool:
     """Unlabeled texts with the classifier's probabilities and features computed once and kept.
 
     Query methods receive a ``Pool`` (a plain list of texts is wrapped), so a method that needs
-    both probabilities and embeddings does not score the pool twice.
+    both probabilities and embeddings does not score the pool twice. ``features`` is the default of
+    :meth:`vectors`; a method passes its own.
+
+    Example::
+
+        pool = Pool(texts)
+        proba, vectors = pool.proba_and_vectors(clf)  # one pass of a SetFit or Head model
+        picks = get_method("badge").query(clf, pool, 10)  # reuses both
     """
 
     def __init__(self, texts, *, features: str = "auto"):

@@ -279,6 +279,10 @@ def test_head_classifier_embeddings_drive_diversity(tiny_bert_dir, intent):
     assert emb.shape == (5, 32) and np.isfinite(emb).all()
     out = suggest(head, pool, 5, "hybrid", features="embeddings")
     assert out.features == "embeddings" and len({s.index for s in out}) == 5
+    vectors, proba = head.embed_and_predict_proba(pool[:7])  # badge's single pass: the same two arrays
+    np.testing.assert_array_equal(vectors, head.embed(pool[:7]))
+    np.testing.assert_array_equal(proba, head.predict_proba(pool[:7]))
+    assert suggest(head, pool, 5, "badge").features == "embeddings"
 
 
 def test_setfit_embed_is_what_its_head_classifies(fitted, intent):
