@@ -17,6 +17,11 @@ from fewshot.bench.results import collect
 
 SUITE_WIDE = ("methods",)  # active_setup keys that list the suite's arms, not how a cell ran
 
+#: The ``--earlier`` command-line option, as ``(flags, argparse keywords)``.
+OPTION = (("--earlier",), {"action": "append", "default": [], "metavar": "DIR",
+                           "help": "an earlier run of the same suite: the cells the (first) results folder lacks "
+                                   "are taken from it, and every cell both hold must be the same run (repeatable)"})
+
 
 def cell_key(cell: dict) -> tuple:
     return cell["dataset"], cell["strategy"], cell["k"], cell["seed"]

@@ -12,7 +12,6 @@ seconds and its picks to ``--log``. Whole-process A/B, one thread, side by side:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -35,9 +34,9 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("FEWSHOT_DATA_DIR", Path(__file__).parents[2] / "shared" / "datasets")))
     args = parser.parse_args(argv)
-    rows = [json.loads(line) for line in (args.data_dir / "sst2" / "train.jsonl").open()]
-    X, y = fewshot.sample_k_shot([r["text"] for r in rows], [r["label"] for r in rows], 8, seed=0)
-    pool = [r["text"] for r in rows[5000:7000]]
+    train = fewshot.load_dataset_folder(args.data_dir / "sst2").train
+    X, y = fewshot.sample_k_shot(train.X, train.y, 8, seed=0)
+    pool = list(train.X[5000:7000])
     clf = fewshot.SetFitClassifier(model="minilm", quantize=False, num_iterations=2, epochs=1, seed=0).fit(X, y)
     start = time.perf_counter()
     picks = [s.index for s in suggest(clf if args.arm == "joint" else _TwoPasses(clf), pool, 8, "badge", seed=0)]

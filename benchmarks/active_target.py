@@ -43,6 +43,7 @@ from __future__ import annotations
 import statistics
 import sys
 
+from _earlier import OPTION as EARLIER
 from _earlier import fill_from_earlier
 from _provenance import code_footer, results_folder_main
 
@@ -165,11 +166,8 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
 def main(argv=None) -> int:
     method = (("--method",), {"default": DEFAULT_METHOD, "choices": [m for m in METHODS if m not in ("random", "cold")],
                               "help": f"the method the target judges (default: the library's default, {DEFAULT_METHOD})"})
-    earlier = (("--earlier",), {"action": "append", "default": [], "metavar": "DIR",
-                                "help": "an earlier run of the same suite: the cells RESULTS_DIR lacks are taken from "
-                                        "it, and every cell both hold must be the same run (repeatable)"})
     return results_folder_main(argv, __doc__, target_markdown, "target.md",
-                               "the folder `fewshot bench benchmarks/active.toml --out` wrote", [method, earlier])
+                               "the folder `fewshot bench benchmarks/active.toml --out` wrote", [method, EARLIER])
 
 
 if __name__ == "__main__":

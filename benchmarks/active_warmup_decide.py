@@ -32,6 +32,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from _earlier import OPTION as EARLIER
 from _earlier import fill_from_earlier
 from _provenance import code_footer
 from active_warmup import _levels, _paired, load_folders
@@ -138,9 +139,7 @@ def main(argv=None) -> int:
     p.add_argument("second", help="the folder of the candidate: hybrid with a warm-up (tune_active_decide_warm.toml) "
                                   "or another method (tune_active_badge_candidate.toml)")
     p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
-    p.add_argument("--earlier", action="append", default=[], metavar="DIR",
-                   help="an earlier run of the first folder's suite: the cells the first folder lacks are taken "
-                        "from it, and every cell both hold must be the same run (repeatable)")
+    p.add_argument(*EARLIER[0], **EARLIER[1])
     args = p.parse_args(argv)
     text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed, earlier=args.earlier)
     write_text_atomic(Path(args.first) / "decision.md", text)

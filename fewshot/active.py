@@ -205,18 +205,22 @@ class Pool:
         L2-normalised: the classifier's embeddings, or TF-IDF (``features``, the pool's by default)."""
         features = self.features if features is None else features
         texts = [self.texts[i] for i in (range(len(self.texts)) if rows is None else rows)] + list(extra)
-        key = (id(clf), None if rows is None else tuple(int(r) for r in rows), len(extra), features)
+        key = self._feats_key(clf, rows, len(extra), features)
         if key not in self._feats:
             self._feats[key] = _features(clf, texts, features)
         vecs, self.features_used = self._feats[key]
         return vecs
+
+    @staticmethod
+    def _feats_key(clf, rows, n_extra: int, features: str) -> tuple:
+        return id(clf), None if rows is None else tuple(int(r) for r in rows), n_extra, features
 
     def proba_and_vectors(self, clf, features: str | None = None) -> tuple[np.ndarray, Any]:
         """``(proba(clf), vectors(clf, features=features))`` of the whole pool; one pass of the model
         when the classifier offers ``embed_and_predict_proba`` and the features are its embeddings."""
         features = self.features if features is None else features
         both = getattr(clf, "embed_and_predict_proba", None)
-        key = (id(clf), None, 0, features)
+        key = self._feats_key(clf, None, 0, features)
         if callable(both) and features in ("auto", "embeddings") and id(clf) not in self._proba and key not in self._feats:
             _check_probabilistic(clf)
             vecs, proba = both(self.texts)
