@@ -31,7 +31,9 @@ Random sampling's cells do not change with a new query method, so a run of only 
 be read against random's earlier cells: ``--only-strategy setfit-badge --earlier results/active``,
 with random rerun on one dataset beside it to show it reproduces.
 
-Prints the Markdown and writes it to ``RESULTS_DIR/target.md``. Run::
+Prints the Markdown and writes it to ``RESULTS_DIR/target.md``, with the learning curves it reads
+(every method of the folder and of ``--earlier``, mean over seeds with a ±std band) drawn in
+``RESULTS_DIR/target_curves.png`` (``--no-plot`` leaves it out). Run::
 
     fewshot bench benchmarks/active.toml --out benchmarks/results/active --jobs 2 --threads 1
     python benchmarks/active_target.py benchmarks/results/active
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+from pathlib import Path
 
 from _earlier import OPTION as EARLIER
 from _earlier import fill_from_earlier
@@ -54,6 +57,7 @@ from fewshot.bench.results import check_code_versions, code_versions, collect
 BASELINE = ("random", "random")
 MAX_SHARE = 0.60
 MIN_DATASETS = 3
+PLOT = "target_curves.png"
 
 
 def _curves(cells: list[dict]) -> dict[int, dict[int, float]]:
@@ -93,7 +97,7 @@ def _name(method: str, start: str) -> str:
 
 
 def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEFAULT_METHOD,
-                    earlier=()) -> str:
+                    earlier=(), no_plot: bool = False) -> str:
     subject = (method, "random")  # (method, start) the target is about
     res = collect(results_dir)
     versions = check_code_versions(res, allow_mixed=allow_mixed)
@@ -102,12 +106,11 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
         extra, filled = fill_from_earlier(res, list(earlier))
         cells = cells + extra
         versions = code_versions(cells)
+    cells_read = [c for c in cells if c.get("status") == "ok" and c.get("active") and c.get("curve")]
     planned = res.planned_seeds or 0
     groups: dict[str, dict[tuple[str, str], list[dict]]] = {}
-    for c in cells:
-        a = c.get("active")
-        if c.get("status") == "ok" and a and c.get("curve"):
-            groups.setdefault(c["dataset"], {}).setdefault((a["method"], a["start"]), []).append(c)
+    for c in cells_read:
+        groups.setdefault(c["dataset"], {}).setdefault((c["active"]["method"], c["active"]["start"]), []).append(c)
     if not groups:
         raise SystemExit(f"{results_dir}: no finished active-learning cells; is it active.toml's results folder?")
     datasets = res.suite.datasets if res.suite else sorted(groups)
@@ -126,16 +129,16 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
         by = groups.get(d, {})
         base = by.get(BASELINE, [])
         for key in [subject, *sorted(k for k in by if k not in (BASELINE, subject))]:
-            cells = by.get(key, [])
-            r = compare(cells, base, shared_start=key[1] == "random")
-            complete = len(cells) == planned and len(base) == planned and planned > 0
+            arm = by.get(key, [])
+            r = compare(arm, base, shared_start=key[1] == "random")
+            complete = len(arm) == planned and len(base) == planned and planned > 0
             rt = r.get("target")
             fin = r["final"]
             reach = ("never" if r["reach"] is None else f"{r['reach']} ({r['share']:.2f})") if rt else "n/a"
             w = r["worst"]
             worst = (f"{w['labels']}: {100 * w['mean']:+.1f} ± {100 * w['noise']:.1f}" if w else "n/a")
             if not complete:
-                verdict = f"partial ({len(cells)}/{planned} seeds, random {len(base)}/{planned})"
+                verdict = f"partial ({len(arm)}/{planned} seeds, random {len(base)}/{planned})"
             else:
                 ok_share = r["share"] is not None and r["share"] <= MAX_SHARE + 1e-12
                 ok_noise = w is None or w["mean"] >= -w["noise"] - 1e-12
@@ -146,10 +149,15 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
                     within += ok_share
                     worse += not ok_noise
             lines.append(" | ".join([
-                f"| {d}", f"**{_name(*key)}**" if key == subject else _name(*key), str(len(cells)),
+                f"| {d}", f"**{_name(*key)}**" if key == subject else _name(*key), str(len(arm)),
                 f"{rt[0]}, {100 * rt[1]:.1f}" if rt else "n/a",
                 f"{fin[0]}, {100 * fin[1]:.1f}" if fin else "n/a", reach, worst, verdict]) + " |")
     lines.append("")
+    if not no_plot:
+        from fewshot.bench.active import plot_active_curves
+
+        png = plot_active_curves(cells_read, Path(results_dir) / PLOT)
+        lines += [f"![Learning curves: metric against labels used, mean over seeds ± std]({png.name})", ""]
     if judged < len(datasets):
         lines.append(f"**Target not judged yet:** {judged} of {len(datasets)} datasets have every planned seed of "
                      f"`{_name(*subject)}` and `random`; so far {within} within {MAX_SHARE:.0%}, {worse} worse "
@@ -166,8 +174,10 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
 def main(argv=None) -> int:
     method = (("--method",), {"default": DEFAULT_METHOD, "choices": [m for m in METHODS if m not in ("random", "cold")],
                               "help": f"the method the target judges (default: the library's default, {DEFAULT_METHOD})"})
+    no_plot = (("--no-plot",), {"action": "store_true", "help": f"do not draw {PLOT}"})
     return results_folder_main(argv, __doc__, target_markdown, "target.md",
-                               "the folder `fewshot bench benchmarks/active.toml --out` wrote", [method, EARLIER])
+                               "the folder `fewshot bench benchmarks/active.toml --out` wrote",
+                               [method, EARLIER, no_plot])
 
 
 if __name__ == "__main__":
