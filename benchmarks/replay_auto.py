@@ -11,16 +11,30 @@ Run it on a tuning suite (validation rows), never to choose a rule on test rows:
     fewshot bench benchmarks/tune_auto.toml --out benchmarks/results/tune_auto --jobs 2 --threads 1
     python benchmarks/replay_auto.py benchmarks/results/tune_auto
 
-The rules (fixed in ``benchmarks/tune_auto.toml`` before its run):
+Every rule set starts with ``current``, the rule the auto cells ran: the best mean fold score, unless
+a cheaper candidate's paired per-fold difference to the best is within ``cheaper_within_se`` standard
+errors (the cell's own parameter; 1 for cells from before the parameter existed). The replay checks
+that it reproduces every cell's recorded pick.
 
-- ``current``: the best mean fold score, unless a cheaper candidate's paired per-fold difference to
-  the best is within one standard error (``AutoClassifier(cheaper_within_se=1)``, the default when
-  the suite ran; the replay checks that it reproduces every cell's recorded pick);
+``--rules tune_auto`` (the default; fixed in ``benchmarks/tune_auto.toml`` before its run, whose cells
+ran ``current`` with one standard error):
+
 - ``half_se``: the same with half a standard error (``cheaper_within_se=0.5``);
 - ``best_mean``: the best mean fold score (ties: the cheaper), no preference for cheaper candidates
   (``cheaper_within_se=0``);
-- ``no_near_chance``: ``current``, but a cheaper candidate is not taken when its mean fold score is
-  within one standard error of chance (one over the number of classes).
+- ``no_near_chance``: one standard error as in ``current``, but a cheaper candidate is not taken when
+  its mean fold score is within one standard error of chance (one over the number of classes).
+
+``--rules tune_auto_fresh`` (fixed in ``benchmarks/tune_auto_fresh.toml`` before its run, whose cells
+run ``current`` with half a standard error, the default since ``tune_auto``). The first candidate
+(``setfit`` in ``AutoClassifier``'s default list, the first row of ``cv_table``) is the library's
+default strategy; these rules keep it unless the cross-validation shows another is better:
+
+- ``first_half_se``: the best mean fold score, unless the first candidate's paired per-fold
+  difference to the best is within half a standard error (no preference for cheaper candidates);
+- ``first_1se``: the same with one standard error;
+- ``near_chance_first``: ``current``'s pick, unless its mean fold score is within one standard
+  error of chance: then the first candidate (the folds could not tell the candidates apart).
 """
 
 from __future__ import annotations
@@ -36,7 +50,10 @@ from fewshot.auto import _choose
 from fewshot.bench.results import check_code_versions, collect
 from fewshot.bench.verdicts import Paired
 
-RULES = ("current", "half_se", "best_mean", "no_near_chance")
+#: The rule sets, each fixed before its study ran; the first rule, ``current``, is the cells' own.
+RULE_SETS = {"tune_auto": ("current", "half_se", "best_mean", "no_near_chance"),
+             "tune_auto_fresh": ("current", "first_half_se", "first_1se", "near_chance_first")}
+RULES = RULE_SETS["tune_auto"]
 
 
 def _se(x: np.ndarray) -> float:
@@ -44,19 +61,39 @@ def _se(x: np.ndarray) -> float:
 
 
 #: The rules that are AutoClassifier's own with another ``cheaper_within_se``.
-MARGINS = {"current": 1.0, "half_se": 0.5, "best_mean": 0.0}
+MARGINS = {"half_se": 0.5, "best_mean": 0.0}
+#: The rules that keep the first candidate within this many standard errors of the best.
+FIRST = {"first_half_se": 0.5, "first_1se": 1.0}
 
 
-def choose(rows: list[dict], rule: str, n_classes: int) -> int:
+def _as_auto(rows: list[dict], within_se: float) -> int:
+    as_auto = [{"candidate": r["candidate"], "scores": r["scores"], "fit": np.array([r["cost"]]),
+                "predict": np.zeros(1), "skipped": r["skipped"]} for r in rows]
+    return _choose(as_auto, within_se)[0]
+
+
+def choose(rows: list[dict], rule: str, n_classes: int, current_se: float = 1.0) -> int:
     """The index of the row ``rule`` picks. A row: ``candidate``, ``scores`` (per fold), ``cost``
-    (seconds per fold), ``skipped``."""
+    (seconds per fold), ``skipped``; the first row is the first candidate. ``current_se``: the
+    ``cheaper_within_se`` the cell ran with."""
+    if rule == "current":
+        return _as_auto(rows, current_se)
     if rule in MARGINS:
-        as_auto = [{"candidate": r["candidate"], "scores": r["scores"], "fit": np.array([r["cost"]]),
-                    "predict": np.zeros(1), "skipped": r["skipped"]} for r in rows]
-        return _choose(as_auto, MARGINS[rule])[0]
+        return _as_auto(rows, MARGINS[rule])
     valid = [i for i, r in enumerate(rows) if not r["skipped"]]
     mean = {i: float(np.mean(rows[i]["scores"])) for i in valid}
     best = max(valid, key=lambda i: (mean[i], -rows[i]["cost"]))
+    if rule in FIRST:
+        if 0 not in valid or best == 0:
+            return best
+        diff = rows[best]["scores"] - rows[0]["scores"]
+        return 0 if np.mean(diff) <= FIRST[rule] * _se(diff) else best
+    if rule == "near_chance_first":
+        pick = _as_auto(rows, current_se)
+        near_chance = mean[pick] - 1.0 / n_classes <= _se(rows[pick]["scores"])
+        return 0 if near_chance and 0 in valid else pick
+    if rule != "no_near_chance":
+        raise ValueError(f"unknown rule {rule!r}")
     near = []
     for i in valid:
         if i == best or rows[i]["cost"] >= rows[best]["cost"]:
@@ -100,16 +137,18 @@ def draws(res, auto: str = "auto") -> list[dict]:
                     by_seed = {c["seed"]: c["headline"] for c in (g.ok if g else [])}
                     if cell["seed"] in by_seed:
                         score[label] = by_seed[cell["seed"]]
+                current_se = float((cell.get("params") or {}).get("cheaper_within_se", 1.0))
                 out.append({"dataset": d, "k": k, "seed": cell["seed"], "rows": rows, "score": score,
-                            "auto_score": cell["headline"], "n_classes": len(cell["class_counts"])})
+                            "auto_score": cell["headline"], "n_classes": len(cell["class_counts"]),
+                            "current_se": current_se})
     return out
 
 
-def replay(draw: dict, labels: set[str]) -> dict:
+def replay(draw: dict, labels: set[str], rules=RULES) -> dict:
     """Each rule's pick and its score in one draw."""
     picks = {}
-    for rule in RULES:
-        i = choose(draw["rows"], rule, draw["n_classes"])
+    for rule in rules:
+        i = choose(draw["rows"], rule, draw["n_classes"], draw["current_se"])
         cand = draw["rows"][i]["candidate"]
         label = _strategy_of(cand, labels)
         picks[rule] = (cand, draw["score"].get(label) if label else None)
@@ -131,7 +170,8 @@ def _oracle_hits(p: Paired) -> str:
     return f"{sum(abs(d) < 1e-12 for d in p.diffs)}/{p.n}"
 
 
-def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str:
+def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False, rules: str = "tune_auto") -> str:
+    rule_set = RULE_SETS[rules]
     res = collect(results_dir)
     versions = check_code_versions(res, allow_mixed=allow_mixed)
     labels = set(res.strategies)
@@ -146,12 +186,12 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
     lines += [f"Scored on {', '.join(splits)} rows; {len(found)} draws. A pick is scored by its own cell "
               "in the same draw; the oracle is the best single strategy in hindsight.", ""]
     header = ["dataset", "k", "seed", *[f"{s} (cv / scored)" for s in singles], "auto cell", "oracle",
-              *RULES]
+              *rule_set]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    per_rule: dict[str, list] = {r: [] for r in RULES}
+    per_rule: dict[str, list] = {r: [] for r in rule_set}
     mismatches = []
     for draw in found:
-        picks = replay(draw, labels)
+        picks = replay(draw, labels, rule_set)
         cv = {r["candidate"]: r for r in draw["rows"]}
         oracle = max((draw["score"][s] for s in singles if s in draw["score"]), default=None)
         recorded = next(r["candidate"] for r in draw["rows"] if r["recorded"])
@@ -163,7 +203,7 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
             cvs = f"{100 * np.mean(m['scores']):.1f}" if m is not None and not m["skipped"] else "–"
             sc = f"{100 * draw['score'][s]:.1f}" if s in draw["score"] else "–"
             cells.append(f"{cvs} / {sc}")
-        for rule in RULES:
+        for rule in rule_set:
             per_rule[rule].append((picks[rule][1], oracle))
         lines.append("| " + " | ".join([
             draw["dataset"], str(draw["k"]), str(draw["seed"]), *cells, f"{100 * draw['auto_score']:.1f}",
@@ -176,7 +216,7 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
         lines += ["The replayed `current` rule reproduces every cell's recorded pick.", ""]
 
     complete = [i for i in range(len(found))
-                if per_rule["current"][i][1] is not None and all(per_rule[r][i][0] is not None for r in RULES)]
+                if per_rule["current"][i][1] is not None and all(per_rule[r][i][0] is not None for r in rule_set)]
     left_out = len(found) - len(complete)
     lines += [f"## Rules over the {len(complete)} draws every rule's pick has a score for"
               + (f" ({left_out} left out: a pick without its own cell)" if left_out else ""), "",
@@ -184,7 +224,7 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
     base = [per_rule["current"][i][0] for i in complete]
     oracles = [per_rule["current"][i][1] for i in complete]
     verdicts = {}
-    for rule in RULES:
+    for rule in rule_set:
         got = [per_rule[rule][i][0] for i in complete]
         gap, vs = _paired(got, oracles), _paired(got, base)
         verdicts[rule] = (vs, float(np.mean(got)))
@@ -196,7 +236,7 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
             gap = _paired(got, oracles)
             lines.append(f"| always {s} (reference) | {100 * np.mean(got):.1f} | {_pm(gap)} | "
                          f"{_pm(_paired(got, base))} | {_oracle_hits(gap)} |")
-    better = [r for r in RULES if r != "current" and verdicts[r][0].se is not None
+    better = [r for r in rule_set if r != "current" and verdicts[r][0].se is not None
               and verdicts[r][0].mean > verdicts[r][0].se]
     lines += ["", "Decision rule (fixed before the run): change only to a rule whose mean is above the current "
               "rule's by more than the standard error of their paired difference; among several, the highest mean "
@@ -207,7 +247,7 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
         lines += [f"**Interim: {len(found)} of the {planned} planned draws.** The decision is taken on all of "
                   "them; until then the verdict below is only where the figures stand.", ""]
     if better:
-        winner = max(better, key=lambda r: (verdicts[r][1], -RULES.index(r)))
+        winner = max(better, key=lambda r: (verdicts[r][1], -rule_set.index(r)))
         lines.append(f"**Verdict: change to `{winner}`** ({_pm(verdicts[winner][0])} points against `current`).")
     else:
         lines.append("**Verdict: keep `current`**: no rule is ahead of it by more than one standard error.")
@@ -217,8 +257,10 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False) -> str
 
 def main(argv=None) -> int:
     auto = (("--auto",), {"default": "auto", "help": "the auto strategy's label in the suite (default: auto)"})
+    rules = (("--rules",), {"default": "tune_auto", "choices": sorted(RULE_SETS),
+                            "help": "the rule set to replay, fixed before its study ran (default: tune_auto)"})
     return results_folder_main(argv, __doc__, report, "replay.md",
-                               "results folder of a suite with an auto strategy (fewshot bench --out)", [auto])
+                               "results folder of a suite with an auto strategy (fewshot bench --out)", [auto, rules])
 
 
 if __name__ == "__main__":

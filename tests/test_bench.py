@@ -750,6 +750,28 @@ def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
     assert rules["always prompt (reference)"] == "| always prompt (reference) | 84.5 | +0.0 ± 0.0 | +23.5 ± 8.5 | 2/2 |"
     assert "**Verdict: change to `half_se`** (+23.5 ± 8.5 points against `current`)." in text  # ties best_mean
     assert "Interim" not in text
+
+    # tune_auto_fresh's rules keep the first candidate (setfit) unless the folds show another is better
+    text = _run_analysis("replay_auto.py", tmp_path, "--rules", "tune_auto_fresh").stdout
+    draw = {line.split(" | ")[2]: line for line in text.splitlines() if line.startswith("| x | 8 |")}
+    # seed 0: prompt leads setfit by exactly 1 SE; seed 1: current's pick (head) sits within 1 SE of chance
+    assert draw["0"].endswith("| setfit: 70.0 | prompt: 85.0 | setfit: 70.0 | setfit: 70.0 |")
+    assert draw["1"].endswith("| head: 52.0 | prompt: 84.0 | prompt: 84.0 | setfit: 60.0 |")
+    assert "The replayed `current` rule reproduces every cell's recorded pick." in text
+    rules = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ") and "/2 |" in line}
+    assert rules["first_half_se"].startswith("| first_half_se | 84.5 | +0.0 ± 0.0 | +23.5 ± 8.5 |")
+    assert rules["near_chance_first"].startswith("| near_chance_first | 65.0 |")
+    assert "**Verdict: change to `first_half_se`**" in text
+
+    # current is the rule each cell ran: a cell run with half a standard error picks prompt at seed 0
+    cells[-2]["params"] = {"cheaper_within_se": 0.5}
+    cells[-2]["headline"] = .85
+    _write_cells(tmp_path, cells)
+    text = _run_analysis("replay_auto.py", tmp_path, "--rules", "tune_auto_fresh").stdout
+    assert "The replayed `current` rule reproduces every cell's recorded pick." not in text  # cv_table says setfit
+    assert "| x | 8 | 0 |" in text and "| 85.0 | 85.0 | prompt: 85.0 | prompt: 85.0 | setfit: 70.0 | prompt: 85.0 |" in text
+    del cells[-2]["params"]
+    cells[-2]["headline"] = .70
     _write_cells(tmp_path, cells, seeds=(0, 1, 2))  # a third seed planned, not run yet
     text = _run_analysis("replay_auto.py", tmp_path).stdout
     assert "**Interim: 2 of the 3 planned draws.**" in text
@@ -865,6 +887,12 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
            "of the same setup (1 at code 222222222222). Of the cells both hold, 12 were compared" in text
     assert "**Target met:** `hybrid` reaches random's metric" in text
     assert "_Code: " in text and "(12 cells)" in text and "(1 cells)" in text
+    # the curves it reads, the earlier cell among them, drawn beside target.md
+    assert "![Learning curves: metric against labels used, mean over seeds ± std](target_curves.png)" in text
+    assert (tmp_path / "target_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / "target_curves.png").unlink()
+    text = _run_analysis("active_target.py", tmp_path, "--method", "hybrid", "--no-plot").stdout
+    assert "target_curves.png" not in text and not (tmp_path / "target_curves.png").exists()
 
     def fails(earlier_run, message):
         _write_cells(earlier, earlier_run)
