@@ -156,7 +156,9 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
     if not no_plot:
         from fewshot.bench.active import plot_active_curves
 
-        png = plot_active_curves(cells_read, Path(results_dir) / PLOT)
+        order = {d: i for i, d in enumerate(datasets)}  # the panels in the suite's order
+        png = plot_active_curves(sorted(cells_read, key=lambda c: order.get(c["dataset"], len(order))),
+                                 Path(results_dir) / PLOT)
         lines += [f"![Learning curves: metric against labels used, mean over seeds ± std]({png.name})", ""]
     if judged < len(datasets):
         lines.append(f"**Target not judged yet:** {judged} of {len(datasets)} datasets have every planned seed of "
