@@ -59,8 +59,8 @@ from .errors import NotASavedClassifierError
 DEFAULT_CANDIDATES = ("setfit", "prompt", "head")
 SINGLE_LABEL_METRICS = ("accuracy", "f1_macro", "f1_weighted", "mcc")  # the harness's headline metrics
 MULTI_LABEL_METRICS = ("f1_samples", "f1_micro", "f1_macro", "subset_accuracy")
-_RESULT_ARRAYS = ("mean_test_score", "std_test_score", "mean_fit_seconds", "mean_predict_seconds",
-                  "estimated_seconds", "paired_diff", "paired_se")
+#: The proper scores recorded beside the metric for every fold (lower is better).
+PROPER_SCORES = ("brier", "log_loss")
 
 
 def _score(metric: str, problem: str, truth: np.ndarray, proba: np.ndarray, threshold: float) -> float:
@@ -80,6 +80,25 @@ def _score(metric: str, problem: str, truth: np.ndarray, proba: np.ndarray, thre
         return float(skm.matthews_corrcoef(truth, pred))
     labels = list(range(proba.shape[1]))
     return float(skm.f1_score(truth, pred, labels=labels, average=metric.split("_")[1], zero_division=0))
+
+
+def _proper_scores(problem: str, truth: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """The Brier score and the log loss of one held-out fold (lower is better): how close the
+    probabilities are to the labels, not only whether the top class is right, so they move in small
+    steps where a fold's accuracy moves by a whole text. Single-label: the squared distance between
+    the probability vector and the one-hot label, summed over classes, and minus the log probability
+    of the true class, each averaged over texts; multi-label: the same for each label's probability,
+    averaged over labels and texts."""
+    p = np.asarray(proba, dtype=np.float64)
+    if problem == "multi_label":
+        t = (np.asarray(truth) > 0.5).astype(np.float64)
+        q = np.clip(p, 1e-15, 1 - 1e-15)
+        return np.array([np.mean((p - t) ** 2), -np.mean(t * np.log(q) + (1 - t) * np.log1p(-q))])
+    rows = np.arange(len(truth))
+    onehot = np.zeros_like(p)
+    onehot[rows, truth] = 1.0
+    return np.array([np.mean(np.sum((p - onehot) ** 2, axis=1)),
+                     -np.mean(np.log(np.clip(p[rows, truth], 1e-15, None)))])
 
 
 class AutoClassifier(_OfMembers):
@@ -137,7 +156,9 @@ class AutoClassifier(_OfMembers):
     ----------
     cv_results_ : dict of arrays, one entry per candidate (like scikit-learn's searches)
         ``candidate``, ``params``, ``split{i}_test_score``, ``mean_test_score``, ``std_test_score``,
-        ``rank_test_score``, ``mean_fit_seconds``, ``mean_predict_seconds``, ``estimated_seconds``
+        ``rank_test_score``, ``split{i}_test_brier``, ``mean_test_brier``, ``split{i}_test_log_loss``
+        and ``mean_test_log_loss`` (proper scores of the held-out probabilities, lower is better; they
+        do not enter the choice), ``mean_fit_seconds``, ``mean_predict_seconds``, ``estimated_seconds``
         (per-fold cost times folds plus the refit), ``paired_diff`` and ``paired_se`` (the best mean
         minus this one, paired by fold, and its standard error), ``chosen``, ``skipped`` and
         ``reason`` (why chosen or skipped). Skipped candidates have NaN scores. A candidate whose fit or
@@ -229,6 +250,7 @@ class AutoClassifier(_OfMembers):
         truth = np.asarray(y)
 
         scores = np.full((n_cand, n_splits), np.nan)
+        proper = np.full((n_cand, n_splits, len(PROPER_SCORES)), np.nan)
         fit_s = np.full((n_cand, n_splits), np.nan)
         pred_s = np.full((n_cand, n_splits), np.nan)
         probas: list[list[np.ndarray | None]] = [[None] * n_splits for _ in range(n_cand)]
@@ -248,6 +270,7 @@ class AutoClassifier(_OfMembers):
             fit_s[c, s], pred_s[c, s] = t1 - t0, t2 - t1
             probas[c][s] = proba
             scores[c, s] = _score(metric, problem, truth[test], proba, float(getattr(est, "threshold", 0.5)))
+            proper[c, s] = _proper_scores(problem, truth[test], proba)
             bar.update(1)
 
         failed: dict[int, str] = {}
@@ -295,12 +318,14 @@ class AutoClassifier(_OfMembers):
 
         rows = [{"candidate": labels[c], "params": spec_to_json_safe(self._specs()[c], estimators[c]),
                  "scores": scores[c] if not skipped[c] else np.full(n_splits, np.nan),
+                 "proper": proper[c] if not skipped[c] else np.full((n_splits, len(PROPER_SCORES)), np.nan),
                  "fit": fit_s[c], "predict": pred_s[c], "estimate": estimate[c], "skipped": skipped[c]}
                 for c in range(n_cand)]
         kept = [c for c in range(n_cand) if not skipped[c]]
         pair = sorted(kept, key=lambda c: (-np.mean(scores[c]), c))[:2]
         ens_label = "ensemble(" + "+".join(labels[c] for c in pair) + ")" if len(pair) == 2 else "ensemble"
         ens_row = {"candidate": ens_label, "params": None, "scores": np.full(n_splits, np.nan),
+                   "proper": np.full((n_splits, len(PROPER_SCORES)), np.nan),
                    "fit": np.full(n_splits, np.nan), "predict": np.full(n_splits, np.nan), "estimate": np.nan,
                    "skipped": ""}
         if len(pair) < 2:
@@ -310,10 +335,12 @@ class AutoClassifier(_OfMembers):
             ens_row["params"] = {"name": "ensemble", "params": {"members": [rows[a]["params"], rows[b]["params"]]}}
             ens_row["fit"], ens_row["predict"] = fit_s[a] + fit_s[b], pred_s[a] + pred_s[b]
             ens_row["estimate"] = estimate[a] + estimate[b]
-            ens_row["scores"] = np.array([
-                _score(metric, problem, truth[splits[s][1]],
-                       combine([probas[a][s], probas[b][s]], np.array([0.5, 0.5]), "proba", problem), 0.5)
-                for s in range(n_splits)])
+            ens_proba = [combine([probas[a][s], probas[b][s]], np.array([0.5, 0.5]), "proba", problem)
+                         for s in range(n_splits)]
+            ens_row["scores"] = np.array([_score(metric, problem, truth[splits[s][1]], ens_proba[s], 0.5)
+                                          for s in range(n_splits)])
+            ens_row["proper"] = np.array([_proper_scores(problem, truth[splits[s][1]], ens_proba[s])
+                                          for s in range(n_splits)])
             if self.time_budget is not None:
                 spent = time.perf_counter() - started
                 ens_refit = refit[a] + refit[b]
@@ -321,6 +348,7 @@ class AutoClassifier(_OfMembers):
                     ens_row["skipped"] = (f"its refit on all the data is estimated at {ens_refit:.1f} s, more than the "
                                           f"{max(0.0, self.time_budget - spent):.1f} s left of the budget")
                     ens_row["scores"] = np.full(n_splits, np.nan)
+                    ens_row["proper"] = np.full((n_splits, len(PROPER_SCORES)), np.nan)
         rows.append(ens_row)
 
         chosen, reasons = _choose(rows, float(self.cheaper_within_se))
@@ -468,6 +496,11 @@ def _results_table(rows: list[dict], chosen: int, n_splits: int) -> dict[str, An
     table["mean_test_score"] = means
     table["std_test_score"] = np.array([np.std(r["scores"]) if not r["skipped"] else np.nan for r in rows])
     table["rank_test_score"] = rank
+    for j, name in enumerate(PROPER_SCORES):
+        for s in range(n_splits):
+            table[f"split{s}_test_{name}"] = np.array([r["proper"][s, j] for r in rows], dtype=np.float64)
+        table[f"mean_test_{name}"] = np.array([np.mean(r["proper"][:, j]) if not r["skipped"] else np.nan
+                                               for r in rows])
     table["mean_fit_seconds"] = np.array([np.nanmean(r["fit"]) if np.isfinite(r["fit"]).any() else np.nan
                                           for r in rows])
     table["mean_predict_seconds"] = np.array([np.nanmean(r["predict"]) if np.isfinite(r["predict"]).any() else np.nan

@@ -13,11 +13,12 @@ from test_ensemble import _never_trained, fast_setfit, keyword_data
 
 import fewshot
 from fewshot import AutoClassifier, EnsembleClassifier
-from fewshot.auto import _choose
+from fewshot.auto import _choose, _proper_scores
 from fewshot.errors import UnknownStrategyError
 
 COLUMNS = {"candidate", "params", "mean_test_score", "std_test_score", "rank_test_score", "mean_fit_seconds",
-           "mean_predict_seconds", "estimated_seconds", "paired_diff", "paired_se", "chosen", "skipped", "reason"}
+           "mean_predict_seconds", "estimated_seconds", "paired_diff", "paired_se", "chosen", "skipped", "reason",
+           "mean_test_brier", "mean_test_log_loss"}
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +37,15 @@ def test_picks_the_strong_candidate_over_the_useless_one(strong_vs_useless, data
     (X, y), (Xt, yt) = data
     res = clf.cv_results_
     assert list(res["candidate"]) == ["majority", "setfit", "ensemble(setfit+majority)"]
-    assert set(res) == COLUMNS | {"split0_test_score", "split1_test_score", "split2_test_score"}
+    assert set(res) == COLUMNS | {f"split{s}_test_{m}" for s in range(3) for m in ("score", "brier", "log_loss")}
     assert all(len(v) == 3 for v in res.values())
     np.testing.assert_allclose(res["split0_test_score"][0], 1 / 3)  # balanced folds: the prior guesses one class
+    # the proper scores of the prior's 1/3 on every class: Brier (2/3)^2 + 2 (1/3)^2, log loss ln 3
+    np.testing.assert_allclose(res["mean_test_brier"][0], 2 / 3)
+    np.testing.assert_allclose(res["mean_test_log_loss"][0], np.log(3))
+    assert res["mean_test_brier"][1] < 2 / 3 and res["mean_test_log_loss"][1] < np.log(3)
+    np.testing.assert_allclose(res["mean_test_brier"], [np.mean([res[f"split{s}_test_brier"][i] for s in range(3)])
+                                                        for i in range(3)])
     assert clf.best_candidate_ == "setfit" and list(res["chosen"]) == [False, True, False]
     assert res["mean_test_score"][1] > 0.8 and res["rank_test_score"][0] == 3
     assert res["paired_diff"][0] > res["paired_se"][0] > 0, "the useless candidate is outside the noise"
@@ -48,6 +55,19 @@ def test_picks_the_strong_candidate_over_the_useless_one(strong_vs_useless, data
     assert np.mean(clf.predict(Xt) == np.asarray(yt)) > 0.8
     table = clf.cv_table()
     assert "setfit" in table and "<- chosen: best mean score" in table
+
+
+def test_proper_scores_of_a_fold_single_and_multi_label():
+    truth = np.array([0, 1])
+    proba = np.array([[0.8, 0.2], [0.4, 0.6]])
+    brier, log_loss = _proper_scores("single_label", truth, proba)
+    np.testing.assert_allclose(brier, ((0.2 ** 2 + 0.2 ** 2) + (0.4 ** 2 + 0.4 ** 2)) / 2)
+    np.testing.assert_allclose(log_loss, -(np.log(0.8) + np.log(0.6)) / 2)
+    tags = np.array([[1, 0], [0, 1]])  # each label's probability on its own
+    brier, log_loss = _proper_scores("multi_label", tags, np.array([[0.8, 0.3], [0.4, 0.9]]))
+    np.testing.assert_allclose(brier, (0.2 ** 2 + 0.3 ** 2 + 0.4 ** 2 + 0.1 ** 2) / 4)
+    np.testing.assert_allclose(log_loss, -(np.log(0.8) + np.log(0.7) + np.log(0.6) + np.log(0.9)) / 4)
+    assert np.isfinite(_proper_scores("single_label", truth, np.array([[0.0, 1.0], [1.0, 0.0]]))).all()  # sure and wrong
 
 
 def _row(label, scores, cost):
@@ -100,14 +120,14 @@ def test_the_margin_is_a_parameter_that_reaches_the_choice_and_is_checked(data, 
 def test_default_folds_repeat_when_classes_are_small():
     X, y = keyword_data(6)
     clf = AutoClassifier(candidates=["majority", "majority"]).fit(X, y)
-    assert sum(k.startswith("split") for k in clf.cv_results_) == 8  # 4 stratified folds, twice
+    assert sum(k.startswith("split") and k.endswith("_test_score") for k in clf.cv_results_) == 8  # 4 folds, twice
     assert clf.cv_splitter_.startswith("RepeatedStratifiedKFold(n_repeats=2, n_splits=4")
     X, y = keyword_data(16)
     clf = AutoClassifier(candidates=["majority", "majority"]).fit(X, y)
-    assert sum(k.startswith("split") for k in clf.cv_results_) == 5
+    assert sum(k.startswith("split") and k.endswith("_test_score") for k in clf.cv_results_) == 5
     splitter = RepeatedStratifiedKFold(n_splits=2, n_repeats=3, random_state=0)
     clf = AutoClassifier(candidates=["majority", "majority"], cv=splitter).fit(X, y)
-    assert sum(k.startswith("split") for k in clf.cv_results_) == 6
+    assert sum(k.startswith("split") and k.endswith("_test_score") for k in clf.cv_results_) == 6
 
 
 def test_time_budget_skips_what_would_not_fit(data, tiny_st_dir):
@@ -186,6 +206,7 @@ def test_multi_label_candidates(tmp_path):
     ml = {"name": "majority", "params": {"multi_label": True}}
     clf = AutoClassifier(candidates=[ml, {**ml, "params": {"multi_label": True, "threshold": 0.3}}], cv=2).fit(X, tags)
     assert clf.problem_ == "multi_label" and "urgent" in clf.classes_
+    assert np.all(clf.cv_results_["mean_test_brier"][:2] > 0) and np.isfinite(clf.cv_results_["mean_test_log_loss"][:2]).all()
     assert isinstance(clf.predict(X[:2])[0], list)
     loaded = fewshot.load(clf.save(tmp_path / "ml"))
     assert loaded.predict(X[:3]) == clf.predict(X[:3])

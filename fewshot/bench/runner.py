@@ -196,13 +196,18 @@ def _finite(x, nd):
 
 
 def _cv_rows(cv: dict) -> list[dict]:
-    """auto's ``cv_results_`` as JSON rows: every fold's score, the costs and the paired columns, so a
-    study can replay another choice rule on the recorded folds without training again."""
+    """auto's ``cv_results_`` as JSON rows: every fold's score (and Brier score and log loss), the costs
+    and the paired columns, so a study can replay another choice rule on the recorded folds without
+    training again."""
+    from ..auto import PROPER_SCORES
+
     n_splits = sum(1 for key in cv if key.startswith("split") and key.endswith("_test_score"))
     return [
         {"candidate": str(candidate), "mean_test_score": _finite(cv["mean_test_score"][i], 5),
          "estimated_seconds": _finite(cv["estimated_seconds"][i], 2),
          "fold_scores": [_finite(cv[f"split{s}_test_score"][i], 5) for s in range(n_splits)],
+         **{f"fold_{name}": [_finite(cv[f"split{s}_test_{name}"][i], 5) for s in range(n_splits)]
+            for name in PROPER_SCORES},
          "mean_fit_seconds": _finite(cv["mean_fit_seconds"][i], 3),
          "mean_predict_seconds": _finite(cv["mean_predict_seconds"][i], 3),
          "paired_diff": _finite(cv["paired_diff"][i], 5), "paired_se": _finite(cv["paired_se"][i], 5),
