@@ -34,7 +34,15 @@ default strategy; these rules keep it unless the cross-validation shows another 
   difference to the best is within half a standard error (no preference for cheaper candidates);
 - ``first_1se``: the same with one standard error;
 - ``near_chance_first``: ``current``'s pick, unless its mean fold score is within one standard
-  error of chance: then the first candidate (the folds could not tell the candidates apart).
+  error of chance: then the first candidate (the folds could not tell the candidates apart);
+- ``best_brier``: the lowest mean fold Brier score (``cv_results_["mean_test_brier"]``; ties: the
+  cheaper). A proper score of the probabilities moves in small steps where a fold's accuracy, on two
+  texts per class, moves by a whole text;
+- ``brier_first_half_se``: ``best_brier``, unless the first candidate's paired per-fold Brier
+  difference to it is within half a standard error.
+
+Its decision asks more: a rule replaces ``current`` only when ahead by more than twice the standard
+error of the paired difference (five rules are tried, not three).
 """
 
 from __future__ import annotations
@@ -52,8 +60,16 @@ from fewshot.bench.verdicts import Paired
 
 #: The rule sets, each fixed before its study ran; the first rule, ``current``, is the cells' own.
 RULE_SETS = {"tune_auto": ("current", "half_se", "best_mean", "no_near_chance"),
-             "tune_auto_fresh": ("current", "first_half_se", "first_1se", "near_chance_first")}
+             "tune_auto_fresh": ("current", "first_half_se", "first_1se", "near_chance_first", "best_brier",
+                                 "brier_first_half_se")}
 RULES = RULE_SETS["tune_auto"]
+#: How far ahead of ``current`` a rule must be to replace it, in standard errors of the paired
+#: difference: one for tune_auto; two for tune_auto_fresh, which tries five rules, not three.
+MARGIN_OF_DECISION = {"tune_auto": 1.0, "tune_auto_fresh": 2.0}
+
+
+def _times(z: float) -> str:
+    return "" if z == 1 else f"{z:g} times "
 
 
 def _se(x: np.ndarray) -> float:
@@ -88,6 +104,16 @@ def choose(rows: list[dict], rule: str, n_classes: int, current_se: float = 1.0)
             return best
         diff = rows[best]["scores"] - rows[0]["scores"]
         return 0 if np.mean(diff) <= FIRST[rule] * _se(diff) else best
+    if rule in ("best_brier", "brier_first_half_se"):
+        if any(rows[i].get("brier") is None for i in valid):
+            raise SystemExit(f"the rule {rule} needs each candidate's fold Brier scores; these cells did not record "
+                             "them (code before they were added to AutoClassifier.cv_results_)")
+        brier = {i: float(np.mean(rows[i]["brier"])) for i in valid}
+        best_b = min(valid, key=lambda i: (brier[i], rows[i]["cost"]))
+        if rule == "best_brier" or 0 not in valid or best_b == 0:
+            return best_b
+        diff = rows[0]["brier"] - rows[best_b]["brier"]  # how much lower (better) the best's Brier is
+        return 0 if np.mean(diff) <= 0.5 * _se(diff) else best_b
     if rule == "near_chance_first":
         pick = _as_auto(rows, current_se)
         near_chance = mean[pick] - 1.0 / n_classes <= _se(rows[pick]["scores"])
@@ -129,6 +155,8 @@ def draws(res, auto: str = "auto") -> list[dict]:
                     continue
                 rows = [{"candidate": r["candidate"], "skipped": r["skipped"],
                          "scores": np.array([np.nan if s is None else s for s in r["fold_scores"]], dtype=float),
+                         "brier": (None if r.get("fold_brier") is None else
+                                   np.array([np.nan if b is None else b for b in r["fold_brier"]], dtype=float)),
                          "cost": (r["mean_fit_seconds"] or 0.0) + (r["mean_predict_seconds"] or 0.0),
                          "recorded": r["chosen"]} for r in table]
                 score = {}
@@ -236,10 +264,11 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False, rules:
             gap = _paired(got, oracles)
             lines.append(f"| always {s} (reference) | {100 * np.mean(got):.1f} | {_pm(gap)} | "
                          f"{_pm(_paired(got, base))} | {_oracle_hits(gap)} |")
+    z = MARGIN_OF_DECISION[rules]
     better = [r for r in rule_set if r != "current" and verdicts[r][0].se is not None
-              and verdicts[r][0].mean > verdicts[r][0].se]
+              and verdicts[r][0].mean > z * verdicts[r][0].se]
     lines += ["", "Decision rule (fixed before the run): change only to a rule whose mean is above the current "
-              "rule's by more than the standard error of their paired difference; among several, the highest mean "
+              f"rule's by more than {_times(z)}the standard error of their paired difference; among several, the highest mean "
               "(a tie goes to the rule listed first, the smaller change). The `always` rows are references: one "
               "single strategy in every draw, with no cross-validation.", ""]
     planned = len(res.suite.datasets) * len(res.suite.seeds) * len(res.suite.k) if res.suite else len(found)
@@ -250,7 +279,7 @@ def report(results_dir, *, auto: str = "auto", allow_mixed: bool = False, rules:
         winner = max(better, key=lambda r: (verdicts[r][1], -rule_set.index(r)))
         lines.append(f"**Verdict: change to `{winner}`** ({_pm(verdicts[winner][0])} points against `current`).")
     else:
-        lines.append("**Verdict: keep `current`**: no rule is ahead of it by more than one standard error.")
+        lines.append(f"**Verdict: keep `current`**: no rule is ahead of it by more than {_times(z)}the standard error.")
     lines += ["", code_footer(versions), ""]
     return "\n".join(lines)
 

@@ -716,17 +716,22 @@ def test_tuning_analysis_compares_each_configuration_with_the_default(tmp_path):
 
 def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
     """benchmarks/replay_auto.py: other choice rules replayed on an auto cell's recorded folds."""
-    def row(candidate, folds, cost, chosen=False):
+    def row(candidate, folds, cost, brier, chosen=False):
         return {"candidate": candidate, "fold_scores": folds, "mean_test_score": sum(folds) / len(folds),
+                "fold_brier": brier, "fold_log_loss": [1.0] * len(folds),
                 "mean_fit_seconds": cost, "mean_predict_seconds": 0.0, "skipped": False, "chosen": chosen}
 
-    # seed 0: setfit trails prompt by 1 SE of the paired difference (0.0625): cheaper within the noise.
-    # seed 1: head is within the noise of prompt, but also within one SE of chance (0.5625 vs 0.5).
+    # seed 0: setfit trails prompt by 1 SE of the paired difference (0.0625): cheaper within the noise;
+    #   by Brier score prompt is best (0.175), setfit behind it by 0.025 ± 0.075 (within half an SE).
+    # seed 1: head is within the noise of prompt, but also within one SE of chance (0.5625 vs 0.5);
+    #   by Brier score prompt is best, setfit behind by 0.2 on every fold.
     folds = {
-        0: [row("setfit", [.75, 1, .75, 1], 10, True), row("prompt", [1, 1, .75, 1], 50),
-            row("head", [.5, .5, .75, .5], 5), row("ensemble(prompt+setfit)", [1, 1, .75, .75], 60)],
-        1: [row("setfit", [.5, .5, .5, .5], 10), row("prompt", [.75, .5, .75, .5], 50),
-            row("head", [.5, .5, .75, .5], 5, True), row("ensemble(prompt+head)", [.75, .5, .75, .5], 55)],
+        0: [row("setfit", [.75, 1, .75, 1], 10, [.2, .2, .2, .2], True), row("prompt", [1, 1, .75, 1], 50, [.1, .4, .1, .1]),
+            row("head", [.5, .5, .75, .5], 5, [.5] * 4),
+            row("ensemble(prompt+setfit)", [1, 1, .75, .75], 60, [.2, .3, .2, .2])],
+        1: [row("setfit", [.5, .5, .5, .5], 10, [.5] * 4), row("prompt", [.75, .5, .75, .5], 50, [.3] * 4),
+            row("head", [.5, .5, .75, .5], 5, [.45] * 4, True),
+            row("ensemble(prompt+head)", [.75, .5, .75, .5], 55, [.35] * 4)],
     }
     scored = {"setfit": (.70, .60), "prompt": (.85, .84), "head": (.55, .52), "ensemble": (.80, .80)}
     cells = []
@@ -755,12 +760,15 @@ def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
     text = _run_analysis("replay_auto.py", tmp_path, "--rules", "tune_auto_fresh").stdout
     draw = {line.split(" | ")[2]: line for line in text.splitlines() if line.startswith("| x | 8 |")}
     # seed 0: prompt leads setfit by exactly 1 SE; seed 1: current's pick (head) sits within 1 SE of chance
-    assert draw["0"].endswith("| setfit: 70.0 | prompt: 85.0 | setfit: 70.0 | setfit: 70.0 |")
-    assert draw["1"].endswith("| head: 52.0 | prompt: 84.0 | prompt: 84.0 | setfit: 60.0 |")
+    assert draw["0"].endswith("| setfit: 70.0 | prompt: 85.0 | setfit: 70.0 | setfit: 70.0 | prompt: 85.0 | setfit: 70.0 |")
+    assert draw["1"].endswith("| head: 52.0 | prompt: 84.0 | prompt: 84.0 | setfit: 60.0 | prompt: 84.0 | prompt: 84.0 |")
     assert "The replayed `current` rule reproduces every cell's recorded pick." in text
     rules = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ") and "/2 |" in line}
     assert rules["first_half_se"].startswith("| first_half_se | 84.5 | +0.0 ± 0.0 | +23.5 ± 8.5 |")
     assert rules["near_chance_first"].startswith("| near_chance_first | 65.0 |")
+    assert rules["brier_first_half_se"].startswith("| brier_first_half_se | 77.0 |")
+    # ahead by more than twice the SE (23.5 > 17.0); best_brier ties it, and the rule listed first wins
+    assert "by more than 2 times the standard error of their paired difference" in text
     assert "**Verdict: change to `first_half_se`**" in text
 
     # current is the rule each cell ran: a cell run with half a standard error picks prompt at seed 0
@@ -769,9 +777,19 @@ def test_auto_replay_scores_each_choice_rule_by_the_picks_own_cell(tmp_path):
     _write_cells(tmp_path, cells)
     text = _run_analysis("replay_auto.py", tmp_path, "--rules", "tune_auto_fresh").stdout
     assert "The replayed `current` rule reproduces every cell's recorded pick." not in text  # cv_table says setfit
-    assert "| x | 8 | 0 |" in text and "| 85.0 | 85.0 | prompt: 85.0 | prompt: 85.0 | setfit: 70.0 | prompt: 85.0 |" in text
+    assert "| 85.0 | 85.0 | prompt: 85.0 | prompt: 85.0 | setfit: 70.0 | prompt: 85.0 | prompt: 85.0 | setfit: 70.0 |" in text
     del cells[-2]["params"]
     cells[-2]["headline"] = .70
+
+    # cells from before the fold Brier scores were recorded cannot be read by the Brier rules
+    for r in folds[0]:
+        del r["fold_brier"]
+    _write_cells(tmp_path, cells)
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "replay_auto.py"), str(tmp_path), "--rules",
+                           "tune_auto_fresh"], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                          timeout=120)
+    assert proc.returncode != 0 and "the rule best_brier needs each candidate's fold Brier scores" in proc.stderr
+    assert "Verdict: change to `half_se`" in _run_analysis("replay_auto.py", tmp_path).stdout  # tune_auto's rules do not
     _write_cells(tmp_path, cells, seeds=(0, 1, 2))  # a third seed planned, not run yet
     text = _run_analysis("replay_auto.py", tmp_path).stdout
     assert "**Interim: 2 of the 3 planned draws.**" in text
@@ -1740,6 +1758,7 @@ def test_an_auto_cell_records_its_pick_and_the_report_compares_it_with_the_oracl
     # every fold's score and the paired columns are kept, so another choice rule can be replayed later
     majority = table["majority"]
     assert len(majority["fold_scores"]) == 2 and majority["mean_test_score"] == round(sum(majority["fold_scores"]) / 2, 5)
+    assert len(majority["fold_brier"]) == len(majority["fold_log_loss"]) == 2 and 0 < majority["fold_brier"][0] <= 2
     assert [row["candidate"] for row in table.values() if row["chosen"]] == [cell["chosen"]]
     assert table[cell["chosen"]]["reason"] and majority["mean_fit_seconds"] >= 0 and "paired_se" in majority
     md = write_report(out, allow_mixed=True)["members.md"].read_text()
