@@ -285,7 +285,7 @@ def active_markdown(cells: list[dict]) -> str:
 
 def plot_active_curves(cells: list[dict], path) -> Path:
     """``active_curves.png``: metric vs labels used, one panel per dataset, one line per method with
-    a ±std band over seeds."""
+    a ±std band over seeds; the legend gives each line's number of seeds."""
     import math
 
     from matplotlib import colormaps
@@ -311,7 +311,9 @@ def plot_active_curves(cells: list[dict], path) -> Path:
             ys = [100 * b for _, b, _ in curve]
             sd = [100 * s for _, _, s in curve]
             color = cmap(methods.index(m) % 10)
-            ax.plot(xs, ys, marker="o", ms=3, label=m, color=color, linestyle="--" if m == "random" else "-")
+            seeds = len({c["seed"] for c in cs})
+            ax.plot(xs, ys, marker="o", ms=3, label=f"{m} ({seeds} seed{'s' if seeds != 1 else ''})", color=color,
+                    linestyle="--" if m == "random" else "-")
             ax.fill_between(xs, [y - s for y, s in zip(ys, sd, strict=True)],
                             [y + s for y, s in zip(ys, sd, strict=True)], color=color, alpha=0.15)
         ax.set_title(d)
