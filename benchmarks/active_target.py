@@ -47,7 +47,7 @@ import sys
 from pathlib import Path
 
 from _earlier import OPTION as EARLIER
-from _earlier import fill_from_earlier
+from _earlier import fill_from_earlier, finished
 from _provenance import code_footer, results_folder_main
 
 from fewshot.active import DEFAULT_METHOD, METHODS, labels_to_reach
@@ -106,7 +106,7 @@ def target_markdown(results_dir, *, allow_mixed: bool = False, method: str = DEF
         extra, filled = fill_from_earlier(res, list(earlier))
         cells = cells + extra
         versions = code_versions(cells)
-    cells_read = [c for c in cells if c.get("status") == "ok" and c.get("active") and c.get("curve")]
+    cells_read = [c for c in cells if finished(c)]
     planned = res.planned_seeds or 0
     groups: dict[str, dict[tuple[str, str], list[dict]]] = {}
     for c in cells_read:

@@ -62,7 +62,6 @@ from fewshot.bench.verdicts import Paired
 RULE_SETS = {"tune_auto": ("current", "half_se", "best_mean", "no_near_chance"),
              "tune_auto_fresh": ("current", "first_half_se", "first_1se", "near_chance_first", "best_brier",
                                  "brier_first_half_se")}
-RULES = RULE_SETS["tune_auto"]
 #: How far ahead of ``current`` a rule must be to replace it, in standard errors of the paired
 #: difference: one for tune_auto; two for tune_auto_fresh, which tries five rules, not three.
 MARGIN_OF_DECISION = {"tune_auto": 1.0, "tune_auto_fresh": 2.0}
@@ -88,6 +87,15 @@ def _as_auto(rows: list[dict], within_se: float) -> int:
     return _choose(as_auto, within_se)[0]
 
 
+def _first_within(rows: list[dict], valid: list[int], best: int, folds: list[np.ndarray], within_se: float) -> int:
+    """The first candidate (row 0) when its paired per-fold difference to ``best`` (``folds``: higher
+    is better) is at most ``within_se`` standard errors, else ``best``."""
+    if 0 not in valid or best == 0:
+        return best
+    diff = folds[best] - folds[0]
+    return 0 if np.mean(diff) <= within_se * _se(diff) else best
+
+
 def choose(rows: list[dict], rule: str, n_classes: int, current_se: float = 1.0) -> int:
     """The index of the row ``rule`` picks. A row: ``candidate``, ``scores`` (per fold), ``cost``
     (seconds per fold), ``skipped``; the first row is the first candidate. ``current_se``: the
@@ -100,20 +108,16 @@ def choose(rows: list[dict], rule: str, n_classes: int, current_se: float = 1.0)
     mean = {i: float(np.mean(rows[i]["scores"])) for i in valid}
     best = max(valid, key=lambda i: (mean[i], -rows[i]["cost"]))
     if rule in FIRST:
-        if 0 not in valid or best == 0:
-            return best
-        diff = rows[best]["scores"] - rows[0]["scores"]
-        return 0 if np.mean(diff) <= FIRST[rule] * _se(diff) else best
+        return _first_within(rows, valid, best, [r["scores"] for r in rows], FIRST[rule])
     if rule in ("best_brier", "brier_first_half_se"):
         if any(rows[i].get("brier") is None for i in valid):
             raise SystemExit(f"the rule {rule} needs each candidate's fold Brier scores; these cells did not record "
                              "them (code before they were added to AutoClassifier.cv_results_)")
         brier = {i: float(np.mean(rows[i]["brier"])) for i in valid}
         best_b = min(valid, key=lambda i: (brier[i], rows[i]["cost"]))
-        if rule == "best_brier" or 0 not in valid or best_b == 0:
+        if rule == "best_brier":
             return best_b
-        diff = rows[0]["brier"] - rows[best_b]["brier"]  # how much lower (better) the best's Brier is
-        return 0 if np.mean(diff) <= 0.5 * _se(diff) else best_b
+        return _first_within(rows, valid, best_b, [-r["brier"] for r in rows], 0.5)  # lower Brier is better
     if rule == "near_chance_first":
         pick = _as_auto(rows, current_se)
         near_chance = mean[pick] - 1.0 / n_classes <= _se(rows[pick]["scores"])
@@ -172,7 +176,7 @@ def draws(res, auto: str = "auto") -> list[dict]:
     return out
 
 
-def replay(draw: dict, labels: set[str], rules=RULES) -> dict:
+def replay(draw: dict, labels: set[str], rules: tuple[str, ...]) -> dict:
     """Each rule's pick and its score in one draw."""
     picks = {}
     for rule in rules:
