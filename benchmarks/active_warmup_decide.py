@@ -13,6 +13,11 @@ becomes the default only if all three hold:
 2. the mean over datasets and levels of (candidate - ``warmup = 0``) is above 0;
 3. at the last level, its mean over datasets is no more than 1 point below ``warmup = 0``'s.
 
+``--many-classes`` applies ``tune_active_many.toml``'s rule instead, to the same table (hybrid is the
+candidate, badge the incumbent, on banking77): hybrid becomes the default for tasks with more than 20
+classes only if it trails random beyond the noise at no more levels than badge, badge − hybrid is
+below 0 at every level, and its mean over the levels is below -1 point.
+
 ``--earlier DIR`` (repeatable): earlier runs of FIRST's cells, the same suite at another code version.
 A cell FIRST lacks is taken from them; a cell both hold must be the same run (setup, pool sample,
 training labels and every round's metric), else the script stops, since then the earlier run cannot
@@ -23,6 +28,8 @@ Prints the Markdown and writes it to ``FIRST_DIR/decision.md``. Run::
     fewshot bench benchmarks/tune_active_decide.toml --out benchmarks/results/tune_active_decide --jobs 2 --threads 1
     fewshot bench benchmarks/tune_active_decide_warm.toml --out benchmarks/results/tune_active_decide_warm --jobs 2 --threads 1
     python benchmarks/active_warmup_decide.py benchmarks/results/tune_active_decide benchmarks/results/tune_active_decide_warm
+    python benchmarks/active_warmup_decide.py benchmarks/results/tune_active_many \
+        benchmarks/results/tune_active_many_candidate --many-classes
 """
 
 from __future__ import annotations
@@ -47,7 +54,12 @@ def _beyond(mean: float, noise: float) -> bool:
     return mean < -noise - EPS
 
 
-def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, earlier: list[str] = ()) -> str:
+#: tune_active_many.toml: the fewest classes for which hybrid would replace badge as the default.
+MANY_CLASSES = 20
+
+
+def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, earlier: list[str] = (),
+                      many_classes: bool = False) -> str:
     results, cells, versions = load_folders([first, second], allow_mixed=allow_mixed)
     filled = None
     if earlier:
@@ -69,6 +81,13 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
         name = f"`{cand}`"
         title, what = f"The default suggestion method: hybrid or {name}", f"`{cand}` = the {cand} method"
         subject, adopted, kept = cand, f"{name} replaces hybrid as the default method.", "hybrid stays the default."
+    if many_classes:
+        if cand != "badge":
+            raise SystemExit(f"--many-classes compares hybrid with badge; the second folder holds {cand!r}")
+        title = f"Hybrid or badge on many classes (more than {MANY_CLASSES})"
+        adopted = (f"hybrid becomes the default for tasks with more than {MANY_CLASSES} classes; badge stays the "
+                   f"default up to {MANY_CLASSES}.")
+        kept = "badge stays the default for every task."
     lines = [f"# {title}", "",
              "Mean accuracy over seeds on validation rows (hold-outs of train where a dataset has no validation "
              "split) at each labels-per-class level after the shared random start. `uncertain` = hybrid with "
@@ -112,15 +131,28 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
         return "\n".join([*lines, "**No verdict:** no level after the start has every arm.", "",
                           code_footer(versions), ""])
     area, end = statistics.fmean(gaps), statistics.fmean(last_gaps)
-    checks = [
-        (trails[cand] <= trails["uncertain"],
-         f"{subject} trails random beyond the noise at {trails[cand]} (dataset, level) pair(s), "
-         f"warmup = 0 at {trails['uncertain']} (allowed: no more)"),
-        (area > EPS, f"mean over datasets and levels of {cand} − uncertain: {100 * area:+.2f} points (needed: above 0)"),
-        (end >= -0.01 - EPS, f"at the last level, mean over datasets of {cand} − uncertain: {100 * end:+.1f} points "
-                             "(allowed: -1.0)"),
-    ]
-    lines += ["## The rule", ""]
+    if many_classes:
+        checks = [
+            (trails["uncertain"] <= trails[cand],
+             f"hybrid trails random beyond the noise at {trails['uncertain']} (dataset, level) pair(s), badge at "
+             f"{trails[cand]} (allowed: no more)"),
+            (max(gaps) < -EPS, f"badge − uncertain at every level: at most {100 * max(gaps):+.1f} points "
+                               "(needed: below 0 at every level)"),
+            (area < -0.01 - EPS, f"mean over levels of badge − uncertain: {100 * area:+.2f} points "
+                                 "(needed: below -1.00)"),
+        ]
+    else:
+        checks = [
+            (trails[cand] <= trails["uncertain"],
+             f"{subject} trails random beyond the noise at {trails[cand]} (dataset, level) pair(s), "
+             f"warmup = 0 at {trails['uncertain']} (allowed: no more)"),
+            (area > EPS, f"mean over datasets and levels of {cand} − uncertain: {100 * area:+.2f} points "
+                         "(needed: above 0)"),
+            (end >= -0.01 - EPS, f"at the last level, mean over datasets of {cand} − uncertain: {100 * end:+.1f} "
+                                 "points (allowed: -1.0)"),
+        ]
+    lines += ["## The rule" + (" (tune_active_many.toml: hybrid or badge on many classes)" if many_classes else ""),
+              ""]
     lines += [f"{i}. {'met' if ok else '**not met**'}: {text}" for i, (ok, text) in enumerate(checks, 1)]
     lines.append("")
     adopt = all(ok for ok, _ in checks)
@@ -139,9 +171,13 @@ def main(argv=None) -> int:
     p.add_argument("second", help="the folder of the candidate: hybrid with a warm-up (tune_active_decide_warm.toml) "
                                   "or another method (tune_active_badge_candidate.toml)")
     p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
+    p.add_argument("--many-classes", action="store_true",
+                   help="apply tune_active_many.toml's rule (should hybrid be the default for tasks with more than "
+                        f"{MANY_CLASSES} classes?) instead of the rule for replacing hybrid")
     p.add_argument(*EARLIER[0], **EARLIER[1])
     args = p.parse_args(argv)
-    text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed, earlier=args.earlier)
+    text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed, earlier=args.earlier,
+                             many_classes=args.many_classes)
     write_text_atomic(Path(args.first) / "decision.md", text)
     print(text)
     return 0

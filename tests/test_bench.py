@@ -1065,6 +1065,30 @@ def test_active_warmup_decision_asks_the_same_of_both_candidates(tmp_path):
     write(second, ("badge",))
     assert "**Decision:** `badge` replaces hybrid as the default method." in run()
 
+    # --many-classes (tune_active_many.toml): hybrid becomes the default for many classes only if it trails
+    # random no more often than badge, badge is behind it at every level and by more than a point on average
+    text = run("--many-classes")
+    assert text.startswith("# Hybrid or badge on many classes (more than 20)")
+    assert "1. met: hybrid trails random beyond the noise at 1 (dataset, level) pair(s), badge at 1" in text
+    assert "2. **not met**: badge − uncertain at every level: at most +10.0 points" in text
+    assert "3. **not met**: mean over levels of badge − uncertain: +1.50 points (needed: below -1.00)" in text
+    assert "**Decision:** badge stays the default for every task." in text
+    curves[("a", "badge")] = {0: (.5, .50, .68), 1: (.5, .52, .68)}  # 3 points behind hybrid at 6 and 10
+    write(second, ("badge",))
+    text = run("--many-classes")
+    assert "1. met: hybrid trails random beyond the noise at 1 (dataset, level) pair(s), badge at 3" in text
+    assert "2. met: badge − uncertain at every level: at most -2.0 points" in text
+    assert "3. met: mean over levels of badge − uncertain: -2.75 points" in text
+    assert "**Decision:** hybrid becomes the default for tasks with more than 20 classes" in text
+    warm = tmp_path / "warm-only"
+    write(warm, (14,))
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_warmup_decide.py"), str(first), str(warm),
+                           "--many-classes"], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                          timeout=120)
+    assert proc.returncode != 0 and "--many-classes compares hybrid with badge" in proc.stderr
+    curves[("a", "badge")] = {0: (.5, .65, .72), 1: (.5, .63, .72)}
+    write(second, ("badge",))
+
     # --earlier: a cell the first folder lacks comes from an earlier run of the same suite, which must be
     # the same run wherever both folders hold a cell
     earlier = tmp_path / "earlier"
