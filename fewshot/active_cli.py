@@ -31,7 +31,8 @@ examples:
   fewshot suggest models/intent --pool unlabeled.txt --n 50 --format label-studio --out tasks.json
   fewshot suggest --labels "billing,shipping,refund" --pool unlabeled.txt --n 30 --out first.jsonl
 
-Methods: badge (default: uncertain and diverse in one step), hybrid, margin, entropy,
+Methods: badge (the default up to 20 classes: uncertain and diverse in one step), hybrid (the
+default above 20 classes: the most uncertain texts, one per cluster of them), margin, entropy,
 least_confidence, kmeans, coreset, random; with --labels (no model yet) a cold start: a zero-shot
 prompt classifier proposes a label for every text and the suggestion covers every class.
 Near-duplicate texts are collapsed first.
@@ -64,8 +65,8 @@ def add_parsers(sub) -> None:
     _common(p)
     p.add_argument("--n", required=True, type=_count, help="how many texts to suggest")
     p.add_argument("--method", default=None,
-                   help="badge (default), hybrid, margin, entropy, least_confidence, kmeans, coreset, random; "
-                        "cold (the default with --labels)")
+                   help="badge (the default up to 20 classes), hybrid (the default above), margin, entropy, "
+                        "least_confidence, kmeans, coreset, random; cold (the default with --labels)")
     p.add_argument("--labeled", help="a file of texts already labeled (any format --pool takes): they and "
                                      "their near-duplicates are left out")
     p.add_argument("--warmup", type=_warmup, default=None, metavar="N",
@@ -185,14 +186,17 @@ def _load(model_dir, names, params):
 
 # --------------------------------------------------------------------------- commands
 def cmd_suggest(args) -> int:
-    from .active import DEFAULT_METHOD, get_method, suggest
+    from .active import get_method, suggest
 
     out, fmt = _output(args)
     model_dir, names, params = _model(args)
-    method = args.method or ("cold" if names is not None else DEFAULT_METHOD)
-    get_method(method)  # an unknown method lists the known ones, before any loading
+    # unset: cold with --labels, else the default for the model's number of classes (suggest decides)
+    method = args.method or ("cold" if names is not None else None)
+    if method is not None:
+        get_method(method)  # an unknown method lists the known ones, before any loading
     if args.warmup is not None and method != "hybrid":
-        raise FewshotError(f"--warmup applies to --method hybrid; got --method {method}.")
+        raise FewshotError("--warmup applies to --method hybrid; " + (
+            f"got --method {method}." if method else "pass --method hybrid with it."))
     pool = _pool(args.pool, args.text_column)
     labeled = _pool(args.labeled, args.text_column, "--labeled") if args.labeled else ()
     if args.n > len(pool):

@@ -6,7 +6,7 @@ Copy it, put your unlabeled texts in `pool` and a person's answers where `ask_a_
 1. No labels yet: a zero-shot prompt classifier proposes a label for every text; `suggest` picks
    2 texts per proposed class, representative and diverse, so the first round covers every class.
 2. Two rounds: train SetFit on what is labeled, `suggest` the texts worth labeling next (badge,
-   the default: uncertain and diverse), label them, retrain.
+   the default up to 20 classes: uncertain and diverse; hybrid above), label them, retrain.
 3. The same number of labels drawn at random, for comparison; then pre-labels for the rest.
 """
 

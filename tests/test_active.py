@@ -339,6 +339,46 @@ def test_reliability_table_and_bulk_share():
     assert bulk["kept"] == 3 and bulk["share"] == pytest.approx(0.6) and bulk["threshold"] == 0.8
 
 
+def _many_classes(n_classes, per_class=3, pool_per_class=4):
+    """Texts of ``n_classes`` made-up intents (each its own words) and a TF-IDF + logistic regression
+    fitted on them: a real scikit-learn classifier with probabilities, fast with many classes."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    def word(i):  # letters only: digits are normalized away by the near-duplicate collapse
+        return "".join("abcdefghij"[int(d)] for d in str(i))
+
+    def texts(c, n, offset):
+        return [f"intent q{word(c)} about z{word(c)} request {word(offset + i)}x" for i in range(n)]
+
+    X = [t for c in range(n_classes) for t in texts(c, per_class, 0)]
+    y = [f"c{c}" for c in range(n_classes) for _ in range(per_class)]
+    pool = [t for c in range(n_classes) for t in texts(c, pool_per_class, per_class)]
+    pool_y = [f"c{c}" for c in range(n_classes) for _ in range(pool_per_class)]
+    clf = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=200))
+    return clf, X, y, pool, pool_y
+
+
+def test_the_default_method_follows_the_number_of_classes():
+    from fewshot.active import MANY_CLASSES, MANY_CLASSES_METHOD, default_method
+
+    assert default_method(2) == default_method(MANY_CLASSES) == default_method(None) == "badge"
+    assert default_method(MANY_CLASSES + 1) == default_method(77) == MANY_CLASSES_METHOD == "hybrid"
+    for n_classes, expected in [(MANY_CLASSES, "badge"), (MANY_CLASSES + 1, "hybrid")]:
+        clf, X, y, pool, pool_y = _many_classes(n_classes)
+        clf.fit(X, y)
+        picked = suggest(clf, pool, 5, labeled=X)
+        assert picked.method == expected
+        assert [s.index for s in picked] == [s.index for s in suggest(clf, pool, 5, expected, labeled=X)]
+        learner = ActiveLearner(clf, pool)
+        learner.teach(X, y)
+        assert learner.method is None and learner.query(5).method == expected
+        assert ActiveLearner(clf, pool, method="margin").teach(X, y).query(5).method == "margin"  # told: kept
+        out = simulate(clf, pool, pool_y, X, y, start_per_class=2, round_per_class=1, max_per_class=3)
+        assert out["method"] == expected
+
+
 # --------------------------------------------------------------------------- the loop and the simulation
 def test_active_learner_grows_its_labels_and_records_history(tiny_st_dir, intent):
     X, y, pool, ds = intent
@@ -355,7 +395,9 @@ def test_active_learner_grows_its_labels_and_records_history(tiny_st_dir, intent
     assert len(learner.remaining) == len(pool) - 18
     with pytest.raises(ValueError, match="same length"):
         learner.teach(["one"], ["a", "b"])
-    with pytest.raises(ValueError, match="badge takes no 'warmup'"):  # hybrid's option, not the default's
+    with pytest.raises(ValueError, match="badge takes no 'warmup'"):  # hybrid's option, not badge's
+        ActiveLearner(tiny_setfit(tiny_st_dir), pool, method="badge", method_params={"warmup": 14})
+    with pytest.raises(ValueError, match="pass method=... with them"):  # the default depends on the classes
         ActiveLearner(tiny_setfit(tiny_st_dir), pool, method_params={"warmup": 14})
 
 
@@ -463,7 +505,9 @@ def test_cli_suggest_uses_the_library_default_and_hybrid_warmup_follows_the_labe
     assert main(["suggest", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert f"(default {fewshot.active.WARMUP_PER_CLASS}: never; e.g. 14)" in help_text
-    assert f"{fewshot.active.DEFAULT_METHOD} (default)" in help_text
+    active = fewshot.active
+    assert (f"{active.DEFAULT_METHOD} (the default up to {active.MANY_CLASSES} classes), "
+            f"{active.MANY_CLASSES_METHOD} (the default above)") in help_text
 
 
 def test_cli_prelabel_orders_and_filters(saved, pool_file, tmp_path):
@@ -498,7 +542,7 @@ def test_cli_cold_start_with_labels(tiny_llama_dir, pool_file, tmp_path):
     (["--n", "2", "--labels", "billing"], "at least two distinct label names"),
     (["--n", "2", "--warmup", "-1"], "must be at least 0 (labels per class)"),
     (["--n", "2", "--method", "margin", "--warmup", "4"], "--warmup applies to --method hybrid"),
-    (["--n", "2", "--warmup", "4"], "--warmup applies to --method hybrid; got --method badge"),
+    (["--n", "2", "--warmup", "4"], "--warmup applies to --method hybrid; pass --method hybrid with it"),
 ])
 def test_cli_bad_input(saved, pool_file, tmp_path, capsys, argv, message):
     model = [] if "--labels" in argv else [str(saved)]

@@ -851,17 +851,20 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
         for (d, method), by_seed in curves.items():
             for seed, metrics in by_seed.items():
                 cell = _cell_record(d, f"setfit-{method}", 8, seed, metrics[-1])
-                cell.update(active={"method": method, "start": "random"},
+                cell.update(active={"method": method, "start": "random", "n_classes": 77 if d == "c" else 2},
                             curve=[{"n_labels": n, "metric": m} for n, m in zip((4, 12, 20), metrics, strict=True)])
                 out.append(cell)
         return out
 
     _write_cells(tmp_path, cells())
-    # by default the library's default method is judged: here it has no cells; hybrid is read beside it
+    # by default the library's default for the dataset's number of classes is judged: badge on a and b
+    # (2 classes; no badge cells here, hybrid is read beside it), hybrid on c (77 classes)
     text = _run_analysis("active_target.py", tmp_path).stdout
-    assert "The method judged (`badge`; the library's default is `badge`)" in text
-    assert "**Target not judged yet:** 0 of 3 datasets have every planned seed of `badge`" in text
+    assert ("The method judged, the library's default for the dataset's number of classes "
+            "(`fewshot.active.default_method`: `badge` on a, `badge` on b, `hybrid` on c)") in text
+    assert "**Target not judged yet:** 1 of 3 datasets have every planned seed of the judged method" in text
     assert "| a | hybrid | 2 | 20, 71.0 | 20, 75.5 | 12 (0.60) |" in text
+    assert "| c | **hybrid** | 2 | 20, 71.0 | 20, 75.5 | 12 (0.60) |" in text
 
     proc = _run_analysis("active_target.py", tmp_path, "--method", "hybrid")
     text = (tmp_path / "target.md").read_text()
@@ -1658,9 +1661,10 @@ def test_shipped_suites_parse_and_follow_the_protocol():
         assert set(tune.datasets) <= {"trec", "cr", "sst5", "banking77"}, f"{path.name}: a tuning dataset only"
     active = load_suite(REPO / "benchmarks" / "active.toml")  # its pair cap comes from tune_active_pairs.toml
     assert {s.params.get("max_pairs") for s in active.strategies} == {8000}
-    from fewshot.active import DEFAULT_METHOD
+    from fewshot.active import DEFAULT_METHOD, MANY_CLASSES_METHOD
 
-    assert f"setfit-{DEFAULT_METHOD}" in [s.label for s in active.strategies], "issue 18's target: the default method"
+    for method in (DEFAULT_METHOD, MANY_CLASSES_METHOD):  # issue 18's target: the default, at any number of classes
+        assert f"setfit-{method}" in [s.label for s in active.strategies], f"{method}: a default method"
     balanced = load_suite(REPO / "benchmarks" / "head_imbalance.toml")
     natural = load_suite(REPO / "benchmarks" / "head_imbalance_natural.toml")
     assert (balanced.sampling, natural.sampling) == ("per_class", "proportional")
