@@ -97,9 +97,10 @@ __all__ = [
 ]
 
 #: The query method :func:`suggest`, :class:`ActiveLearner` and :func:`simulate` use unless told
-#: otherwise, up to :data:`MANY_CLASSES` classes (:func:`default_method`). badge since it won its study against hybrid (benchmarks/tune_active_badge*.toml: trec, cr, sst5
-#: validation rows, 6 seeds, the rule written in the suite file before any cell ran): never behind
-#: random beyond the seed noise, +0.16 points over hybrid on the mean curve, +0.3 at 24 per class.
+#: otherwise, up to :data:`MANY_CLASSES` classes (:func:`default_method`). badge since it won its study
+#: against hybrid (benchmarks/tune_active_badge*.toml: trec, cr, sst5 validation rows, 6 seeds, the rule
+#: written in the suite file before any cell ran): never behind random beyond the seed noise, +0.16
+#: points over hybrid on the mean curve, +0.3 at 24 per class.
 DEFAULT_METHOD = "badge"
 #: Above this many classes the default is :data:`MANY_CLASSES_METHOD` instead (see :func:`default_method`).
 MANY_CLASSES = 20
