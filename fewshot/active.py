@@ -79,6 +79,8 @@ from .errors import DataError, FewshotError
 
 __all__ = [
     "DEFAULT_METHOD",
+    "MANY_CLASSES",
+    "MANY_CLASSES_METHOD",
     "METHODS",
     "ActiveLearner",
     "Pool",
