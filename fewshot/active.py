@@ -615,8 +615,8 @@ def _row_dots(A, B) -> np.ndarray:
 
 def _n_classes(clf, pool: Pool) -> int:
     """How many classes ``clf`` predicts (its ``classes_``, else the width of its probabilities)."""
-    classes = getattr(clf, "classes_", None)
-    return len(classes) if classes is not None else int(pool.proba(clf).shape[1])
+    known = _classes_known(clf)
+    return known if known is not None else int(pool.proba(clf).shape[1])
 
 
 class ColdStartSampling(_DiversityMethod):
