@@ -18,6 +18,12 @@ candidate, badge the incumbent, on banking77): hybrid becomes the default for ta
 classes only if it trails random beyond the noise at no more levels than badge, badge − hybrid is
 below 0 at every level, and its mean over the levels is below -1 point.
 
+``--binary`` applies ``tune_active_binary.toml``'s rule: the first folder holds random and badge (the
+incumbent), the second kmeans (the candidate), on cr. kmeans becomes the default for two-class tasks only
+if it trails random beyond the noise at no more levels than badge, kmeans − badge is above 0 at each of
+the first three levels, its mean over all levels is above +1 point, and at the last level it is no less
+than -1 point.
+
 ``--earlier DIR`` (repeatable): earlier runs of FIRST's cells, the same suite at another code version.
 A cell FIRST lacks is taken from them; a cell both hold must be the same run (setup, pool sample,
 training labels and every round's metric), else the script stops, since then the earlier run cannot
@@ -30,6 +36,8 @@ Prints the Markdown and writes it to ``FIRST_DIR/decision.md``. Run::
     python benchmarks/active_warmup_decide.py benchmarks/results/tune_active_decide benchmarks/results/tune_active_decide_warm
     python benchmarks/active_warmup_decide.py benchmarks/results/tune_active_many \
         benchmarks/results/tune_active_many_candidate --many-classes
+    python benchmarks/active_warmup_decide.py benchmarks/results/tune_active_binary \
+        benchmarks/results/tune_active_binary_candidate --binary
 """
 
 from __future__ import annotations
@@ -56,10 +64,14 @@ def _beyond(mean: float, noise: float) -> bool:
 
 #: tune_active_many.toml: the fewest classes for which hybrid would replace badge as the default.
 MANY_CLASSES = 20
+#: tune_active_binary.toml: how many of the first levels the candidate must lead badge at, each one.
+BINARY_FIRST_LEVELS = 3
 
 
 def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, earlier: list[str] = (),
-                      many_classes: bool = False) -> str:
+                      many_classes: bool = False, binary: bool = False) -> str:
+    if many_classes and binary:
+        raise SystemExit("--many-classes and --binary are two different rules: pass one")
     results, cells, versions = load_folders([first, second], allow_mixed=allow_mixed)
     filled = None
     if earlier:
@@ -71,7 +83,10 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
     ok_cells = [c for c in results[1].cells if c.get("status") == "ok" and c.get("active")]
     others = sorted({c["active"]["method"] for c in ok_cells} - {"random", "hybrid"})
     cand = others[0] if others else "warm-up"  # the second folder's arm: a hybrid warm-up, or another method
-    arms = ("random", "uncertain", cand)
+    inc = "badge" if binary else "uncertain"  # the incumbent, in the first folder beside random
+    if binary and cand in ("warm-up", "badge"):
+        raise SystemExit(f"--binary compares another method with badge; the second folder holds {cand!r}")
+    arms = ("random", inc, cand)
     if cand == "warm-up":
         warm = sorted({(c["active"].get("method_params") or {}).get("warmup") for c in ok_cells} - {None})
         name = f"warmup = {', '.join(f'{w:g}' for w in warm)}" if warm else "the warm-up"
@@ -88,15 +103,21 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
         adopted = (f"hybrid becomes the default for tasks with more than {MANY_CLASSES} classes; badge stays the "
                    f"default up to {MANY_CLASSES}.")
         kept = "badge stays the default for every task."
+    if binary:
+        title = f"{name} or badge on two-class tasks"
+        what = f"`badge` = the badge method (the default), {what}"
+        adopted = f"{name} becomes the default for tasks with two classes; badge stays the default from 3 classes."
+        kept = "badge stays the default for two-class tasks."
     lines = [f"# {title}", "",
              "Mean accuracy over seeds on validation rows (hold-outs of train where a dataset has no validation "
-             "split) at each labels-per-class level after the shared random start. `uncertain` = hybrid with "
-             f"warmup = 0, {what}. Differences are paired by seed: mean ± sd over seeds; "
+             "split) at each labels-per-class level after the shared random start. "
+             + ("" if binary else "`uncertain` = hybrid with warmup = 0, ")
+             + f"{what}. Differences are paired by seed: mean ± sd over seeds; "
              "**bold** = beyond the noise (the mean is below minus the sd).", ""]
     if filled:
         lines += [filled, ""]
-    trails = {"uncertain": 0, cand: 0}
-    gaps, last_gaps, complete = [], [], planned > 0
+    trails = {inc: 0, cand: 0}
+    gaps, first_gaps, last_gaps, complete = [], [], [], planned > 0
     for d in sorted(data):
         arm = data[d]
         if not all(a in arm for a in arms):
@@ -108,24 +129,26 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
         levels = sorted(set.intersection(*(set(arm[a]) for a in arms)))[1:]
         levels = [L for L in levels if all(len(arm[a][L]) == seeds[a] for a in arms)]
         lines += [f"## {d} (seeds: " + ", ".join(f"{a} {seeds[a]}" for a in arms) + f"; planned {planned})", "",
-                  f"| labels per class | random | uncertain | {cand} | uncertain − random | {cand} − random "
-                  f"| {cand} − uncertain |", "|---|---|---|---|---|---|---|"]
-        for L in levels:
+                  f"| labels per class | random | {inc} | {cand} | {inc} − random | {cand} − random "
+                  f"| {cand} − {inc} |", "|---|---|---|---|---|---|---|"]
+        for i, L in enumerate(levels):
             means = {a: statistics.fmean(arm[a][L].values()) for a in arms}
             cols = []
-            for a, b in (("uncertain", "random"), (cand, "random"), (cand, "uncertain")):
+            for a, b in ((inc, "random"), (cand, "random"), (cand, inc)):
                 mean, noise = _paired(arm[a][L], arm[b][L])
                 bold = _beyond(mean, noise)
                 if b == "random":
                     trails[a] += bold
                 cols.append(f"{'**' if bold else ''}{100 * mean:+.1f} ± {100 * noise:.1f}{'**' if bold else ''}")
-            gaps.append(means[cand] - means["uncertain"])
+            gaps.append(means[cand] - means[inc])
+            if i < BINARY_FIRST_LEVELS:
+                first_gaps.append(gaps[-1])
             lines.append(f"| {L:g} | " + " | ".join(f"{100 * means[a]:.1f}" for a in arms) + " | " + " | ".join(cols)
                          + " |")
         if levels:
             last = levels[-1]
             last_gaps.append(statistics.fmean(arm[cand][last].values())
-                             - statistics.fmean(arm["uncertain"][last].values()))
+                             - statistics.fmean(arm[inc][last].values()))
         lines.append("")
     if not gaps or not last_gaps:
         return "\n".join([*lines, "**No verdict:** no level after the start has every arm.", "",
@@ -141,6 +164,17 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
             (area < -0.01 - EPS, f"mean over levels of badge − uncertain: {100 * area:+.2f} points "
                                  "(needed: below -1.00)"),
         ]
+    elif binary:
+        checks = [
+            (trails[cand] <= trails[inc],
+             f"{cand} trails random beyond the noise at {trails[cand]} level(s), badge at {trails[inc]} "
+             "(allowed: no more)"),
+            (len(first_gaps) >= BINARY_FIRST_LEVELS and min(first_gaps) > EPS,
+             f"{cand} − badge at each of the first {BINARY_FIRST_LEVELS} levels: "
+             + ", ".join(f"{100 * g:+.1f}" for g in first_gaps) + " points (needed: above 0 at each)"),
+            (area > 0.01 + EPS, f"mean over levels of {cand} − badge: {100 * area:+.2f} points (needed: above +1.00)"),
+            (end >= -0.01 - EPS, f"at the last level, {cand} − badge: {100 * end:+.1f} points (allowed: -1.0)"),
+        ]
     else:
         checks = [
             (trails[cand] <= trails["uncertain"],
@@ -151,8 +185,9 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
             (end >= -0.01 - EPS, f"at the last level, mean over datasets of {cand} − uncertain: {100 * end:+.1f} "
                                  "points (allowed: -1.0)"),
         ]
-    lines += ["## The rule" + (" (tune_active_many.toml: hybrid or badge on many classes)" if many_classes else ""),
-              ""]
+    which = (" (tune_active_many.toml: hybrid or badge on many classes)" if many_classes else
+             f" (tune_active_binary.toml: {cand} or badge on two-class tasks)" if binary else "")
+    lines += ["## The rule" + which, ""]
     lines += [f"{i}. {'met' if ok else '**not met**'}: {text}" for i, (ok, text) in enumerate(checks, 1)]
     lines.append("")
     adopt = all(ok for ok, _ in checks)
@@ -175,10 +210,13 @@ def main(argv=None) -> int:
     p.add_argument("--many-classes", action="store_true",
                    help="apply tune_active_many.toml's rule (should hybrid be the default for tasks with more than "
                         f"{MANY_CLASSES} classes?) instead of the rule for replacing hybrid")
+    p.add_argument("--binary", action="store_true",
+                   help="apply tune_active_binary.toml's rule (should the second folder's method replace badge as the "
+                        "default for two-class tasks?); the first folder holds random and badge")
     p.add_argument(*EARLIER[0], **EARLIER[1])
     args = p.parse_args(argv)
     text = decision_markdown(args.first, args.second, allow_mixed=args.allow_mixed, earlier=args.earlier,
-                             many_classes=args.many_classes)
+                             many_classes=args.many_classes, binary=args.binary)
     write_text_atomic(Path(args.first) / "decision.md", text)
     print(text)
     return 0

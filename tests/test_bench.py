@@ -930,13 +930,14 @@ def test_active_target_analysis_reads_labels_saved_and_the_worst_round_against_r
 
 def _write_warmup_cells(folder: Path, curves: dict, arms, levels, *, max_per_class: int) -> None:
     """Active-learning cells of a warm-up study: ``curves[(dataset, arm)][seed]`` holds the metric at
-    each of ``levels`` (labels per class); ``arm`` is ``"random"``, ``"badge"`` or hybrid's ``warmup``."""
+    each of ``levels`` (labels per class); ``arm`` is a method's name (``"random"``, ``"badge"``,
+    ``"kmeans"``) or hybrid's ``warmup``."""
     out = []
     for (d, arm), by_seed in curves.items():
         if arm not in arms:
             continue
         for seed, metrics in by_seed.items():
-            method = arm if arm in ("random", "badge") else "hybrid"
+            method = arm if isinstance(arm, str) else "hybrid"
             cell = _cell_record(d, f"setfit-{method}", 8, seed, metrics[-1])
             active = {"method": method, "start": "random"}
             if method == "hybrid":
@@ -1105,6 +1106,63 @@ def test_active_warmup_decision_asks_the_same_of_both_candidates(tmp_path):
     curves[("b", 0)][1] = (.4, .5, .63)  # the earlier run of a cell both hold ends elsewhere
     write(earlier, ("random", 0))
     assert "differs from the one in the first folder" in run("--earlier", str(earlier), ok=False)
+
+
+def test_binary_decision_asks_kmeans_to_lead_badge_early_by_a_point_and_not_lose_the_end(tmp_path):
+    """benchmarks/active_warmup_decide.py --binary (tune_active_binary.toml): kmeans replaces badge on
+    two-class tasks only if it trails random no more often than badge, leads badge at each of the first
+    three levels, by more than a point over all levels, and is no more than a point behind at the end."""
+    levels = (2, 6, 10, 14, 18)
+    curves = {
+        ("cr", "random"): {0: (.5, .6, .7, .75, .8), 1: (.5, .6, .7, .75, .8)},
+        ("cr", "badge"): {0: (.5, .55, .70, .78, .82), 1: (.5, .57, .70, .78, .82)},  # trails random at 6: -4.0 ± 1.4
+        ("cr", "kmeans"): {0: (.5, .62, .73, .77, .82), 1: (.5, .64, .73, .77, .82)},  # behind badge at 14
+    }
+    first, second = tmp_path / "binary", tmp_path / "candidate"
+
+    def write():
+        _write_warmup_cells(first, curves, ("random", "badge"), levels, max_per_class=18)
+        _write_warmup_cells(second, curves, ("kmeans",), levels, max_per_class=18)
+
+    def run(*extra, ok=True):
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "active_warmup_decide.py"), str(first),
+                               str(second), "--binary", *extra], capture_output=True, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+        assert (proc.returncode == 0) == ok, proc.stderr
+        return proc.stdout if ok else proc.stderr
+
+    write()
+    text = run()
+    assert text.startswith("# `kmeans` or badge on two-class tasks")
+    assert "| labels per class | random | badge | kmeans | badge − random | kmeans − random | kmeans − badge |" in text
+    assert "| 6 | 60.0 | 56.0 | 63.0 | **-4.0 ± 1.4** | +3.0 ± 1.4 | +7.0 ± 0.0 |" in text
+    assert "1. met: kmeans trails random beyond the noise at 0 level(s), badge at 1" in text
+    assert "2. **not met**: kmeans − badge at each of the first 3 levels: +7.0, +3.0, -1.0 points" in text
+    assert "3. met: mean over levels of kmeans − badge: +2.25 points (needed: above +1.00)" in text
+    assert "4. met: at the last level, kmeans − badge: +0.0 points" in text
+    assert "**Decision:** badge stays the default for two-class tasks." in text
+
+    curves[("cr", "kmeans")] = {0: (.5, .62, .73, .80, .82), 1: (.5, .64, .73, .80, .82)}  # now ahead at 14 too
+    write()
+    assert "**Decision:** `kmeans` becomes the default for tasks with two classes" in run()
+    curves[("cr", "kmeans")] = {0: (.5, .62, .73, .80, .80), 1: (.5, .64, .73, .80, .80)}  # but 2 points behind at the end
+    write()
+    text = run()
+    assert "4. **not met**: at the last level, kmeans − badge: -2.0 points (allowed: -1.0)" in text
+    assert "**Decision:** badge stays the default for two-class tasks." in text
+    curves[("cr", "kmeans")] = {0: (.5, .58, .71, .79, .83), 1: (.5, .56, .71, .79, .83)}  # ahead by a point exactly
+    write()
+    text = run()
+    assert "3. **not met**: mean over levels of kmeans − badge: +1.00 points" in text
+    assert "**Decision:** badge stays the default" in text
+
+    (second / "cells" / "cr" / "setfit-kmeans" / "k8-seed1.json").unlink()
+    assert "**Not decided yet:**" in run()
+    assert "two different rules" in run("--many-classes", ok=False)
+    shutil.rmtree(second)
+    curves[("cr", "hybrid")] = curves[("cr", "kmeans")]
+    _write_warmup_cells(second, {("cr", "badge"): curves[("cr", "badge")]}, ("badge",), levels, max_per_class=18)
+    assert "--binary compares another method with badge" in run(ok=False)
 
 
 def test_mpnet_paper_analysis_judges_issue_14s_targets_only_when_every_cell_finished(tmp_path):
