@@ -202,10 +202,11 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("first", help="the folder of random and hybrid with warmup = 0 (tune_active_decide.toml, "
-                                 "tune_active_badge.toml, tune_active_many.toml)")
+                                 "tune_active_badge.toml, tune_active_many.toml), or of random and badge with "
+                                 "--binary (tune_active_binary.toml)")
     p.add_argument("second", help="the folder of the candidate: hybrid with a warm-up (tune_active_decide_warm.toml) "
                                   "or another method (tune_active_badge_candidate.toml, "
-                                  "tune_active_many_candidate.toml)")
+                                  "tune_active_many_candidate.toml, tune_active_binary_candidate.toml)")
     p.add_argument("--allow-mixed", action="store_true", help="accept cells of different code versions")
     p.add_argument("--many-classes", action="store_true",
                    help="apply tune_active_many.toml's rule (should hybrid be the default for tasks with more than "
