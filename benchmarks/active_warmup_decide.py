@@ -173,7 +173,7 @@ def decision_markdown(first: str, second: str, *, allow_mixed: bool = False, ear
              f"{cand} − badge at each of the first {BINARY_FIRST_LEVELS} levels: "
              + ", ".join(f"{100 * g:+.1f}" for g in first_gaps) + " points (needed: above 0 at each)"),
             (area > 0.01 + EPS, f"mean over levels of {cand} − badge: {100 * area:+.2f} points (needed: above +1.00)"),
-            (end >= -0.01 - EPS, f"at the last level, {cand} − badge: {100 * end:+.1f} points (allowed: -1.0)"),
+            (end >= -0.01 - EPS, f"at the last level, {cand} − badge: {100 * end:+.2f} points (allowed: -1.00)"),
         ]
     else:
         checks = [

@@ -1139,7 +1139,7 @@ def test_binary_decision_asks_kmeans_to_lead_badge_early_by_a_point_and_not_lose
     assert "1. met: kmeans trails random beyond the noise at 0 level(s), badge at 1" in text
     assert "2. **not met**: kmeans − badge at each of the first 3 levels: +7.0, +3.0, -1.0 points" in text
     assert "3. met: mean over levels of kmeans − badge: +2.25 points (needed: above +1.00)" in text
-    assert "4. met: at the last level, kmeans − badge: +0.0 points" in text
+    assert "4. met: at the last level, kmeans − badge: +0.00 points" in text
     assert "**Decision:** badge stays the default for two-class tasks." in text
 
     curves[("cr", "kmeans")] = {0: (.5, .62, .73, .80, .82), 1: (.5, .64, .73, .80, .82)}  # now ahead at 14 too
@@ -1148,7 +1148,7 @@ def test_binary_decision_asks_kmeans_to_lead_badge_early_by_a_point_and_not_lose
     curves[("cr", "kmeans")] = {0: (.5, .62, .73, .80, .80), 1: (.5, .64, .73, .80, .80)}  # but 2 points behind at the end
     write()
     text = run()
-    assert "4. **not met**: at the last level, kmeans − badge: -2.0 points (allowed: -1.0)" in text
+    assert "4. **not met**: at the last level, kmeans − badge: -2.00 points (allowed: -1.00)" in text
     assert "**Decision:** badge stays the default for two-class tasks." in text
     curves[("cr", "kmeans")] = {0: (.5, .58, .71, .79, .83), 1: (.5, .56, .71, .79, .83)}  # ahead by a point exactly
     write()
