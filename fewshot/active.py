@@ -1071,8 +1071,9 @@ def simulate(clf, X_pool, y_pool, X_test, y_test, *, method: str | None = None, 
     classifier, proposes labels and :class:`ColdStartSampling` picks; default: a zero-shot prompt
     classifier from the label names). Then rounds of ``round_per_class`` x classes texts chosen by
     ``method`` (default: :func:`default_method` of the pool's classes), refitting a fresh copy of
-    ``clf`` each round, until ``max_per_class`` x classes labels are used or the pool is exhausted. Every fit is scored on the test rows. ``method_params``:
-    options of the method (``{"warmup": 0}`` for hybrid without its representative first rounds).
+    ``clf`` each round, until ``max_per_class`` x classes labels are used or the pool is exhausted.
+    Every fit is scored on the test rows. ``method_params``: options of the method (``{"warmup": 0}``
+    for hybrid without its representative first rounds).
 
     Returns ``{"curve": [{"n_labels", "per_class", "metric", "accuracy", "f1_macro", "fit_seconds",
     "query_seconds", "classes_seen"}], "final": ..., "method", "start", "n_classes", "n_pool",
