@@ -1,6 +1,6 @@
-"""Decide between hybrid's default and a candidate (``tune_active_decide*.toml``,
-``tune_active_badge*.toml``): the rule written in the first suite file before the run, applied to
-its two results folders.
+"""Decide between an active-learning default and a candidate: the rule written in the first suite
+file before the run (``tune_active_decide*.toml``, ``tune_active_badge*.toml``, ``tune_active_many*``,
+``tune_active_binary*``), applied to its two results folders.
 
 The first folder holds ``random`` and hybrid with ``warmup = 0`` (the current default), the second
 the candidate: hybrid with a warm-up (``warmup = 14``), or another method in hybrid's place
